@@ -1,0 +1,751 @@
+//! [`Cost`]: everything the memory model needs to know about a layer, composed by `const fn`s.
+//!
+//! A layer's cost is counted in *elements* (never bytes): the memory model chooses the dtypes.
+//! Parameters and buffers are fixed counts; activations are linear in the batch `b` and the
+//! sequence length `s` (terms per token `b·s`, per token·position `b·s²` for attention scores,
+//! per sample `b`); the KV cache is per token. Composition is plain arithmetic, so any model
+//! built from layers, arrays (`[T; N]`), tuples and derived structs has an exact `Cost` computed
+//! by the compiler.
+//!
+//! Arithmetic is checked. An overflow stops const evaluation with a message naming the quantity
+//! (`estimator: parameter count overflows u64`): a compile error in a `const` item, a panic at run
+//! time. Run-time callers that want an error value use [`Cost::checked_add`] and
+//! [`Cost::checked_times`].
+
+/// Tensors a layer keeps alive from its forward pass for its backward pass (autograd's saved
+/// tensors), counted in elements and grouped by how the memory model prices them.
+///
+/// With batch `b` and sequence length `s`, a layer saves
+/// `b·s·per_token` elements in the activation dtype, and so on for each field. Tensors that two
+/// operations share (a storage saved by both) are counted once, by the layer that owns them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Activations {
+    /// Elements per token, in the activation dtype, kept for the *input* gradient (e.g. the
+    /// inputs of GELU, the query and key of `Q·Kᵀ`). Needed whether or not the layer trains.
+    pub per_token: u64,
+    /// Elements per token kept only to compute *weight* gradients: a `Linear`'s input. A frozen
+    /// layer (`Frozen<T>`, a LoRA base) does not keep them (autograd saves `x` for `x·Wᵀ` only
+    /// when `W` requires a gradient).
+    pub weight_input_per_token: u64,
+    /// Elements per token kept in fp32 whatever the precision (layer-norm mean and reciprocal
+    /// standard deviation, the fp32 upcast inside RMSNorm, a router's fp32 softmax).
+    pub f32_per_token: u64,
+    /// Dropout masks, elements per token: one byte each on CUDA (`native_dropout`'s bool mask),
+    /// the activation dtype on CPU. Absent when dropout is off.
+    pub mask_per_token: u64,
+    /// Elements per token kept only when dropout is on: a dropout output saved by the next
+    /// operation while the dropout's input is saved too (with `p = 0` the two are one tensor).
+    pub dropout_per_token: u64,
+    /// Elements per token that only eager attention keeps: keys and values repeated to every
+    /// query head for grouped-query attention (`repeat_kv`), `2·(H − KV)·head_dim`.
+    pub eager_per_token: u64,
+    /// Elements per token that only a flash (fused SDPA) kernel keeps: its output, `H·head_dim`,
+    /// saved by the kernel in addition to the copy the output projection saves.
+    pub flash_per_token: u64,
+    /// Elements per sample that do not grow with the sequence, in the activation dtype.
+    pub per_sample: u64,
+    /// Attention heads whose softmax output (`s × s` per head per sample) eager attention keeps;
+    /// a flash kernel keeps one fp32 log-sum-exp per head per token instead.
+    pub score_heads: u64,
+    /// Attention heads whose probabilities go through dropout: with eager attention and dropout
+    /// on, each keeps an `s × s` mask and an `s × s` dropout output per sample.
+    pub score_dropout_heads: u64,
+    /// Korthikanti et al. (2022) textbook bytes per token: 2 bytes per saved 16-bit element and
+    /// 1 byte per dropout-mask element, layer norms' statistics ignored. A transformer layer
+    /// (attention + 4h GELU MLP + two layer norms) has `34·h`.
+    pub textbook_per_token: u64,
+    /// Korthikanti et al. textbook bytes per token per position (`× b·s²`): `5·a` for an
+    /// attention layer with `a` heads (softmax output 2, dropout mask 1, dropout output 2).
+    pub textbook_per_token_seq: u64,
+}
+
+impl Activations {
+    /// Nothing saved.
+    pub const ZERO: Activations = Activations {
+        per_token: 0,
+        weight_input_per_token: 0,
+        f32_per_token: 0,
+        mask_per_token: 0,
+        dropout_per_token: 0,
+        eager_per_token: 0,
+        flash_per_token: 0,
+        per_sample: 0,
+        score_heads: 0,
+        score_dropout_heads: 0,
+        textbook_per_token: 0,
+        textbook_per_token_seq: 0,
+    };
+
+    /// Field-wise sum.
+    ///
+    /// # Errors
+    /// [`Overflow::Activations`] when a sum does not fit in a `u64`.
+    pub const fn checked_add(self, o: Activations) -> Result<Activations, Overflow> {
+        Ok(Activations {
+            per_token: tri!(add(self.per_token, o.per_token, Overflow::Activations)),
+            weight_input_per_token: tri!(add(
+                self.weight_input_per_token,
+                o.weight_input_per_token,
+                Overflow::Activations
+            )),
+            f32_per_token: tri!(add(
+                self.f32_per_token,
+                o.f32_per_token,
+                Overflow::Activations
+            )),
+            mask_per_token: tri!(add(
+                self.mask_per_token,
+                o.mask_per_token,
+                Overflow::Activations
+            )),
+            dropout_per_token: tri!(add(
+                self.dropout_per_token,
+                o.dropout_per_token,
+                Overflow::Activations
+            )),
+            eager_per_token: tri!(add(
+                self.eager_per_token,
+                o.eager_per_token,
+                Overflow::Activations
+            )),
+            flash_per_token: tri!(add(
+                self.flash_per_token,
+                o.flash_per_token,
+                Overflow::Activations
+            )),
+            per_sample: tri!(add(self.per_sample, o.per_sample, Overflow::Activations)),
+            score_heads: tri!(add(self.score_heads, o.score_heads, Overflow::Activations)),
+            score_dropout_heads: tri!(add(
+                self.score_dropout_heads,
+                o.score_dropout_heads,
+                Overflow::Activations
+            )),
+            textbook_per_token: tri!(add(
+                self.textbook_per_token,
+                o.textbook_per_token,
+                Overflow::Activations
+            )),
+            textbook_per_token_seq: tri!(add(
+                self.textbook_per_token_seq,
+                o.textbook_per_token_seq,
+                Overflow::Activations
+            )),
+        })
+    }
+
+    /// Every field times `n`.
+    ///
+    /// # Errors
+    /// [`Overflow::Activations`] when a product does not fit in a `u64`.
+    pub const fn checked_times(self, n: u64) -> Result<Activations, Overflow> {
+        Ok(Activations {
+            per_token: tri!(mul(self.per_token, n, Overflow::Activations)),
+            weight_input_per_token: tri!(mul(
+                self.weight_input_per_token,
+                n,
+                Overflow::Activations
+            )),
+            f32_per_token: tri!(mul(self.f32_per_token, n, Overflow::Activations)),
+            mask_per_token: tri!(mul(self.mask_per_token, n, Overflow::Activations)),
+            dropout_per_token: tri!(mul(self.dropout_per_token, n, Overflow::Activations)),
+            eager_per_token: tri!(mul(self.eager_per_token, n, Overflow::Activations)),
+            flash_per_token: tri!(mul(self.flash_per_token, n, Overflow::Activations)),
+            per_sample: tri!(mul(self.per_sample, n, Overflow::Activations)),
+            score_heads: tri!(mul(self.score_heads, n, Overflow::Activations)),
+            score_dropout_heads: tri!(mul(self.score_dropout_heads, n, Overflow::Activations)),
+            textbook_per_token: tri!(mul(self.textbook_per_token, n, Overflow::Activations)),
+            textbook_per_token_seq: tri!(mul(
+                self.textbook_per_token_seq,
+                n,
+                Overflow::Activations
+            )),
+        })
+    }
+
+    /// Field-wise sum; stops const evaluation on overflow.
+    #[must_use]
+    pub const fn add(self, o: Activations) -> Activations {
+        ok(self.checked_add(o))
+    }
+
+    /// Every field times `n`; stops const evaluation on overflow.
+    #[must_use]
+    pub const fn times(self, n: u64) -> Activations {
+        ok(self.checked_times(n))
+    }
+
+    /// The same tensors when the layer's weights do not train: inputs kept only for weight
+    /// gradients are dropped.
+    #[must_use]
+    pub const fn frozen(self) -> Activations {
+        Activations {
+            weight_input_per_token: 0,
+            ..self
+        }
+    }
+
+    /// Total elements per token over every per-token term, the yardstick for "the largest
+    /// block" (ties broken by score heads).
+    const fn size_key(self) -> (u64, u64) {
+        (
+            self.per_token
+                .saturating_add(self.weight_input_per_token)
+                .saturating_add(self.f32_per_token)
+                .saturating_add(self.mask_per_token)
+                .saturating_add(self.dropout_per_token),
+            self.score_heads,
+        )
+    }
+
+    /// The larger of two blocks' activations (by elements per token, then score heads).
+    #[must_use]
+    pub const fn larger(self, o: Activations) -> Activations {
+        let (a, b) = (self.size_key(), o.size_key());
+        if a.0 > b.0 || (a.0 == b.0 && a.1 >= b.1) {
+            self
+        } else {
+            o
+        }
+    }
+}
+
+/// The quantity whose count does not fit in a `u64`: the error of the checked operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Overflow {
+    /// Parameter, tensor or buffer counts.
+    Parameters,
+    /// Activation element counts.
+    Activations,
+    /// KV-cache element counts.
+    KvCache,
+}
+
+impl Overflow {
+    /// What overflowed, as one line.
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            Overflow::Parameters => {
+                "estimator: parameter count overflows u64; check the layer dimensions and repeat counts"
+            }
+            Overflow::Activations => {
+                "estimator: activation element count overflows u64; check the layer dimensions and repeat counts"
+            }
+            Overflow::KvCache => {
+                "estimator: KV-cache element count overflows u64; check the head counts and repeat counts"
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// `?` for const fns: unwraps `Ok`, returns `Err` early.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Err(e),
+        }
+    };
+}
+use tri;
+
+const fn add(a: u64, b: u64, what: Overflow) -> Result<u64, Overflow> {
+    match a.checked_add(b) {
+        Some(v) => Ok(v),
+        None => Err(what),
+    }
+}
+
+const fn mul(a: u64, b: u64, what: Overflow) -> Result<u64, Overflow> {
+    match a.checked_mul(b) {
+        Some(v) => Ok(v),
+        None => Err(what),
+    }
+}
+
+const fn max(a: u64, b: u64) -> u64 {
+    if a >= b { a } else { b }
+}
+
+/// Unwraps a checked result, stopping const evaluation with the overflow's message.
+const fn ok<T: Copy>(r: Result<T, Overflow>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{}", e.message()),
+    }
+}
+
+/// What one layer (or a whole model) costs: parameters, buffers, saved activations and KV cache,
+/// in elements, with what the memory model needs to price them.
+///
+/// Built with [`Cost::parameter`], [`Cost::buffer`], [`Cost::saves`] and friends, and composed
+/// with [`Cost::add`] (one layer after another), [`Cost::times`] (identical copies side by side),
+/// [`Cost::repeated`] (a stack of blocks, as `[T; N]` is), [`Cost::tied`] and [`Cost::frozen`].
+///
+/// ```
+/// use estimator::Cost;
+/// // A bias-free 4096 → 4096 projection: one matmul weight of 4096 × 4096 elements.
+/// const PROJ: Cost = Cost::parameter(&[4096, 4096]).matmul()
+///     .saves(estimator::Activations { weight_input_per_token: 4096, ..estimator::Activations::ZERO });
+/// assert_eq!(PROJ.params, 16_777_216);
+/// assert_eq!(PROJ.times(32).params, 536_870_912);
+/// assert_eq!(PROJ.frozen().trainable, 0);
+/// ```
+///
+/// Fields are public so hand-written layers can fill them with struct-update syntax
+/// (`Cost { buffers: 1, ..Cost::ZERO }`); each says what it holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Cost {
+    /// Parameter elements stored, tied weights counted once (`sum(p.numel() for p in
+    /// model.parameters())`).
+    pub params: u64,
+    /// Parameter elements that receive gradients and optimizer state.
+    pub trainable: u64,
+    /// Parameter elements one token uses: `params` except for mixture-of-experts layers, where
+    /// only `TOP_K` of the experts run per token.
+    pub active: u64,
+    /// Parameter tensors (PyTorch's `step` counter of Adam is one per tensor).
+    pub tensors: u64,
+    /// Parameter tensors that train.
+    pub trainable_tensors: u64,
+    /// Parameter elements in matmul weights (`Linear` weights, attention projections, experts,
+    /// LoRA adapters): what weight quantization (int8, int4, NF4) applies to. Embeddings,
+    /// convolutions, biases and norms stay in 16 bits in bitsandbytes, GPTQ and AWQ.
+    pub matmul: u64,
+    /// Matmul-weight elements that do not train (a LoRA base, `Frozen<T>`): QLoRA stores these
+    /// in NF4.
+    pub frozen_matmul: u64,
+    /// Adafactor's second-moment elements over the trainable tensors (Shazeer & Stern 2018, as
+    /// Hugging Face implements it): a tensor of shape `[.., r, c]` keeps `numel/c` row and
+    /// `numel/r` column statistics; a vector keeps `numel`.
+    pub factored: u64,
+    /// Trainable elements in tensors of fewer than 4096 elements, for which bitsandbytes' 8-bit
+    /// optimizers keep 32-bit state (`min_8bit_size = 4096`).
+    pub small_trainable: u64,
+    /// Elements of the largest trainable parameter tensor (the optimizer step's temporaries are
+    /// sized by it).
+    pub largest_tensor: u64,
+    /// Elements of weights shared with another layer (`#[params(tied)]`), not in `params`:
+    /// their gradient is still computed twice and summed during backward.
+    pub tied: u64,
+    /// Buffer elements (`sum(b.numel() for b in model.buffers())`).
+    pub buffers: u64,
+    /// Buffer bytes: buffers keep their own dtype (BatchNorm's running statistics are fp32, its
+    /// `num_batches_tracked` is int64) whatever the weights' precision.
+    pub buffer_bytes: u64,
+    /// Tensors saved for backward by every layer.
+    pub act: Activations,
+    /// The part of `act` inside repeated blocks (`[T; N]`): what full recomputation drops.
+    pub checkpointed: Activations,
+    /// One repeated block's activations (the largest): alive at once while full recomputation
+    /// replays that block, and the working set of a layer at inference.
+    pub block: Activations,
+    /// Parameter elements of the largest repeated block (ZeRO-3 / FSDP gathers one at a time).
+    pub block_params: u64,
+    /// Elements per token at the inputs of repeated blocks: what full recomputation keeps.
+    pub checkpoint_per_token: u64,
+    /// KV-cache elements per cached token (K and V of every attention layer without a sliding
+    /// window: `2 · kv_heads · head_dim` each).
+    pub kv_per_token: u64,
+    /// KV-cache elements per cached token of sliding-window attention layers, which cache at
+    /// most `window` tokens.
+    pub kv_window_per_token: u64,
+    /// The sliding window in tokens (0: none). Layers with different windows keep the largest,
+    /// which over-estimates rather than under-estimates.
+    pub window: u64,
+    /// Width of the layer's input per token (the hidden size a block reads).
+    pub input: u64,
+    /// Width of the layer's output per token (a language-model head's is the vocabulary: the
+    /// logits).
+    pub output: u64,
+}
+
+impl Cost {
+    /// Nothing at all.
+    pub const ZERO: Cost = Cost {
+        params: 0,
+        trainable: 0,
+        active: 0,
+        tensors: 0,
+        trainable_tensors: 0,
+        matmul: 0,
+        frozen_matmul: 0,
+        factored: 0,
+        small_trainable: 0,
+        largest_tensor: 0,
+        tied: 0,
+        buffers: 0,
+        buffer_bytes: 0,
+        act: Activations::ZERO,
+        checkpointed: Activations::ZERO,
+        block: Activations::ZERO,
+        block_params: 0,
+        checkpoint_per_token: 0,
+        kv_per_token: 0,
+        kv_window_per_token: 0,
+        window: 0,
+        input: 0,
+        output: 0,
+    };
+
+    /// One trainable parameter tensor of the given shape (PyTorch order, e.g. `[out, in]` for a
+    /// `Linear` weight), not a matmul weight (see [`Cost::matmul`]).
+    ///
+    /// An empty shape is a scalar. Stops const evaluation when the element count overflows.
+    #[must_use]
+    pub const fn parameter(shape: &[u64]) -> Cost {
+        let mut numel: u64 = 1;
+        let mut i = 0;
+        while i < shape.len() {
+            numel = ok(mul(numel, shape[i], Overflow::Parameters));
+            i += 1;
+        }
+        let factored = if shape.len() >= 2 {
+            let rows = shape[shape.len() - 2];
+            let cols = shape[shape.len() - 1];
+            // numel/c row statistics + numel/r column statistics (0 for an empty tensor)
+            let r = match numel.checked_div(cols) {
+                Some(v) => v,
+                None => 0,
+            };
+            let c = match numel.checked_div(rows) {
+                Some(v) => v,
+                None => 0,
+            };
+            ok(add(r, c, Overflow::Parameters))
+        } else {
+            numel
+        };
+        Cost {
+            params: numel,
+            trainable: numel,
+            active: numel,
+            tensors: 1,
+            trainable_tensors: 1,
+            factored,
+            small_trainable: if numel < 4096 { numel } else { 0 },
+            largest_tensor: numel,
+            ..Cost::ZERO
+        }
+    }
+
+    /// Marks every parameter of `self` as a matmul weight (what weight quantization applies to).
+    #[must_use]
+    pub const fn matmul(self) -> Cost {
+        Cost {
+            matmul: self.params,
+            frozen_matmul: self.params - self.trainable,
+            ..self
+        }
+    }
+
+    /// `n` buffer elements of `bytes_each` bytes (e.g. BatchNorm's `running_mean`: `C` × 4).
+    #[must_use]
+    pub const fn buffer(n: u64, bytes_each: u64) -> Cost {
+        Cost {
+            buffers: n,
+            buffer_bytes: ok(mul(n, bytes_each, Overflow::Parameters)),
+            ..Cost::ZERO
+        }
+    }
+
+    /// `self` plus the tensors `act` that it saves for backward.
+    #[must_use]
+    pub const fn saves(self, act: Activations) -> Cost {
+        Cost {
+            act: self.act.add(act),
+            ..self
+        }
+    }
+
+    /// `self` with KV cache `per_token` elements per cached token, capped at `window` tokens
+    /// when `window > 0`.
+    #[must_use]
+    pub const fn caches(self, per_token: u64, window: u64) -> Cost {
+        if window == 0 {
+            Cost {
+                kv_per_token: ok(add(self.kv_per_token, per_token, Overflow::KvCache)),
+                ..self
+            }
+        } else {
+            Cost {
+                kv_window_per_token: ok(add(
+                    self.kv_window_per_token,
+                    per_token,
+                    Overflow::KvCache,
+                )),
+                window: max(self.window, window),
+                ..self
+            }
+        }
+    }
+
+    /// `self` with input and output widths per token.
+    #[must_use]
+    pub const fn widths(self, input: u64, output: u64) -> Cost {
+        Cost {
+            input,
+            output,
+            ..self
+        }
+    }
+
+    /// `self` followed by `next`: counts add up; the input width is `self`'s, the output width
+    /// `next`'s; the largest tensor and block are the larger of the two.
+    ///
+    /// # Errors
+    /// The [`Overflow`] naming the quantity that does not fit in a `u64`.
+    pub const fn checked_add(self, next: Cost) -> Result<Cost, Overflow> {
+        const P: Overflow = Overflow::Parameters;
+        const KV: Overflow = Overflow::KvCache;
+        Ok(Cost {
+            params: tri!(add(self.params, next.params, P)),
+            trainable: tri!(add(self.trainable, next.trainable, P)),
+            active: tri!(add(self.active, next.active, P)),
+            tensors: tri!(add(self.tensors, next.tensors, P)),
+            trainable_tensors: tri!(add(self.trainable_tensors, next.trainable_tensors, P)),
+            matmul: tri!(add(self.matmul, next.matmul, P)),
+            frozen_matmul: tri!(add(self.frozen_matmul, next.frozen_matmul, P)),
+            factored: tri!(add(self.factored, next.factored, P)),
+            small_trainable: tri!(add(self.small_trainable, next.small_trainable, P)),
+            largest_tensor: max(self.largest_tensor, next.largest_tensor),
+            tied: tri!(add(self.tied, next.tied, P)),
+            buffers: tri!(add(self.buffers, next.buffers, P)),
+            buffer_bytes: tri!(add(self.buffer_bytes, next.buffer_bytes, P)),
+            act: tri!(self.act.checked_add(next.act)),
+            checkpointed: tri!(self.checkpointed.checked_add(next.checkpointed)),
+            block: self.block.larger(next.block),
+            block_params: max(self.block_params, next.block_params),
+            checkpoint_per_token: tri!(add(
+                self.checkpoint_per_token,
+                next.checkpoint_per_token,
+                Overflow::Activations
+            )),
+            kv_per_token: tri!(add(self.kv_per_token, next.kv_per_token, KV)),
+            kv_window_per_token: tri!(add(self.kv_window_per_token, next.kv_window_per_token, KV)),
+            window: max(self.window, next.window),
+            input: self.input,
+            output: next.output,
+        })
+    }
+
+    /// `n` identical copies side by side (e.g. experts): counts times `n`, widths, the largest
+    /// tensor and block unchanged.
+    ///
+    /// # Errors
+    /// The [`Overflow`] naming the quantity that does not fit in a `u64`.
+    pub const fn checked_times(self, n: u64) -> Result<Cost, Overflow> {
+        const P: Overflow = Overflow::Parameters;
+        const KV: Overflow = Overflow::KvCache;
+        Ok(Cost {
+            params: tri!(mul(self.params, n, P)),
+            trainable: tri!(mul(self.trainable, n, P)),
+            active: tri!(mul(self.active, n, P)),
+            tensors: tri!(mul(self.tensors, n, P)),
+            trainable_tensors: tri!(mul(self.trainable_tensors, n, P)),
+            matmul: tri!(mul(self.matmul, n, P)),
+            frozen_matmul: tri!(mul(self.frozen_matmul, n, P)),
+            factored: tri!(mul(self.factored, n, P)),
+            small_trainable: tri!(mul(self.small_trainable, n, P)),
+            tied: tri!(mul(self.tied, n, P)),
+            buffers: tri!(mul(self.buffers, n, P)),
+            buffer_bytes: tri!(mul(self.buffer_bytes, n, P)),
+            act: tri!(self.act.checked_times(n)),
+            checkpointed: tri!(self.checkpointed.checked_times(n)),
+            checkpoint_per_token: tri!(mul(self.checkpoint_per_token, n, Overflow::Activations)),
+            kv_per_token: tri!(mul(self.kv_per_token, n, KV)),
+            kv_window_per_token: tri!(mul(self.kv_window_per_token, n, KV)),
+            ..self
+        })
+    }
+
+    /// A stack of `n` copies of the block `self`, run one after another: [`Cost::times`], and
+    /// each copy is a unit of activation checkpointing (full recomputation keeps each block's
+    /// input and replays one block at a time) and of ZeRO-3 parameter gathering. This is what
+    /// `[T; N]` means.
+    ///
+    /// # Errors
+    /// The [`Overflow`] naming the quantity that does not fit in a `u64`.
+    pub const fn checked_repeated(self, n: u64) -> Result<Cost, Overflow> {
+        let stacked = tri!(self.checked_times(n));
+        Ok(Cost {
+            checkpointed: stacked.act,
+            block: if n == 0 { Activations::ZERO } else { self.act },
+            block_params: if n == 0 { 0 } else { self.params },
+            checkpoint_per_token: tri!(mul(self.input, n, Overflow::Activations)),
+            ..stacked
+        })
+    }
+
+    /// `self` followed by `next` (see [`Cost::checked_add`]); stops const evaluation on
+    /// overflow.
+    #[must_use]
+    pub const fn add(self, next: Cost) -> Cost {
+        ok(self.checked_add(next))
+    }
+
+    /// `n` identical copies side by side (see [`Cost::checked_times`]); stops const evaluation
+    /// on overflow.
+    #[must_use]
+    pub const fn times(self, n: u64) -> Cost {
+        ok(self.checked_times(n))
+    }
+
+    /// A stack of `n` blocks (see [`Cost::checked_repeated`]); stops const evaluation on
+    /// overflow.
+    #[must_use]
+    pub const fn repeated(self, n: u64) -> Cost {
+        ok(self.checked_repeated(n))
+    }
+
+    /// The same layer with no trainable parameters: no gradients, no optimizer state, matmul
+    /// weights counted as frozen (a LoRA base, `Frozen<T>`, `#[params(frozen)]`), and no inputs
+    /// kept for weight gradients.
+    #[must_use]
+    pub const fn frozen(self) -> Cost {
+        Cost {
+            trainable: 0,
+            trainable_tensors: 0,
+            frozen_matmul: self.matmul,
+            factored: 0,
+            small_trainable: 0,
+            largest_tensor: 0,
+            act: self.act.frozen(),
+            checkpointed: self.checkpointed.frozen(),
+            block: self.block.frozen(),
+            ..self
+        }
+    }
+
+    /// The same layer whose weights are another layer's (`#[params(tied)]`, e.g. GPT-2's
+    /// `lm_head` sharing `wte`): its parameters are not counted again (they move to
+    /// [`Cost::tied`]); its activations, KV cache and widths stay.
+    #[must_use]
+    pub const fn tied(self) -> Cost {
+        Cost {
+            params: 0,
+            trainable: 0,
+            active: 0,
+            tensors: 0,
+            trainable_tensors: 0,
+            matmul: 0,
+            frozen_matmul: 0,
+            factored: 0,
+            small_trainable: 0,
+            largest_tensor: 0,
+            tied: ok(add(self.tied, self.params, Overflow::Parameters)),
+            block_params: 0,
+            ..self
+        }
+    }
+
+    /// The same layer reading an input that the previous layer already keeps (e.g. `k_proj`
+    /// after `q_proj`, both reading the normalized hidden states): its
+    /// [`Activations::weight_input_per_token`] (and its textbook bytes) are dropped, since a
+    /// storage saved twice is stored once.
+    #[must_use]
+    pub const fn shares_input(self) -> Cost {
+        let shared = if self.input < self.act.weight_input_per_token {
+            self.input
+        } else {
+            self.act.weight_input_per_token
+        };
+        let act = Activations {
+            weight_input_per_token: self.act.weight_input_per_token - shared,
+            textbook_per_token: self
+                .act
+                .textbook_per_token
+                .saturating_sub(shared.saturating_mul(2)),
+            ..self.act
+        };
+        Cost { act, ..self }
+    }
+
+    /// Parameter elements that do not train.
+    #[must_use]
+    pub const fn frozen_params(self) -> u64 {
+        self.params - self.trainable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_counts_elements_and_adafactor_factors() {
+        let w = Cost::parameter(&[3072, 768]);
+        assert_eq!(w.params, 3072 * 768);
+        assert_eq!(w.tensors, 1);
+        // Hugging Face Adafactor: exp_avg_sq_row has shape[:-1] = 3072, _col shape[:-2]+[-1] = 768
+        assert_eq!(w.factored, 3072 + 768);
+        let conv = Cost::parameter(&[64, 3, 7, 7]);
+        // row: 64·3·7, col: 64·3·7
+        assert_eq!(conv.factored, 2 * 64 * 3 * 7);
+        let bias = Cost::parameter(&[768]);
+        assert_eq!(bias.factored, 768);
+        assert_eq!(bias.small_trainable, 768);
+        assert_eq!(Cost::parameter(&[]).params, 1);
+    }
+
+    #[test]
+    fn add_is_sequential_and_times_scales() {
+        let a = Cost::parameter(&[10, 4]).widths(4, 10);
+        let b = Cost::parameter(&[2, 10]).widths(10, 2);
+        let ab = a.add(b);
+        assert_eq!((ab.params, ab.tensors, ab.input, ab.output), (60, 2, 4, 2));
+        assert_eq!(ab.largest_tensor, 40);
+        let t = ab.times(3);
+        assert_eq!(
+            (t.params, t.tensors, t.largest_tensor, t.input),
+            (180, 6, 40, 4)
+        );
+    }
+
+    #[test]
+    fn repeated_records_checkpointing_units() {
+        let block = Cost::parameter(&[8, 8]).widths(8, 8).saves(Activations {
+            per_token: 5,
+            ..Activations::ZERO
+        });
+        let stack = block.repeated(4);
+        assert_eq!(stack.act.per_token, 20);
+        assert_eq!(stack.checkpointed.per_token, 20);
+        assert_eq!(stack.block.per_token, 5);
+        assert_eq!(stack.checkpoint_per_token, 32);
+        assert_eq!(stack.block_params, 64);
+    }
+
+    #[test]
+    fn tied_and_frozen() {
+        let w = Cost::parameter(&[50257, 768]).matmul().widths(768, 50257);
+        let t = w.tied();
+        assert_eq!((t.params, t.tied, t.output), (0, 50257 * 768, 50257));
+        let f = w.frozen();
+        assert_eq!(
+            (f.params, f.trainable, f.frozen_matmul),
+            (50257 * 768, 0, 50257 * 768)
+        );
+    }
+
+    #[test]
+    fn overflow_names_the_quantity() {
+        let huge = Cost::parameter(&[u64::MAX]);
+        assert_eq!(huge.checked_add(huge), Err(Overflow::Parameters));
+        assert_eq!(huge.checked_times(2), Err(Overflow::Parameters));
+        let kv = Cost::ZERO.caches(u64::MAX, 0);
+        assert_eq!(kv.checked_add(kv), Err(Overflow::KvCache));
+    }
+
+    #[test]
+    #[should_panic(expected = "parameter count overflows u64")]
+    fn panicking_forms_stop_with_the_message() {
+        let _ = Cost::parameter(&[u64::MAX, 2]);
+    }
+}

@@ -1,0 +1,159 @@
+//! Attention: `MultiHeadAttention`, its parameter-free core `AttentionCore`, and the rotary
+//! embedding's buffers `Rotary`.
+
+use crate::cost::{Activations, Cost};
+use crate::cost_helpers::{dim_add, dim_mul, textbook_elems};
+use crate::layers::linear::linear;
+use crate::params::Params;
+
+/// The cost of [`AttentionCore`] as a value: `softmax(Q·Kᵀ/√d)·V` over `h` query heads and
+/// `kv` key/value heads of width `head_dim`, keys and values cached for at most `window` tokens
+/// (0: no window).
+///
+/// Saved for backward, per token: the query (`h·head_dim`), key and value (`kv·head_dim` each)
+/// — both kernels keep them. Eager attention also keeps the softmax output (`s × s` per head,
+/// [`Activations::score_heads`]), with dropout on its mask and output
+/// ([`Activations::score_dropout_heads`]), and for grouped-query attention the keys and values
+/// repeated to every head ([`Activations::eager_per_token`]). A flash kernel keeps its output and
+/// an fp32 log-sum-exp per head instead ([`Activations::flash_per_token`]).
+///
+/// KV cache: `2·kv·head_dim` elements per cached token.
+///
+/// Textbook (Korthikanti et al.): `Q`, `K`, `V` at 2 bytes each per element, and `5·h` bytes
+/// per token·position (softmax output 2, dropout mask 1, dropout output 2).
+#[must_use]
+pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost {
+    assert!(
+        h > 0 && kv > 0 && h.is_multiple_of(kv),
+        "estimator: attention needs at least one head, and the KV heads must divide the query heads"
+    );
+    assert!(
+        head_dim > 0,
+        "estimator: attention's head_dim must be at least 1"
+    );
+    let q = dim_mul(h, head_dim);
+    let kv_width = dim_mul(kv, head_dim);
+    let saved = dim_add(q, dim_mul(2, kv_width));
+    Cost::ZERO
+        .saves(Activations {
+            per_token: saved,
+            eager_per_token: dim_mul(2, q - kv_width),
+            flash_per_token: q,
+            score_heads: h,
+            score_dropout_heads: h,
+            textbook_per_token: textbook_elems(saved),
+            textbook_per_token_seq: dim_mul(5, h),
+            ..Activations::ZERO
+        })
+        .caches(dim_mul(2, kv_width), window)
+        .widths(q, q)
+}
+
+/// The parameter-free part of attention, `softmax(Q·Kᵀ/√HEAD_DIM)·V` with `H` query heads and
+/// `KV` key/value heads, caching keys and values for at most `WINDOW` tokens (0: all).
+///
+/// Compose it with your own projections when [`MultiHeadAttention`] does not fit, e.g. Qwen2's
+/// biased `q`, `k`, `v` and bias-free `o`. See [`attention_core`] for what it saves and caches.
+///
+/// ```
+/// use estimator::prelude::*;
+/// assert_eq!(AttentionCore::<32, 8, 128>::PARAMS, 0);
+/// // K and V of 8 heads of 128: 2048 elements per cached token
+/// assert_eq!(AttentionCore::<32, 8, 128>::COST.kv_per_token, 2048);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AttentionCore<const H: u64, const KV: u64, const HEAD_DIM: u64, const WINDOW: u64 = 0>;
+
+impl<const H: u64, const KV: u64, const HEAD_DIM: u64, const WINDOW: u64> Params
+    for AttentionCore<H, KV, HEAD_DIM, WINDOW>
+{
+    const COST: Cost = attention_core(H, KV, HEAD_DIM, WINDOW);
+    const KIND: &'static str = "AttentionCore";
+}
+
+/// The cost of [`MultiHeadAttention`] as a value: `q`, `k`, `v`, `o` projections around an
+/// [`attention_core`] of `h` query heads and `kv` key/value heads of width `head_dim`.
+///
+/// Parameters: `q` and `o` are `d × h·head_dim`, `k` and `v` are `d × kv·head_dim`, plus biases:
+/// the seed's `4d² + 4d` when `kv = h` and `h·head_dim = d`.
+///
+/// Saved for backward: the input once (the three projections read the same tensor), what the
+/// core saves, and the core's output for `o`'s weight gradient. Textbook: Korthikanti et al.'s
+/// attention block, `11·d` bytes per token (input 2, `Q`, `K` 4, `V` 2, output 2, dropout mask 1
+/// — they place the block's output dropout here) and `5·h` per token·position.
+#[must_use]
+pub const fn attention(d: u64, h: u64, kv: u64, head_dim: u64, bias: bool, window: u64) -> Cost {
+    let core = attention_core(h, kv, head_dim, window);
+    let q_width = dim_mul(h, head_dim);
+    let kv_width = dim_mul(kv, head_dim);
+    linear(d, q_width, bias)
+        .add(linear(d, kv_width, bias).shares_input())
+        .add(linear(d, kv_width, bias).shares_input())
+        .add(core)
+        .add(linear(q_width, d, bias))
+        .saves(Activations {
+            textbook_per_token: d,
+            ..Activations::ZERO
+        })
+        .widths(d, d)
+}
+
+/// Multi-head self-attention over `D` features with `H` query heads and `KV` key/value heads
+/// (`KV = H`: multi-head; `1 < KV < H`: grouped-query, Llama-2-70B, Mistral; `KV = 1`:
+/// multi-query), head width `D / H`, biases on all four projections when `BIAS`, keys and values
+/// cached for at most `WINDOW` tokens (0: all; Mistral-7B: 4096).
+///
+/// See [`attention`] for the parameters and saved tensors. `H` must divide `D` and `KV` must
+/// divide `H`; models whose head width is not `D / H` (Gemma) compose [`AttentionCore`] with
+/// `Linear`s.
+///
+/// ```
+/// use estimator::prelude::*;
+/// // the seed's 4d² + 4d
+/// assert_eq!(MultiHeadAttention::<768, 12>::PARAMS, 4 * 768 * 768 + 4 * 768);
+/// // Mistral-7B: 32 query heads, 8 KV heads of 128, no biases
+/// assert_eq!(MultiHeadAttention::<4096, 32, 8, false>::PARAMS, 41_943_040);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MultiHeadAttention<
+    const D: u64,
+    const H: u64,
+    const KV: u64 = H,
+    const BIAS: bool = true,
+    const WINDOW: u64 = 0,
+>;
+
+impl<const D: u64, const H: u64, const KV: u64, const BIAS: bool, const WINDOW: u64> Params
+    for MultiHeadAttention<D, H, KV, BIAS, WINDOW>
+{
+    const COST: Cost = {
+        assert!(
+            H > 0 && D.is_multiple_of(H),
+            "estimator: MultiHeadAttention<D, H, ..> needs the heads H to divide d_model D"
+        );
+        attention(D, H, KV, D / H, BIAS, WINDOW)
+    };
+    const KIND: &'static str = "MultiHeadAttention";
+}
+
+/// Rotary position embedding (`RoPE`) tables: no parameters; Hugging Face keeps `inv_freq` and
+/// `original_inv_freq` as non-persistent fp32 buffers of `HEAD_DIM / 2` each (transformers 5).
+///
+/// ```
+/// use estimator::prelude::*;
+/// assert_eq!(Rotary::<128>::BUFFERS, 128);
+/// assert_eq!(Rotary::<128>::COST.buffer_bytes, 512);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rotary<const HEAD_DIM: u64>;
+
+impl<const HEAD_DIM: u64> Params for Rotary<HEAD_DIM> {
+    const COST: Cost = {
+        assert!(
+            HEAD_DIM.is_multiple_of(2),
+            "estimator: Rotary<HEAD_DIM> needs an even head width"
+        );
+        Cost::buffer(HEAD_DIM / 2, 4).add(Cost::buffer(HEAD_DIM / 2, 4))
+    };
+    const KIND: &'static str = "Rotary";
+}

@@ -1,0 +1,28 @@
+//! The layer vocabulary: parameter *and* buffer counts equal to PyTorch's.
+//!
+//! Every layer is a zero-sized type whose dimensions are const generics and whose [`Cost`] is
+//! an associated const. Each layer's doc lists the tensors it accounts for. Composite layers
+//! whose widths are computed (`4·D`) cannot name `Linear<D, {4 * D}>` on stable Rust, so each
+//! layer also has a value-level `const fn` (`linear`, `attention`, …) returning its `Cost`.
+//!
+//! [`Cost`]: crate::Cost
+
+mod activation;
+mod adapters;
+mod attention;
+mod conv;
+mod ffn;
+mod linear;
+mod moe;
+mod norm;
+mod transformer;
+
+pub use activation::{Dropout, Gelu, Relu, Silu, Softmax, dropout, keeps_input, keeps_output};
+pub use adapters::{Frozen, Lora, lora};
+pub use attention::{AttentionCore, MultiHeadAttention, Rotary, attention, attention_core};
+pub use conv::{Conv1d, Conv2d, conv};
+pub use ffn::{FeedForward, GatedFeedForward, feed_forward, gated_feed_forward};
+pub use linear::{Buffer, Embedding, Linear, Parameter, linear};
+pub use moe::{Moe, moe};
+pub use norm::{BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, batch_norm, layer_norm, rms_norm};
+pub use transformer::{TransformerLayer, transformer_layer};

@@ -1,0 +1,73 @@
+//! Compile-time GPU memory estimates: describe a model as Rust types and the compiler counts
+//! its parameters (and, with the memory model, what training or serving it needs).
+//!
+//! ```
+//! use estimator::prelude::*;
+//!
+//! #[derive(Params)]
+//! struct Block {
+//!     ln_1: LayerNorm<768>,
+//!     attn: MultiHeadAttention<768, 12>,
+//!     ln_2: LayerNorm<768>,
+//!     mlp: FeedForward<768, 3072>,
+//! }
+//!
+//! #[derive(Params)]
+//! struct Gpt2 {
+//!     wte: Embedding<50257, 768>,
+//!     wpe: Embedding<1024, 768>,
+//!     h: [Block; 12],
+//!     ln_f: LayerNorm<768>,
+//!     #[params(tied)] // shares its weight with `wte`: counted once
+//!     lm_head: Linear<768, 50257, false>,
+//! }
+//!
+//! // PyTorch: sum(p.numel() for p in GPT2LMHeadModel(GPT2Config()).parameters())
+//! const _: () = assert!(Gpt2::PARAMS == 124_439_808);
+//! // the seed tutorial's transformer layer: 12d² + 13d
+//! const _: () = assert!(Block::PARAMS == 12 * 768 * 768 + 13 * 768);
+//! ```
+//!
+//! The pieces:
+//! - [`Params`]: what a layer costs, as associated consts; `#[derive(Params)]` sums a struct's
+//!   fields (attributes `tied`, `frozen`, `skip`, `shares_input`, `crate = path`).
+//! - [`layers`]: the layer vocabulary, counts equal to PyTorch's, parameters and buffers.
+//! - [`Cost`]: everything the memory model needs from a layer, composed by `const fn`s.
+//! - [`DType`] and [`Bytes`]: exact bytes per element and checked byte arithmetic.
+//! - [`Summary`]: the per-layer table PyTorch Lightning prints before training.
+
+#![no_std]
+
+pub use estimator_core::layers;
+pub use estimator_core::{
+    Activations, Bytes, Cost, DType, Layer, Overflow, Params, Si, Summary, sum,
+};
+
+/// Implements [`Params`] for a struct whose fields are layers.
+///
+/// The cost is the sum of the fields' costs in declaration order (see [`Cost::add`]); arrays
+/// `[T; N]` are stacks of blocks. Field attributes:
+///
+/// - `#[params(tied)]`: the field's weights are another field's (GPT-2's `lm_head` and `wte`):
+///   counted once, its activations still counted.
+/// - `#[params(frozen)]`: the field does not train (no gradients, no optimizer state).
+/// - `#[params(skip)]`: the field is not a layer (a name, a config value): ignored.
+/// - `#[params(shares_input)]`: the field reads the same input as the field before it (`k_proj`
+///   after `q_proj`): that input is saved once.
+///
+/// Container attribute: `#[params(crate = path)]` when `estimator` is re-exported under another
+/// name.
+///
+/// Type parameters get a `Params` bound when a field uses them.
+pub use estimator_macros::Params;
+
+/// Everything a model definition needs: the trait, the derive, the layers and the units.
+pub mod prelude {
+    pub use crate::Params;
+    pub use estimator_core::layers::{
+        AttentionCore, BatchNorm1d, BatchNorm2d, Buffer, Conv1d, Conv2d, Dropout, Embedding,
+        FeedForward, Frozen, GatedFeedForward, Gelu, LayerNorm, Linear, Lora, Moe,
+        MultiHeadAttention, Parameter, Relu, RmsNorm, Rotary, Silu, Softmax, TransformerLayer,
+    };
+    pub use estimator_core::{Bytes, Cost, DType, Summary};
+}
