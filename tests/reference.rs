@@ -40,7 +40,12 @@ impl Reference {
         assert_eq!(M::PARAMS, self.params, "{} parameters", M::KIND);
         assert_eq!(M::TRAINABLE, self.params, "{} trainable", M::KIND);
         assert_eq!(M::BUFFERS, self.buffers, "{} buffers", M::KIND);
-        assert_eq!(M::COST.buffer_bytes, self.buffer_bytes, "{} buffer bytes", M::KIND);
+        assert_eq!(
+            M::COST.buffer_bytes,
+            self.buffer_bytes,
+            "{} buffer bytes",
+            M::KIND
+        );
     }
 }
 
@@ -175,14 +180,20 @@ type Mistral7B = CausalLm<32000, 4096, 32, 8, 14336, 32, 128, 4096>;
 fn llama_2_7b() {
     let r = reference("llama-2-7b");
     r.check::<Llama2_7B>();
-    assert_eq!(<LlamaBlock<4096, 32, 32, 11008, 0>>::PARAMS, r.layer("block"));
+    assert_eq!(
+        <LlamaBlock<4096, 32, 32, 11008, 0>>::PARAMS,
+        r.layer("block")
+    );
 }
 
 #[test]
 fn mistral_7b() {
     let r = reference("mistral-7b-v0.1");
     r.check::<Mistral7B>();
-    assert_eq!(<LlamaBlock<4096, 32, 8, 14336, 4096>>::PARAMS, r.layer("block"));
+    assert_eq!(
+        <LlamaBlock<4096, 32, 8, 14336, 4096>>::PARAMS,
+        r.layer("block")
+    );
     // GQA: K and V of 8 heads of 128 per layer, capped at the 4096-token sliding window
     assert_eq!(Mistral7B::COST.kv_window_per_token, 32 * 2 * 8 * 128);
     assert_eq!(Mistral7B::COST.window, 4096);

@@ -56,9 +56,16 @@ fn bytes_per_billion_parameters() {
 /// weights (2 + 4), fp16 and fp32 gradients (2 + 4), fp32 first and second moments (4 + 4).
 #[test]
 fn twenty_bytes_per_parameter() {
-    let per_param = [DType::F16, DType::F32, DType::F16, DType::F32, DType::F32, DType::F32]
-        .iter()
-        .map(|d| d.bytes_for(1).get())
-        .sum::<u64>();
+    let per_param = [
+        DType::F16,
+        DType::F32,
+        DType::F16,
+        DType::F32,
+        DType::F32,
+        DType::F32,
+    ]
+    .iter()
+    .map(|d| d.bytes_for(1).get())
+    .sum::<u64>();
     assert_eq!(per_param, 20);
 }

@@ -159,7 +159,6 @@ fn impl_params(
     };
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, unused_attributes, unused_qualifications, clippy::all)]
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::Params for #ident #ty_generics #where_clause {

@@ -1,0 +1,10 @@
+use estimator::prelude::*;
+
+#[derive(Params)]
+struct Model {
+    wte: Embedding<100, 8>,
+    #[params(skip, tied)]
+    lm_head: Linear<8, 100, false>,
+}
+
+fn main() {}
