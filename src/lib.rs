@@ -71,3 +71,8 @@ pub mod prelude {
     };
     pub use estimator_core::{Bytes, Cost, DType, Summary};
 }
+
+/// The README's examples, compiled and run as doctests so that they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

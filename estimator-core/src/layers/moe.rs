@@ -7,10 +7,19 @@ use crate::cost_helpers::{dim_add, dim_mul, textbook_elems};
 use crate::layers::linear::linear;
 use crate::params::Params;
 
+const fn max(a: u64, b: u64) -> u64 {
+    if a >= b { a } else { b }
+}
+
 /// The cost of [`Moe`] as a value: a bias-free router `Linear(d, e)` and `e` copies of
 /// `expert`, of which `top_k` run for each token.
 ///
 /// Parameters: `d·e + e · expert` are stored; `d·e + top_k · expert` are active per token.
+/// Each expert tensor is stacked along a leading expert dimension (`[e, rows, cols]`), as
+/// Hugging Face transformers 5 and grouped-GEMM kernels store them: the layer has the router's
+/// tensor plus one per expert tensor, and its largest tensor is `e` experts' worth.
+/// (transformers 5 also fuses Mixtral's `gate` and `up` into one `[e, 2·ffn, d]` tensor; a
+/// `GatedFeedForward` expert counts them as two.)
 ///
 /// Saved for backward per token (Hugging Face's `MixtralSparseMoeBlock`): the router's input
 /// (`d`) and its fp32 softmax (`e`) and normalized top-k weights (`top_k`); for each of the
@@ -31,6 +40,9 @@ pub const fn moe(d: u64, e: u64, top_k: u64, expert: Cost) -> Cost {
         ..Activations::ZERO
     });
     Cost {
+        tensors: dim_add(router.tensors, expert.tensors),
+        trainable_tensors: dim_add(router.trainable_tensors, expert.trainable_tensors),
+        largest_tensor: max(router.largest_tensor, dim_mul(e, expert.largest_tensor)),
         active: dim_add(router.params, dim_mul(top_k, expert.active)),
         act: router.act.add(visited),
         checkpointed: expert.checkpointed.times(top_k),
