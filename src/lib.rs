@@ -39,9 +39,7 @@
 #![no_std]
 
 pub use estimator_core::layers;
-pub use estimator_core::{
-    Activations, Bytes, Cost, DType, Layer, Overflow, Params, Si, Summary, sum,
-};
+pub use estimator_core::{Activations, Bytes, Cost, DType, Layer, Overflow, Params, Si, Summary};
 
 /// Implements [`Params`] for a struct whose fields are layers.
 ///

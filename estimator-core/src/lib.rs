@@ -16,5 +16,5 @@ mod units;
 
 pub use cost::{Activations, Cost, Overflow};
 pub use dtype::DType;
-pub use params::{Layer, Params, Summary, sum};
+pub use params::{Layer, Params, Summary};
 pub use units::{Bytes, Si};

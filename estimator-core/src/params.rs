@@ -5,7 +5,8 @@ use core::fmt::{self, Write as _};
 
 use crate::cost::Cost;
 use crate::dtype::DType;
-use crate::text::{Grouped, StackStr};
+use crate::text::{Grouped, MaybeBytes, StackStr};
+use crate::units::Bytes;
 
 /// A layer or model whose cost is known at compile time.
 ///
@@ -122,20 +123,23 @@ impl Layer {
     }
 }
 
-/// The cost of a struct whose fields are `layers`, in order (what `#[derive(Params)]` emits).
-#[must_use]
-pub const fn sum(layers: &[Layer]) -> Cost {
-    let mut total = Cost::ZERO;
-    let mut i = 0;
-    while i < layers.len() {
-        total = if i == 0 {
-            layers[0].cost
-        } else {
-            total.add(layers[i].cost)
-        };
-        i += 1;
+impl Cost {
+    /// The cost of a struct whose fields are `layers`, in order: each field's cost
+    /// [added](Cost::add) after the previous one (what `#[derive(Params)]` emits).
+    #[must_use]
+    pub const fn sum(layers: &[Layer]) -> Cost {
+        let mut total = Cost::ZERO;
+        let mut i = 0;
+        while i < layers.len() {
+            total = if i == 0 {
+                layers[0].cost
+            } else {
+                total.add(layers[i].cost)
+            };
+            i += 1;
+        }
+        total
     }
-    total
 }
 
 impl<T: Params, const N: usize> Params for [T; N] {
@@ -152,7 +156,7 @@ macro_rules! tuple_impls {
     ($( ( $($name:ident $idx:literal),+ ) )+) => {$(
         /// Layers applied one after another.
         impl<$($name: Params),+> Params for ($($name,)+) {
-            const COST: Cost = sum(Self::LAYERS);
+            const COST: Cost = Cost::sum(Self::LAYERS);
             const KIND: &'static str = "tuple";
             const LAYERS: &'static [Layer] = &[$(Layer::of::<$name>($idx)),+];
         }
@@ -283,8 +287,8 @@ impl Rows<'_> {
         write!(name, "{path}")?;
         let size = self
             .dtype
-            .bytes_for(l.cost.params)
-            .add(crate::units::Bytes::new(l.cost.buffer_bytes));
+            .checked_bytes_for(l.cost.params)
+            .and_then(|b| b.checked_add(Bytes::new(l.cost.buffer_bytes)));
         writeln!(
             self.f,
             "{:>3} | {:<nw$} | {:<kw$} | {:>13} | {:>13} | {:>10}",
@@ -293,7 +297,7 @@ impl Rows<'_> {
             KindLabel(l),
             Grouped(l.cost.params),
             Grouped(trainable),
-            size,
+            MaybeBytes(size),
             nw = self.name_w,
             kw = self.kind_w,
         )?;
@@ -374,7 +378,7 @@ impl fmt::Display for Summary {
         };
         rows.walk(None, self.layers, self.depth, false)?;
         let c = &self.cost;
-        let size = self.dtype.bytes_for(c.params);
+        let size = MaybeBytes(self.dtype.checked_bytes_for(c.params));
         writeln!(f, "{:-<1$}", "", name_w + kind_w + 54)?;
         writeln!(f, "{:<14} Trainable params", Grouped(c.trainable))?;
         writeln!(f, "{:<14} Non-trainable params", Grouped(c.frozen_params()))?;
@@ -384,7 +388,7 @@ impl fmt::Display for Summary {
                 f,
                 "{:<14} Buffers ({})",
                 Grouped(c.buffers),
-                crate::units::Bytes::new(c.buffer_bytes)
+                Bytes::new(c.buffer_bytes)
             )?;
         }
         writeln!(

@@ -71,3 +71,15 @@ impl<const N: usize> StackStr<N> {
         s
     }
 }
+
+/// A byte size, or `overflow` where the total does not fit in a `u64`.
+pub(crate) struct MaybeBytes(pub(crate) Option<crate::units::Bytes>);
+
+impl fmt::Display for MaybeBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(b) => fmt::Display::fmt(&b, f),
+            None => f.pad("overflow"),
+        }
+    }
+}

@@ -162,7 +162,7 @@ fn impl_params(
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::Params for #ident #ty_generics #where_clause {
-                const COST: #krate::Cost = #krate::sum(<Self as #krate::Params>::LAYERS);
+                const COST: #krate::Cost = #krate::Cost::sum(<Self as #krate::Params>::LAYERS);
                 const KIND: &'static ::core::primitive::str = #kind;
                 const LAYERS: &'static [#krate::Layer] = &[#(#entries),*];
                 fn __read_fields(&self) {
