@@ -38,8 +38,13 @@
 
 #![no_std]
 
-pub use estimator_core::layers;
-pub use estimator_core::{Activations, Bytes, Cost, DType, Layer, Overflow, Params, Si, Summary};
+pub use estimator_core::{
+    ActivationModel, Activations, AttentionKernel, Bytes, Cost, DType, Device, EstimateError,
+    Inference, Layer, Memory, Message, Optimizer, OptimizerImpl, Overflow, Params, Phase,
+    Precision, Recompute, Si, Summary, Training, Workload, ZeroStage,
+};
+pub use estimator_core::{assert_fits, const_assert};
+pub use estimator_core::{gpu, layers};
 
 /// Implements [`Params`] for a struct whose fields are layers.
 ///
@@ -62,12 +67,18 @@ pub use estimator_macros::Params;
 /// Everything a model definition needs: the trait, the derive, the layers and the units.
 pub mod prelude {
     pub use crate::Params;
+    pub use estimator_core::gpu::{self, GB24, GB40, GB48, GB80};
     pub use estimator_core::layers::{
         AttentionCore, BatchNorm1d, BatchNorm2d, Buffer, Conv1d, Conv2d, Dropout, Embedding,
         FeedForward, Frozen, GatedFeedForward, Gelu, LayerNorm, Linear, Lora, Moe,
-        MultiHeadAttention, Parameter, Relu, RmsNorm, Rotary, Silu, Softmax, TransformerLayer,
+        MultiHeadAttention, NewGelu, Parameter, Relu, RmsNorm, Rotary, Silu, Softmax,
+        TransformerLayer,
     };
-    pub use estimator_core::{Bytes, Cost, DType, Summary};
+    pub use estimator_core::{
+        ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Memory, Optimizer,
+        OptimizerImpl, Phase, Precision, Recompute, Summary, Training, ZeroStage,
+    };
+    pub use estimator_core::{assert_fits, const_assert};
 }
 
 /// The README's examples, compiled and run as doctests so that they cannot rot.

@@ -23,10 +23,20 @@ pub struct Activations {
     /// Elements per token, in the activation dtype, kept for the *input* gradient (e.g. the
     /// inputs of GELU, the query and key of `Q·Kᵀ`). Needed whether or not the layer trains.
     pub per_token: u64,
+    /// Elements per token of the residual stream (what norms read and keep), in its dtype: the
+    /// compute dtype, or fp32 under autocast, whose residual additions stay in fp32.
+    pub residual_per_token: u64,
     /// Elements per token kept only to compute *weight* gradients: a `Linear`'s input. A frozen
     /// layer (`Frozen<T>`, a LoRA base) does not keep them (autograd saves `x` for `x·Wᵀ` only
     /// when `W` requires a gradient).
     pub weight_input_per_token: u64,
+    /// Weight-gradient inputs per token in the residual stream's dtype (RMSNorm's normalized
+    /// tensor, kept by its scale multiply); dropped when frozen too.
+    pub residual_weight_input_per_token: u64,
+    /// Weight-gradient inputs per token that another layer already keeps (`k_proj` reading what
+    /// `q_proj` reads): one storage, counted once — except under autocast, which casts the
+    /// input separately for each `Linear` (one 16-bit copy each). Dropped when frozen.
+    pub shared_input_per_token: u64,
     /// Elements per token kept in fp32 whatever the precision (layer-norm mean and reciprocal
     /// standard deviation, the fp32 upcast inside RMSNorm, a router's fp32 softmax).
     pub f32_per_token: u64,
@@ -39,9 +49,6 @@ pub struct Activations {
     /// Elements per token that only eager attention keeps: keys and values repeated to every
     /// query head for grouped-query attention (`repeat_kv`), `2·(H − KV)·head_dim`.
     pub eager_per_token: u64,
-    /// Elements per token that only a flash (fused SDPA) kernel keeps: its output, `H·head_dim`,
-    /// saved by the kernel in addition to the copy the output projection saves.
-    pub flash_per_token: u64,
     /// Elements per sample that do not grow with the sequence, in the activation dtype.
     pub per_sample: u64,
     /// Attention heads whose softmax output (`s × s` per head per sample) eager attention keeps;
@@ -63,12 +70,14 @@ impl Activations {
     /// Nothing saved.
     pub const ZERO: Activations = Activations {
         per_token: 0,
+        residual_per_token: 0,
         weight_input_per_token: 0,
+        residual_weight_input_per_token: 0,
+        shared_input_per_token: 0,
         f32_per_token: 0,
         mask_per_token: 0,
         dropout_per_token: 0,
         eager_per_token: 0,
-        flash_per_token: 0,
         per_sample: 0,
         score_heads: 0,
         score_dropout_heads: 0,
@@ -76,61 +85,57 @@ impl Activations {
         textbook_per_token_seq: 0,
     };
 
+    /// The fields in declaration order, so that arithmetic is written once.
+    const fn to_array(self) -> [u64; 14] {
+        [
+            self.per_token,
+            self.residual_per_token,
+            self.weight_input_per_token,
+            self.residual_weight_input_per_token,
+            self.shared_input_per_token,
+            self.f32_per_token,
+            self.mask_per_token,
+            self.dropout_per_token,
+            self.eager_per_token,
+            self.per_sample,
+            self.score_heads,
+            self.score_dropout_heads,
+            self.textbook_per_token,
+            self.textbook_per_token_seq,
+        ]
+    }
+
+    const fn from_array(a: [u64; 14]) -> Activations {
+        Activations {
+            per_token: a[0],
+            residual_per_token: a[1],
+            weight_input_per_token: a[2],
+            residual_weight_input_per_token: a[3],
+            shared_input_per_token: a[4],
+            f32_per_token: a[5],
+            mask_per_token: a[6],
+            dropout_per_token: a[7],
+            eager_per_token: a[8],
+            per_sample: a[9],
+            score_heads: a[10],
+            score_dropout_heads: a[11],
+            textbook_per_token: a[12],
+            textbook_per_token_seq: a[13],
+        }
+    }
+
     /// Field-wise sum.
     ///
     /// # Errors
     /// [`Overflow::Activations`] when a sum does not fit in a `u64`.
     pub const fn checked_add(self, o: Activations) -> Result<Activations, Overflow> {
-        Ok(Activations {
-            per_token: tri!(add(self.per_token, o.per_token, Overflow::Activations)),
-            weight_input_per_token: tri!(add(
-                self.weight_input_per_token,
-                o.weight_input_per_token,
-                Overflow::Activations
-            )),
-            f32_per_token: tri!(add(
-                self.f32_per_token,
-                o.f32_per_token,
-                Overflow::Activations
-            )),
-            mask_per_token: tri!(add(
-                self.mask_per_token,
-                o.mask_per_token,
-                Overflow::Activations
-            )),
-            dropout_per_token: tri!(add(
-                self.dropout_per_token,
-                o.dropout_per_token,
-                Overflow::Activations
-            )),
-            eager_per_token: tri!(add(
-                self.eager_per_token,
-                o.eager_per_token,
-                Overflow::Activations
-            )),
-            flash_per_token: tri!(add(
-                self.flash_per_token,
-                o.flash_per_token,
-                Overflow::Activations
-            )),
-            per_sample: tri!(add(self.per_sample, o.per_sample, Overflow::Activations)),
-            score_heads: tri!(add(self.score_heads, o.score_heads, Overflow::Activations)),
-            score_dropout_heads: tri!(add(
-                self.score_dropout_heads,
-                o.score_dropout_heads,
-                Overflow::Activations
-            )),
-            textbook_per_token: tri!(add(
-                self.textbook_per_token,
-                o.textbook_per_token,
-                Overflow::Activations
-            )),
-            textbook_per_token_seq: tri!(add(
-                self.textbook_per_token_seq,
-                o.textbook_per_token_seq,
-                Overflow::Activations
-            )),
-        })
+        let (mut a, b) = (self.to_array(), o.to_array());
+        let mut i = 0;
+        while i < a.len() {
+            a[i] = tri!(add(a[i], b[i], Overflow::Activations));
+            i += 1;
+        }
+        Ok(Activations::from_array(a))
     }
 
     /// Every field times `n`.
@@ -138,28 +143,13 @@ impl Activations {
     /// # Errors
     /// [`Overflow::Activations`] when a product does not fit in a `u64`.
     pub const fn checked_times(self, n: u64) -> Result<Activations, Overflow> {
-        Ok(Activations {
-            per_token: tri!(mul(self.per_token, n, Overflow::Activations)),
-            weight_input_per_token: tri!(mul(
-                self.weight_input_per_token,
-                n,
-                Overflow::Activations
-            )),
-            f32_per_token: tri!(mul(self.f32_per_token, n, Overflow::Activations)),
-            mask_per_token: tri!(mul(self.mask_per_token, n, Overflow::Activations)),
-            dropout_per_token: tri!(mul(self.dropout_per_token, n, Overflow::Activations)),
-            eager_per_token: tri!(mul(self.eager_per_token, n, Overflow::Activations)),
-            flash_per_token: tri!(mul(self.flash_per_token, n, Overflow::Activations)),
-            per_sample: tri!(mul(self.per_sample, n, Overflow::Activations)),
-            score_heads: tri!(mul(self.score_heads, n, Overflow::Activations)),
-            score_dropout_heads: tri!(mul(self.score_dropout_heads, n, Overflow::Activations)),
-            textbook_per_token: tri!(mul(self.textbook_per_token, n, Overflow::Activations)),
-            textbook_per_token_seq: tri!(mul(
-                self.textbook_per_token_seq,
-                n,
-                Overflow::Activations
-            )),
-        })
+        let mut a = self.to_array();
+        let mut i = 0;
+        while i < a.len() {
+            a[i] = tri!(mul(a[i], n, Overflow::Activations));
+            i += 1;
+        }
+        Ok(Activations::from_array(a))
     }
 
     /// Field-wise sum; stops const evaluation on overflow.
@@ -174,12 +164,26 @@ impl Activations {
         ok(self.checked_times(n))
     }
 
+    /// Field-wise `self − o`, floored at zero (the activations outside a part of the model).
+    #[must_use]
+    pub const fn saturating_sub(self, o: Activations) -> Activations {
+        let (mut a, b) = (self.to_array(), o.to_array());
+        let mut i = 0;
+        while i < a.len() {
+            a[i] = a[i].saturating_sub(b[i]);
+            i += 1;
+        }
+        Activations::from_array(a)
+    }
+
     /// The same tensors when the layer's weights do not train: inputs kept only for weight
     /// gradients are dropped.
     #[must_use]
     pub const fn frozen(self) -> Activations {
         Activations {
             weight_input_per_token: 0,
+            residual_weight_input_per_token: 0,
+            shared_input_per_token: 0,
             ..self
         }
     }
@@ -189,7 +193,9 @@ impl Activations {
     const fn size_key(self) -> (u64, u64) {
         (
             self.per_token
+                .saturating_add(self.residual_per_token)
                 .saturating_add(self.weight_input_per_token)
+                .saturating_add(self.residual_weight_input_per_token)
                 .saturating_add(self.f32_per_token)
                 .saturating_add(self.mask_per_token)
                 .saturating_add(self.dropout_per_token),
@@ -647,8 +653,8 @@ impl Cost {
 
     /// The same layer reading an input that the previous layer already keeps (e.g. `k_proj`
     /// after `q_proj`, both reading the normalized hidden states): its
-    /// [`Activations::weight_input_per_token`] (and its textbook bytes) are dropped, since a
-    /// storage saved twice is stored once.
+    /// [`Activations::weight_input_per_token`] moves to [`Activations::shared_input_per_token`]
+    /// (and its textbook bytes are dropped), since a storage saved twice is stored once.
     #[must_use]
     pub const fn shares_input(self) -> Cost {
         let shared = if self.input < self.act.weight_input_per_token {
@@ -658,6 +664,7 @@ impl Cost {
         };
         let act = Activations {
             weight_input_per_token: self.act.weight_input_per_token - shared,
+            shared_input_per_token: self.act.shared_input_per_token.saturating_add(shared),
             textbook_per_token: self
                 .act
                 .textbook_per_token

@@ -1,5 +1,6 @@
 //! The const-fn engine of [`estimator`](https://docs.rs/estimator): units, dtypes, [`Cost`],
-//! the [`Params`] trait and the layer vocabulary, all evaluated at compile time.
+//! the [`Params`] trait, the layer vocabulary, and the memory model ([`Training`],
+//! [`Inference`], [`Memory`]), all evaluated at compile time.
 //!
 //! Users depend on the `estimator` facade, which re-exports this crate and the derive; see its
 //! documentation for the guide.
@@ -9,12 +10,25 @@
 mod cost;
 mod cost_helpers;
 mod dtype;
+pub mod gpu;
+mod inference;
 pub mod layers;
+mod macros;
+mod memory;
 mod params;
+mod policy;
 mod text;
+mod training;
 mod units;
 
 pub use cost::{Activations, Cost, Overflow};
 pub use dtype::DType;
+pub use inference::Inference;
+pub use memory::{EstimateError, Memory, Message, Phase, Workload};
 pub use params::{Layer, Params, Summary};
+pub use policy::{
+    ActivationModel, AttentionKernel, Device, Optimizer, OptimizerImpl, Precision, Recompute,
+    ZeroStage,
+};
+pub use training::Training;
 pub use units::{Bytes, Si};

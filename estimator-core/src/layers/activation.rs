@@ -5,7 +5,7 @@
 //! what it saves; with the default `W = 0` it is a marker that counts nothing.
 
 use crate::cost::{Activations, Cost};
-use crate::cost_helpers::textbook_elems;
+use crate::cost_helpers::{dim_mul, textbook_elems};
 use crate::params::Params;
 
 /// The cost of [`Dropout`] as a value: a mask of `w` elements per token (1 byte on CUDA) when
@@ -68,6 +68,29 @@ pub struct Gelu<const W: u64 = 0>;
 impl<const W: u64> Params for Gelu<W> {
     const COST: Cost = keeps_input(W);
     const KIND: &'static str = "Gelu";
+}
+
+/// Hugging Face's `gelu_new` (GPT-2's MLP activation, `NewGELUActivation`), written in Python
+/// as `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`: autograd keeps four `W`-wide tensors per
+/// token (`x` for the cube, the `tanh` output, `0.5·x` and `1 + tanh(…)` for the product) where a
+/// fused GELU keeps one (shared/reference/README.md, fact 6). Textbook: the input only.
+///
+/// ```
+/// use estimator::prelude::*;
+/// assert_eq!(NewGelu::<3072>::COST.act.per_token, 4 * 3072);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NewGelu<const W: u64 = 0>;
+
+impl<const W: u64> Params for NewGelu<W> {
+    const COST: Cost = Cost::ZERO
+        .saves(Activations {
+            per_token: dim_mul(4, W),
+            textbook_per_token: textbook_elems(W),
+            ..Activations::ZERO
+        })
+        .widths(W, W);
+    const KIND: &'static str = "NewGelu";
 }
 
 /// `nn.SiLU` (swish) on `W` features per token: keeps its input (`W` per token).

@@ -14,8 +14,9 @@ use crate::params::Params;
 /// — both kernels keep them. Eager attention also keeps the softmax output (`s × s` per head,
 /// [`Activations::score_heads`]), with dropout on its mask and output
 /// ([`Activations::score_dropout_heads`]), and for grouped-query attention the keys and values
-/// repeated to every head ([`Activations::eager_per_token`]). A flash kernel keeps its output and
-/// an fp32 log-sum-exp per head instead ([`Activations::flash_per_token`]).
+/// repeated to every head ([`Activations::eager_per_token`]). A flash kernel keeps an fp32
+/// log-sum-exp per head and token instead, and its output, which is the storage the output
+/// projection keeps as its input (flash writes `[b, s, h, d]`, so the transpose back is free).
 ///
 /// KV cache: `2·kv·head_dim` elements per cached token.
 ///
@@ -38,7 +39,6 @@ pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost
         .saves(Activations {
             per_token: saved,
             eager_per_token: dim_mul(2, q - kv_width),
-            flash_per_token: q,
             score_heads: h,
             score_dropout_heads: h,
             textbook_per_token: textbook_elems(saved),

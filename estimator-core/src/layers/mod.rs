@@ -17,7 +17,9 @@ mod moe;
 mod norm;
 mod transformer;
 
-pub use activation::{Dropout, Gelu, Relu, Silu, Softmax, dropout, keeps_input, keeps_output};
+pub use activation::{
+    Dropout, Gelu, NewGelu, Relu, Silu, Softmax, dropout, keeps_input, keeps_output,
+};
 pub use adapters::{Frozen, Lora, lora};
 pub use attention::{AttentionCore, MultiHeadAttention, Rotary, attention, attention_core};
 pub use conv::{Conv1d, Conv2d, conv};

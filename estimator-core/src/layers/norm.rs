@@ -9,7 +9,8 @@ use crate::params::Params;
 ///
 /// Parameters: weight `D` and bias `D`: the seed's `2d` (`D` without bias).
 ///
-/// Saved for backward (`native_layer_norm`): the input (`D` per token) and the fp32 mean and
+/// Saved for backward (`native_layer_norm`): the input (`D` per token, in the residual stream's
+/// dtype) and the fp32 mean and
 /// reciprocal standard deviation (2 per token). Korthikanti et al. count the input only (`2sbh`
 /// bytes at 16 bits).
 ///
@@ -31,7 +32,7 @@ pub const fn layer_norm(d: u64, bias: bool) -> Cost {
         w
     };
     c.saves(Activations {
-        per_token: d,
+        residual_per_token: d,
         f32_per_token: 2,
         textbook_per_token: textbook_elems(d),
         ..Activations::ZERO
@@ -51,7 +52,8 @@ impl<const D: u64, const BIAS: bool> Params for LayerNorm<D, BIAS> {
 ///
 /// Saved for backward (Hugging Face's `LlamaRMSNorm`, op by op): the fp32 input (`D` per token,
 /// kept by `pow` and the multiply), the fp32 `rsqrt` (1 per token), and the normalized tensor in
-/// the activation dtype (`D` per token, kept by the weight multiply for the weight's gradient).
+/// the residual stream's dtype (`D` per token, kept by the weight multiply for the weight's
+/// gradient).
 /// Korthikanti et al.'s rule (the input, 16-bit) gives `2·D` textbook bytes.
 ///
 /// ```
@@ -66,7 +68,7 @@ pub struct RmsNorm<const D: u64>;
 pub const fn rms_norm(d: u64) -> Cost {
     Cost::parameter(&[d])
         .saves(Activations {
-            weight_input_per_token: d,
+            residual_weight_input_per_token: d,
             f32_per_token: d.saturating_add(1),
             textbook_per_token: textbook_elems(d),
             ..Activations::ZERO

@@ -43,8 +43,10 @@ pub const fn transformer_layer(d: u64, h: u64) -> Cost {
         .add(Cost::parameter(&[d]));
     let core = attention_core(h, h, d / h, 0);
     let own = Activations {
-        // norm1 and norm2 inputs, the ReLU output
-        per_token: dim_mul(6, d),
+        // the ReLU output
+        per_token: ff,
+        // norm1 and norm2 inputs
+        residual_per_token: dim_mul(2, d),
         // in_proj, out_proj and linear1 inputs
         weight_input_per_token: dim_mul(3, d),
         f32_per_token: 4,

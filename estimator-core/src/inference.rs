@@ -1,0 +1,305 @@
+//! [`Inference`]: the memory of generating with a KV cache, as a const builder.
+
+use crate::cost::Cost;
+use crate::dtype::DType;
+use crate::memory::{EstimateError, Memory, Phase, Workload};
+use crate::params::Params;
+use crate::policy::AttentionKernel;
+use crate::training::{add, bytes, largest, mul, share, tri};
+use crate::units::Bytes;
+
+/// The memory of serving a model: weights, the KV cache of every sequence in the batch, and the
+/// larger of two moments — the prompt's forward pass (prefill: its logits and the largest
+/// layer's working set, the prompt's keys and values) and the last generated token (decode: the
+/// full cache).
+///
+/// KV cache = 2 (K and V) × layers × kv_heads × head_dim × batch × (prompt + generated) × dtype
+/// bytes; layers with a sliding window cache at most the window.
+///
+/// ```
+/// use estimator::prelude::*;
+///
+/// #[derive(Params)]
+/// struct Decoder {
+///     layers: [MultiHeadAttention<4096, 32, 32, false>; 32],
+/// }
+///
+/// // Llama-2-7B's attention: 2 · 32 · 4096 elements per token, 512 KiB in 16 bits
+/// const M: Memory = Inference::of::<Decoder>().batch(1).prompt(4000).generate(96).estimate();
+/// assert_eq!(M.kv_cache, Bytes::kib(512 * 4096));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inference {
+    cost: Cost,
+    model: &'static str,
+    batch: u64,
+    prompt: u64,
+    generate: u64,
+    weights: DType,
+    kv_cache: Option<DType>,
+    attention: AttentionKernel,
+    tensor_parallel: u64,
+    overhead: Bytes,
+}
+
+impl Inference {
+    /// Serving `M` with the defaults: batch 1, prompt 2048, 256 generated tokens, BF16 weights,
+    /// KV cache in the compute dtype, `AttentionKernel::Flash`, one GPU, no overhead.
+    #[must_use]
+    pub const fn of<M: Params + ?Sized>() -> Inference {
+        Inference::new(M::COST, M::KIND)
+    }
+
+    /// Serving a model known by its [`Cost`], with the defaults of [`Inference::of`].
+    #[must_use]
+    pub const fn new(cost: Cost, model: &'static str) -> Inference {
+        Inference {
+            cost,
+            model,
+            batch: 1,
+            prompt: 2048,
+            generate: 256,
+            weights: DType::BF16,
+            kv_cache: None,
+            attention: AttentionKernel::Flash,
+            tensor_parallel: 1,
+            overhead: Bytes::ZERO,
+        }
+    }
+
+    /// Sequences generated at once (default 1; at least 1).
+    #[must_use]
+    pub const fn batch(self, batch: u64) -> Inference {
+        Inference { batch, ..self }
+    }
+
+    /// Prompt length in tokens (default 2048; at least 1).
+    #[must_use]
+    pub const fn prompt(self, prompt: u64) -> Inference {
+        Inference { prompt, ..self }
+    }
+
+    /// Tokens generated after the prompt (default 256); the cache holds prompt + generated.
+    #[must_use]
+    pub const fn generate(self, generate: u64) -> Inference {
+        Inference { generate, ..self }
+    }
+
+    /// Weight dtype (default `BF16`). Quantized types (int8, int4, NF4, fp8, ternary) apply to
+    /// the matmul weights; embeddings, norms and biases stay in 16 bits, as bitsandbytes, GPTQ
+    /// and AWQ keep them.
+    #[must_use]
+    pub const fn weights(self, weights: DType) -> Inference {
+        Inference { weights, ..self }
+    }
+
+    /// KV-cache dtype (default: the compute dtype, fp32 for fp32 weights and 16 bits
+    /// otherwise).
+    #[must_use]
+    pub const fn kv_cache(self, dtype: DType) -> Inference {
+        Inference {
+            kv_cache: Some(dtype),
+            ..self
+        }
+    }
+
+    /// The attention kernel (default `AttentionKernel::Flash`; eager materializes the prompt's
+    /// `s × s` scores during prefill).
+    #[must_use]
+    pub const fn attention(self, attention: AttentionKernel) -> Inference {
+        Inference { attention, ..self }
+    }
+
+    /// Tensor-parallel degree (default 1): weights, KV cache and activations divided by `t`.
+    #[must_use]
+    pub const fn tensor_parallel(self, t: u64) -> Inference {
+        Inference {
+            tensor_parallel: t,
+            ..self
+        }
+    }
+
+    /// Adds a fixed amount (allocator reserve, workspaces; default zero).
+    #[must_use]
+    pub const fn overhead(self, overhead: Bytes) -> Inference {
+        Inference { overhead, ..self }
+    }
+
+    /// Bytes of an activation element: fp32 for fp32 weights (and fp64 for fp64), 16 bits
+    /// otherwise (quantized weights are dequantized to 16 bits for the matmul).
+    const fn compute_bytes(&self) -> u128 {
+        match self.weights {
+            DType::F64 => 8,
+            DType::F32 | DType::TF32 => 4,
+            _ => 2,
+        }
+    }
+
+    /// The memory at the peak of generation; stops const evaluation with
+    /// [`EstimateError::message`] on invalid settings or overflow.
+    #[must_use]
+    pub const fn estimate(self) -> Memory {
+        match self.checked_estimate() {
+            Ok(m) => m,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// The larger of prefill and decode.
+    ///
+    /// # Errors
+    /// [`EstimateError`] when the batch, prompt or parallel degree is zero, or a total exceeds
+    /// `u64` bytes.
+    pub const fn checked_estimate(self) -> Result<Memory, EstimateError> {
+        let prefill = tri!(self.checked_at(Phase::Prefill));
+        let decode = tri!(self.checked_at(Phase::Decode));
+        Ok(if prefill.total().get() >= decode.total().get() {
+            prefill
+        } else {
+            decode
+        })
+    }
+
+    /// The memory at `phase` (`Phase::Prefill` or `Phase::Decode`; the training phases give
+    /// decode's).
+    #[must_use]
+    pub const fn at(self, phase: Phase) -> Memory {
+        match self.checked_at(phase) {
+            Ok(m) => m,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// The memory at `Phase::Prefill` or `Phase::Decode` (other phases give decode's).
+    ///
+    /// # Errors
+    /// As [`Inference::checked_estimate`].
+    pub const fn checked_at(self, phase: Phase) -> Result<Memory, EstimateError> {
+        if self.batch == 0 {
+            return Err(EstimateError::ZeroBatch);
+        }
+        if self.prompt == 0 {
+            return Err(EstimateError::ZeroSeq);
+        }
+        if self.tensor_parallel == 0 {
+            return Err(EstimateError::ZeroParallel);
+        }
+        let c = &self.cost;
+        let t = self.tensor_parallel;
+        let b = self.batch as u128;
+        let cb = self.compute_bytes();
+        // weights: quantized formats apply to matmul weights only
+        let quantized = self.weights.whole_bytes().is_none()
+            || matches!(self.weights, DType::I8 | DType::F8E4M3 | DType::F8E5M2);
+        let weights = if quantized {
+            let matmul = match self.weights.checked_bytes_for(c.matmul) {
+                Some(v) => v.get() as u128,
+                None => return Err(EstimateError::Overflow),
+            };
+            tri!(add(matmul, tri!(mul((c.params - c.matmul) as u128, 2))))
+        } else {
+            match self.weights.checked_bytes_for(c.params) {
+                Some(v) => v.get() as u128,
+                None => return Err(EstimateError::Overflow),
+            }
+        };
+        let weights = tri!(add(share(weights, t), c.buffer_bytes as u128));
+        let decoding = !matches!(phase, Phase::Prefill);
+        let cached_tokens = if decoding {
+            match self.prompt.checked_add(self.generate) {
+                Some(n) => n as u128,
+                None => return Err(EstimateError::Overflow),
+            }
+        } else {
+            self.prompt as u128
+        };
+        // KV cache
+        let windowed = if c.window > 0 && cached_tokens > c.window as u128 {
+            c.window as u128
+        } else {
+            cached_tokens
+        };
+        let kv_elems = tri!(add(
+            tri!(mul(tri!(mul(b, cached_tokens)), c.kv_per_token as u128)),
+            tri!(mul(tri!(mul(b, windowed)), c.kv_window_per_token as u128))
+        ));
+        let kv_elems = share(kv_elems, t);
+        let kv_cache = match self.kv_cache {
+            Some(d) => {
+                if kv_elems > u64::MAX as u128 {
+                    return Err(EstimateError::Overflow);
+                }
+                match d.checked_bytes_for(kv_elems as u64) {
+                    Some(v) => v.get() as u128,
+                    None => return Err(EstimateError::Overflow),
+                }
+            }
+            None => tri!(mul(kv_elems, cb)),
+        };
+        // the working set: the largest block's tensors for the tokens of this pass, and with
+        // eager attention its scores and their softmax
+        let pass_tokens = if decoding { 1u128 } else { self.prompt as u128 };
+        let tokens = tri!(mul(b, pass_tokens));
+        let a = c.block;
+        let widths = a.per_token as u128
+            + a.residual_per_token as u128
+            + a.residual_weight_input_per_token as u128
+            + a.weight_input_per_token as u128
+            + a.f32_per_token as u128;
+        let mut activations = tri!(mul(tri!(mul(tokens, widths)), cb));
+        if let AttentionKernel::Eager = self.attention {
+            let scores = tri!(mul(
+                tri!(mul(tokens, cached_tokens)),
+                tri!(mul(a.score_heads as u128, 2 * cb))
+            ));
+            activations = tri!(add(activations, scores));
+        }
+        let activations = share(activations, t);
+        // logits of every token of the pass (prefill computes them for the whole prompt)
+        let logits = share(tri!(mul(tri!(mul(tokens, c.output as u128)), cb)), t);
+        let m = Memory {
+            weights: tri!(bytes(weights)),
+            gradients: Bytes::ZERO,
+            optimizer: Bytes::ZERO,
+            master_weights: Bytes::ZERO,
+            activations: tri!(bytes(activations)),
+            kv_cache: tri!(bytes(kv_cache)),
+            logits: tri!(bytes(logits)),
+            temporaries: Bytes::ZERO,
+            overhead: self.overhead,
+            phase: if decoding {
+                Phase::Decode
+            } else {
+                Phase::Prefill
+            },
+            workload: Workload::Inference,
+            model: self.model,
+        };
+        match m.checked_total() {
+            Some(_) => Ok(m),
+            None => Err(EstimateError::Overflow),
+        }
+    }
+
+    /// Whether generation fits in `budget` (false when the estimate is invalid).
+    #[must_use]
+    pub const fn fits(self, budget: Bytes) -> bool {
+        match self.checked_estimate() {
+            Ok(m) => m.fits(budget),
+            Err(_) => false,
+        }
+    }
+
+    /// The largest batch that fits in `budget` (0 when one sequence does not).
+    #[must_use]
+    pub const fn max_batch(self, budget: Bytes) -> u64 {
+        largest!(|n| self.batch(n).fits(budget))
+    }
+
+    /// The longest prompt that fits in `budget` with the set number of generated tokens (0
+    /// when a one-token prompt does not).
+    #[must_use]
+    pub const fn max_seq(self, budget: Bytes) -> u64 {
+        largest!(|n| self.prompt(n).fits(budget))
+    }
+}

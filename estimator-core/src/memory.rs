@@ -1,0 +1,331 @@
+//! [`Memory`]: an estimate as a sum of named parts, the phase where it peaks, and the message
+//! a failed budget check prints.
+
+use crate::units::Bytes;
+
+/// When during a step the memory is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Training, end of the forward pass: every saved activation, and the logits while the loss
+    /// is computed.
+    Forward,
+    /// Training, backward pass: its start (activations and the loss gradients) or its end (all
+    /// gradients, tied embeddings' extra gradient buffers), whichever is larger.
+    Backward,
+    /// Training, the optimizer step: gradients, states and the update's temporaries.
+    OptimizerStep,
+    /// Inference, the prompt's forward pass: its logits and working set, the prompt's KV cache.
+    Prefill,
+    /// Inference, the last generated token: the full KV cache.
+    Decode,
+}
+
+impl Phase {
+    /// The phase's name for reports (`"optimizer step"`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Phase::Forward => "forward",
+            Phase::Backward => "backward",
+            Phase::OptimizerStep => "optimizer step",
+            Phase::Prefill => "prefill",
+            Phase::Decode => "decode",
+        }
+    }
+}
+
+impl core::fmt::Display for Phase {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Why an estimate cannot be made: the error value of the `checked_*` forms; the panicking forms
+/// stop const evaluation with [`EstimateError::message`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EstimateError {
+    /// The batch is 0.
+    ZeroBatch,
+    /// The sequence (or prompt) length is 0.
+    ZeroSeq,
+    /// The number of GPUs or a parallel degree is 0.
+    ZeroParallel,
+    /// A total does not fit in a `u64` of bytes (more than 16 EiB).
+    Overflow,
+}
+
+impl EstimateError {
+    /// What is wrong and what to do, as one line.
+    #[must_use]
+    pub const fn message(self) -> &'static str {
+        match self {
+            EstimateError::ZeroBatch => "estimator: the batch size must be at least 1",
+            EstimateError::ZeroSeq => "estimator: the sequence length must be at least 1",
+            EstimateError::ZeroParallel => {
+                "estimator: GPU counts and parallel degrees must be at least 1"
+            }
+            EstimateError::Overflow => {
+                "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for EstimateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// Training or inference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// A training step.
+    Training,
+    /// Generation with a KV cache.
+    Inference,
+}
+
+/// An estimate: the memory alive at the peak of the step, as named parts, per GPU.
+///
+/// Which tensors each part holds depends on the phase ([`Memory::peak_phase`]): at the end of
+/// backward, for instance, the activations are gone and the gradients are all there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory {
+    /// Parameters (in their storage dtypes, quantization scales included) and buffers.
+    pub weights: Bytes,
+    /// Gradients of the trainable parameters.
+    pub gradients: Bytes,
+    /// Optimizer state (moments, step counters, quantization statistics).
+    pub optimizer: Bytes,
+    /// fp32 master copies of 16-bit trainable weights (mixed precision).
+    pub master_weights: Bytes,
+    /// Tensors saved for backward (training) or the largest layer's working set (inference).
+    pub activations: Bytes,
+    /// Keys and values of every cached token (inference).
+    pub kv_cache: Bytes,
+    /// The language-model head's logits and the loss's tensors and gradients over them.
+    pub logits: Bytes,
+    /// Short-lived buffers: autocast's weight copies, tied weights' extra gradient buffers, the
+    /// optimizer step's temporaries, a ZeRO-3 gathered block.
+    pub temporaries: Bytes,
+    /// What the caller adds on purpose (allocator reserve, workspaces); zero unless set.
+    pub overhead: Bytes,
+    pub(crate) phase: Phase,
+    pub(crate) workload: Workload,
+    pub(crate) model: &'static str,
+}
+
+impl Memory {
+    /// The parts with their report names, in a fixed order.
+    #[must_use]
+    pub const fn parts(&self) -> [(&'static str, Bytes); 9] {
+        [
+            ("weights", self.weights),
+            ("gradients", self.gradients),
+            ("optimizer", self.optimizer),
+            ("master_weights", self.master_weights),
+            ("activations", self.activations),
+            ("kv_cache", self.kv_cache),
+            ("logits", self.logits),
+            ("temporaries", self.temporaries),
+            ("overhead", self.overhead),
+        ]
+    }
+
+    /// The sum of the parts, or `None` beyond `u64` (the estimators never build such a value).
+    #[must_use]
+    pub const fn checked_total(&self) -> Option<Bytes> {
+        let parts = self.parts();
+        let mut total = Bytes::ZERO;
+        let mut i = 0;
+        while i < parts.len() {
+            total = match total.checked_add(parts[i].1) {
+                Some(t) => t,
+                None => return None,
+            };
+            i += 1;
+        }
+        Some(total)
+    }
+
+    /// The sum of the parts.
+    #[must_use]
+    pub const fn total(&self) -> Bytes {
+        match self.checked_total() {
+            Some(t) => t,
+            None => panic!("{}", EstimateError::Overflow.message()),
+        }
+    }
+
+    /// Whether the total is at most `budget` (use a GPU's [`usable`](crate::gpu::Gpu::usable)
+    /// memory, which leaves out the CUDA context).
+    #[must_use]
+    pub const fn fits(&self, budget: Bytes) -> bool {
+        self.total().get() <= budget.get()
+    }
+
+    /// The phase at which the step peaks, which these parts describe.
+    #[must_use]
+    pub const fn peak_phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Training or inference.
+    #[must_use]
+    pub const fn workload(&self) -> Workload {
+        self.workload
+    }
+
+    /// The model's name (the derived struct's name).
+    #[must_use]
+    pub const fn model(&self) -> &'static str {
+        self.model
+    }
+
+    /// The one-line verdict `assert_fits!` prints when the budget is exceeded:
+    /// `Gpt2 training needs 30.1 GiB > 24.0 GiB available (peak at optimizer step): optimizer
+    /// 12.0, weights 6.0, …`, parts largest first, in GiB.
+    #[must_use]
+    pub const fn verdict(&self, budget: Bytes) -> Message {
+        let mut m = Message::new()
+            .str(self.model)
+            .str(match self.workload {
+                Workload::Training => " training needs ",
+                Workload::Inference => " inference needs ",
+            })
+            .gib(self.total())
+            .str(" GiB");
+        m = if self.fits(budget) {
+            m.str(" <= ")
+        } else {
+            m.str(" > ")
+        };
+        m = m
+            .gib(budget)
+            .str(" GiB available (peak at ")
+            .str(self.phase.name())
+            .str("):");
+        // parts, largest first (selection over a copy)
+        let mut parts = self.parts();
+        let mut first = true;
+        let mut i = 0;
+        while i < parts.len() {
+            let mut best = i;
+            let mut j = i + 1;
+            while j < parts.len() {
+                if parts[j].1.get() > parts[best].1.get() {
+                    best = j;
+                }
+                j += 1;
+            }
+            let tmp = parts[i];
+            parts[i] = parts[best];
+            parts[best] = tmp;
+            if parts[i].1.get() > 0 {
+                m = m
+                    .str(if first { " " } else { ", " })
+                    .str(parts[i].0)
+                    .str(" ");
+                m = m.gib(parts[i].1);
+                first = false;
+            }
+            i += 1;
+        }
+        m.str(" GiB")
+    }
+}
+
+/// A message built at compile time (no allocation): what `assert_fits!` panics with.
+#[derive(Clone, Copy, Debug)]
+pub struct Message {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl Message {
+    const fn new() -> Message {
+        Message {
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    /// Appends `s` (truncated at the buffer's end, on a character boundary).
+    const fn str(mut self, s: &str) -> Message {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() && self.len < self.buf.len() {
+            // stop before a character that would not fit whole
+            let b = bytes[i];
+            let width = if b < 0x80 {
+                1
+            } else if b >= 0xF0 {
+                4
+            } else if b >= 0xE0 {
+                3
+            } else {
+                2
+            };
+            if self.len + width > self.buf.len() {
+                break;
+            }
+            let mut k = 0;
+            while k < width {
+                self.buf[self.len] = bytes[i + k];
+                self.len += 1;
+                k += 1;
+            }
+            i += width;
+        }
+        self
+    }
+
+    /// Appends `n` in decimal.
+    const fn uint(self, n: u128) -> Message {
+        let mut digits = [0u8; 40];
+        let mut len = 0;
+        let mut v = n;
+        loop {
+            digits[len] = b'0' + (v % 10) as u8;
+            len += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut out = [0u8; 40];
+        let mut i = 0;
+        while i < len {
+            out[i] = digits[len - 1 - i];
+            i += 1;
+        }
+        let (head, _) = out.split_at(len);
+        match core::str::from_utf8(head) {
+            Ok(s) => self.str(s),
+            Err(_) => self,
+        }
+    }
+
+    /// Appends `bytes` in GiB with one decimal, rounded half up.
+    const fn gib(self, bytes: Bytes) -> Message {
+        let tenths = (bytes.get() as u128 * 10 + (1 << 29)) >> 30;
+        self.uint(tenths / 10).str(".").uint(tenths % 10)
+    }
+
+    /// The text.
+    #[must_use]
+    pub const fn as_str(&self) -> &str {
+        let (head, _) = self.buf.split_at(self.len);
+        match core::str::from_utf8(head) {
+            Ok(s) => s,
+            Err(_) => "estimator: the budget check failed",
+        }
+    }
+}
+
+impl core::fmt::Display for Message {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

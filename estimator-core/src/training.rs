@@ -1,0 +1,719 @@
+//! [`Training`]: the memory of one training step, as a const builder.
+
+use crate::cost::{Activations, Cost};
+use crate::dtype::DType;
+use crate::memory::{EstimateError, Memory, Phase, Workload};
+use crate::params::Params;
+use crate::policy::{
+    ActivationModel, AttentionKernel, Device, Optimizer, OptimizerImpl, Precision, Recompute,
+    ZeroStage,
+};
+use crate::units::Bytes;
+
+/// `?` for const fns returning `Result<_, EstimateError>`.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Err(e),
+        }
+    };
+}
+pub(crate) use tri;
+
+/// Checked u128 arithmetic for the estimates: any overflow is [`EstimateError::Overflow`].
+pub(crate) const fn mul(a: u128, b: u128) -> Result<u128, EstimateError> {
+    match a.checked_mul(b) {
+        Some(v) => Ok(v),
+        None => Err(EstimateError::Overflow),
+    }
+}
+
+/// `a + b`, checked.
+pub(crate) const fn add(a: u128, b: u128) -> Result<u128, EstimateError> {
+    match a.checked_add(b) {
+        Some(v) => Ok(v),
+        None => Err(EstimateError::Overflow),
+    }
+}
+
+/// `⌈a / d⌉` for a per-GPU share (`d ≥ 1`).
+pub(crate) const fn share(a: u128, d: u64) -> u128 {
+    a.div_ceil(d as u128)
+}
+
+/// A byte count that must fit in a `u64`.
+pub(crate) const fn bytes(v: u128) -> Result<Bytes, EstimateError> {
+    if v > u64::MAX as u128 {
+        Err(EstimateError::Overflow)
+    } else {
+        Ok(Bytes::new(v as u64))
+    }
+}
+
+/// The memory of one training step of a model, per GPU, at its peak.
+///
+/// Every setter is a `const fn` with a documented default; [`Training::estimate`] evaluates in
+/// a `const` item, so a budget check fails the build (see [`assert_fits!`](crate::assert_fits)).
+///
+/// ```
+/// use estimator::prelude::*;
+///
+/// #[derive(Params)]
+/// struct Mlp {
+///     up: Linear<4096, 16384>,
+///     down: Linear<16384, 4096>,
+/// }
+///
+/// // fp32 weights, gradients and two Adam moments: 16 bytes per parameter, plus Adam's step
+/// // counter per tensor
+/// const M: Memory = Training::of::<Mlp>()
+///     .precision(Precision::Fp32)
+///     .optimizer(Optimizer::AdamW)
+///     .batch(8)
+///     .seq(512)
+///     .estimate();
+/// assert_eq!(M.weights.get(), 4 * Mlp::PARAMS);
+/// assert_eq!(M.optimizer.get(), 8 * Mlp::PARAMS + 4 * 4);
+/// ```
+///
+/// What each part holds at each phase of the step (PyTorch semantics; gradients are freed
+/// between steps, optimizer state lives from the first step on):
+///
+/// | phase | alive |
+/// |---|---|
+/// | end of forward | weights, state, master, saved activations, the logits and the loss's fp32 copy and log-softmax |
+/// | start of backward | weights, state, master, saved activations, the loss's log-softmax and two fp32 `b·s·V` gradients |
+/// | end of backward | weights, state, master, all gradients, two extra gradient buffers per tied weight |
+/// | optimizer step | weights, state, master, gradients, the update's temporaries |
+///
+/// The estimate reports the largest phase ([`Memory::peak_phase`]); [`Training::at`] gives each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Training {
+    cost: Cost,
+    model: &'static str,
+    batch: u64,
+    seq: u64,
+    precision: Precision,
+    optimizer: Optimizer,
+    optimizer_impl: OptimizerImpl,
+    recompute: Recompute,
+    attention: AttentionKernel,
+    dropout: bool,
+    activation_model: ActivationModel,
+    device: Device,
+    zero: ZeroStage,
+    gpus: u64,
+    tensor_parallel: u64,
+    pipeline_parallel: u64,
+    frozen_weights: Option<DType>,
+    cross_entropy: bool,
+    overhead: Bytes,
+}
+
+/// The largest `n` for which `$fits(n)` holds (0 when `$fits(1)` does not), by exponential then
+/// binary search: `O(log n)` estimates, cheap enough for const evaluation (a linear scan is not).
+macro_rules! largest {
+    (|$n:ident| $fits:expr) => {{
+        let mut lo = 0u64;
+        let mut hi = 1u64;
+        let mut unbounded = false;
+        loop {
+            let $n = hi;
+            if !$fits {
+                break;
+            }
+            lo = hi;
+            match hi.checked_mul(2) {
+                Some(h) => hi = h,
+                None => {
+                    unbounded = true;
+                    break;
+                }
+            }
+        }
+        if !unbounded {
+            // invariant: `lo` fits (or is 0), `hi` does not
+            while hi - lo > 1 {
+                let $n = lo + (hi - lo) / 2;
+                if $fits {
+                    lo = $n;
+                } else {
+                    hi = $n;
+                }
+            }
+        }
+        lo
+    }};
+}
+pub(crate) use largest;
+
+impl Training {
+    /// Training `M` with the defaults: batch 1, sequence 2048, `Precision::Mixed(BF16)`,
+    /// `Optimizer::AdamW` (`OptimizerImpl::Foreach`), no recomputation, `AttentionKernel::Flash`,
+    /// dropout on, `ActivationModel::PyTorch`, `Device::Cuda`, one GPU, no overhead.
+    #[must_use]
+    pub const fn of<M: Params + ?Sized>() -> Training {
+        Training::new(M::COST, M::KIND)
+    }
+
+    /// Training a model known by its [`Cost`] (built at run time, e.g. from a `config.json`),
+    /// with the defaults of [`Training::of`].
+    #[must_use]
+    pub const fn new(cost: Cost, model: &'static str) -> Training {
+        Training {
+            cost,
+            model,
+            batch: 1,
+            seq: 2048,
+            precision: Precision::Mixed(DType::BF16),
+            optimizer: Optimizer::AdamW,
+            optimizer_impl: OptimizerImpl::Foreach,
+            recompute: Recompute::None,
+            attention: AttentionKernel::Flash,
+            dropout: true,
+            activation_model: ActivationModel::PyTorch,
+            device: Device::Cuda,
+            zero: ZeroStage::Off,
+            gpus: 1,
+            tensor_parallel: 1,
+            pipeline_parallel: 1,
+            frozen_weights: None,
+            cross_entropy: true,
+            overhead: Bytes::ZERO,
+        }
+    }
+
+    /// Micro-batch size per GPU (default 1; at least 1).
+    #[must_use]
+    pub const fn batch(self, batch: u64) -> Training {
+        Training { batch, ..self }
+    }
+
+    /// Sequence length in tokens (default 2048; at least 1).
+    #[must_use]
+    pub const fn seq(self, seq: u64) -> Training {
+        Training { seq, ..self }
+    }
+
+    /// Storage precision (default `Precision::Mixed(DType::BF16)`, 16Φ).
+    #[must_use]
+    pub const fn precision(self, precision: Precision) -> Training {
+        Training { precision, ..self }
+    }
+
+    /// The optimizer (default `Optimizer::AdamW`).
+    #[must_use]
+    pub const fn optimizer(self, optimizer: Optimizer) -> Training {
+        Training { optimizer, ..self }
+    }
+
+    /// How the optimizer step runs, which sizes its temporaries (default
+    /// `OptimizerImpl::Foreach`, PyTorch's default on CUDA).
+    #[must_use]
+    pub const fn optimizer_impl(self, optimizer_impl: OptimizerImpl) -> Training {
+        Training {
+            optimizer_impl,
+            ..self
+        }
+    }
+
+    /// Activation recomputation (default `Recompute::None`).
+    #[must_use]
+    pub const fn recompute(self, recompute: Recompute) -> Training {
+        Training { recompute, ..self }
+    }
+
+    /// The attention kernel (default `AttentionKernel::Flash`, what PyTorch's SDPA picks on
+    /// CUDA).
+    #[must_use]
+    pub const fn attention(self, attention: AttentionKernel) -> Training {
+        Training { attention, ..self }
+    }
+
+    /// Whether the model's dropout layers are active with `p > 0` (default `true`; set `false`
+    /// for models trained without dropout, such as Llama and Mistral).
+    #[must_use]
+    pub const fn dropout(self, dropout: bool) -> Training {
+        Training { dropout, ..self }
+    }
+
+    /// Which account of activations to use (default `ActivationModel::PyTorch`).
+    #[must_use]
+    pub const fn activation_model(self, activation_model: ActivationModel) -> Training {
+        Training {
+            activation_model,
+            ..self
+        }
+    }
+
+    /// Device behaviour (default `Device::Cuda`: one-byte dropout masks).
+    #[must_use]
+    pub const fn device(self, device: Device) -> Training {
+        Training { device, ..self }
+    }
+
+    /// ZeRO stage over `gpus` data-parallel GPUs (default `ZeroStage::Off`, 1 GPU).
+    #[must_use]
+    pub const fn zero(self, stage: ZeroStage, gpus: u64) -> Training {
+        Training {
+            zero: stage,
+            gpus,
+            ..self
+        }
+    }
+
+    /// Tensor-parallel degree `t` (default 1): weights, gradients, states, most activations,
+    /// the logits divided by `t` (Megatron-LM without sequence parallelism: layer-norm inputs,
+    /// dropout masks and norm statistics are replicated).
+    #[must_use]
+    pub const fn tensor_parallel(self, t: u64) -> Training {
+        Training {
+            tensor_parallel: t,
+            ..self
+        }
+    }
+
+    /// Pipeline-parallel degree `p` (default 1): weights, gradients and states divided by `p`;
+    /// with the 1F1B schedule the first stage holds `p` micro-batches of its `L/p` layers, a
+    /// whole model's activations (Korthikanti et al. 2022, §4.2.3).
+    #[must_use]
+    pub const fn pipeline_parallel(self, p: u64) -> Training {
+        Training {
+            pipeline_parallel: p,
+            ..self
+        }
+    }
+
+    /// Stores the frozen matmul weights (LoRA bases, `Frozen` layers) in `dtype`: QLoRA is
+    /// `.frozen_weights(DType::NF4)` (or `NF4DoubleQuant`), block scales included (default: the
+    /// precision's weight dtype).
+    #[must_use]
+    pub const fn frozen_weights(self, dtype: DType) -> Training {
+        Training {
+            frozen_weights: Some(dtype),
+            ..self
+        }
+    }
+
+    /// Whether the model's output goes through a cross-entropy loss over its last dimension
+    /// (default `true`: a language model's head and its vocabulary-wide logits). Set `false`
+    /// for a bare stack of layers, whose output is not logits.
+    #[must_use]
+    pub const fn cross_entropy(self, cross_entropy: bool) -> Training {
+        Training {
+            cross_entropy,
+            ..self
+        }
+    }
+
+    /// Adds a fixed amount to every phase (allocator reserve, workspaces; default zero). The CUDA
+    /// context is not here but in the budget: [`Gpu::usable`](crate::gpu::Gpu::usable).
+    #[must_use]
+    pub const fn overhead(self, overhead: Bytes) -> Training {
+        Training { overhead, ..self }
+    }
+
+    /// The model's cost.
+    #[must_use]
+    pub const fn cost(&self) -> Cost {
+        self.cost
+    }
+
+    /// The memory at the step's peak; stops const evaluation (a compile error in a `const`
+    /// item) with [`EstimateError::message`] when the settings are invalid or a total exceeds
+    /// `u64`.
+    #[must_use]
+    pub const fn estimate(self) -> Memory {
+        match self.checked_estimate() {
+            Ok(m) => m,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// The memory at the step's peak.
+    ///
+    /// # Errors
+    /// [`EstimateError`] when the batch, sequence or a parallel degree is zero, or a total
+    /// exceeds `u64` bytes.
+    pub const fn checked_estimate(self) -> Result<Memory, EstimateError> {
+        let fwd = tri!(self.checked_at(Phase::Forward));
+        let bwd = tri!(self.checked_at(Phase::Backward));
+        let step = tri!(self.checked_at(Phase::OptimizerStep));
+        let (f, b, s) = (fwd.total().get(), bwd.total().get(), step.total().get());
+        Ok(if b >= f && b >= s {
+            bwd
+        } else if s >= f {
+            step
+        } else {
+            fwd
+        })
+    }
+
+    /// The memory alive at `phase` (a training phase).
+    #[must_use]
+    pub const fn at(self, phase: Phase) -> Memory {
+        match self.checked_at(phase) {
+            Ok(m) => m,
+            Err(e) => panic!("{}", e.message()),
+        }
+    }
+
+    /// The memory alive at `phase`; the inference phases give the optimizer step's.
+    ///
+    /// # Errors
+    /// As [`Training::checked_estimate`].
+    pub const fn checked_at(self, phase: Phase) -> Result<Memory, EstimateError> {
+        tri!(self.validate());
+        let parts = tri!(self.parts());
+        let mut m = Memory {
+            weights: tri!(bytes(parts.weights)),
+            gradients: Bytes::ZERO,
+            optimizer: tri!(bytes(parts.optimizer)),
+            master_weights: tri!(bytes(parts.master)),
+            activations: Bytes::ZERO,
+            kv_cache: Bytes::ZERO,
+            logits: Bytes::ZERO,
+            temporaries: Bytes::ZERO,
+            overhead: self.overhead,
+            phase,
+            workload: Workload::Training,
+            model: self.model,
+        };
+        match phase {
+            Phase::Forward => {
+                m.activations = tri!(bytes(parts.stored_activations));
+                m.logits = tri!(bytes(parts.logits_forward));
+                m.temporaries = tri!(bytes(parts.forward_temporaries));
+            }
+            Phase::Backward => {
+                let start = tri!(add(
+                    tri!(add(parts.activations, parts.logits_backward)),
+                    parts.forward_temporaries
+                ));
+                let end = tri!(add(parts.gradients, parts.tied_gradients));
+                if start >= end {
+                    m.activations = tri!(bytes(parts.activations));
+                    m.logits = tri!(bytes(parts.logits_backward));
+                    m.temporaries = tri!(bytes(parts.forward_temporaries));
+                } else {
+                    m.gradients = tri!(bytes(parts.gradients));
+                    m.temporaries = tri!(bytes(parts.tied_gradients));
+                }
+            }
+            _ => {
+                m.phase = Phase::OptimizerStep;
+                m.gradients = tri!(bytes(parts.gradients));
+                m.temporaries = tri!(bytes(parts.step_temporaries));
+            }
+        }
+        match m.checked_total() {
+            Some(_) => Ok(m),
+            None => Err(EstimateError::Overflow),
+        }
+    }
+
+    /// Whether the step fits in `budget` (false when the estimate is invalid).
+    #[must_use]
+    pub const fn fits(self, budget: Bytes) -> bool {
+        match self.checked_estimate() {
+            Ok(m) => m.fits(budget),
+            Err(_) => false,
+        }
+    }
+
+    /// The largest micro-batch that fits in `budget` (0 when not even one sample does), by
+    /// exponential then binary search: `O(log b)` estimates, cheap enough for const
+    /// evaluation. `u64::MAX` is not reached: a batch whose total exceeds `u64` bytes does not
+    /// fit.
+    #[must_use]
+    pub const fn max_batch(self, budget: Bytes) -> u64 {
+        largest!(|n| self.batch(n).fits(budget))
+    }
+
+    /// The longest sequence that fits in `budget` at the set batch (0 when not even one token
+    /// does), by exponential then binary search.
+    #[must_use]
+    pub const fn max_seq(self, budget: Bytes) -> u64 {
+        largest!(|n| self.seq(n).fits(budget))
+    }
+
+    const fn validate(&self) -> Result<(), EstimateError> {
+        if self.batch == 0 {
+            return Err(EstimateError::ZeroBatch);
+        }
+        if self.seq == 0 {
+            return Err(EstimateError::ZeroSeq);
+        }
+        if self.gpus == 0 || self.tensor_parallel == 0 || self.pipeline_parallel == 0 {
+            return Err(EstimateError::ZeroParallel);
+        }
+        Ok(())
+    }
+
+    /// Every part of every phase, in bytes per GPU.
+    const fn parts(&self) -> Result<Parts, EstimateError> {
+        let c = &self.cost;
+        let p = self.precision;
+        let model_split = self.tensor_parallel as u128 * self.pipeline_parallel as u128;
+        let dp = self.gpus;
+        let zero = self.zero as u8;
+        // --- weights: frozen matmul weights may be quantized (QLoRA)
+        let w = p.weight_bytes() as u128;
+        let rest = (c.params - c.frozen_matmul) as u128;
+        let frozen = match self.frozen_weights {
+            Some(d) => match d.checked_bytes_for(c.frozen_matmul) {
+                Some(b) => b.get() as u128,
+                None => return Err(EstimateError::Overflow),
+            },
+            None => tri!(mul(c.frozen_matmul as u128, w)),
+        };
+        let mut weights = share(tri!(add(tri!(mul(rest, w)), frozen)), model_split as u64);
+        if zero >= ZeroStage::Three as u8 {
+            weights = share(weights, dp);
+        }
+        weights = tri!(add(weights, c.buffer_bytes as u128));
+        // --- gradients, master weights, optimizer state
+        let trainable = c.trainable as u128;
+        let mut gradients = share(
+            tri!(mul(trainable, p.grad_bytes() as u128)),
+            model_split as u64,
+        );
+        if zero >= ZeroStage::Two as u8 {
+            gradients = share(gradients, dp);
+        }
+        let mut master = share(
+            tri!(mul(trainable, p.master_bytes() as u128)),
+            model_split as u64,
+        );
+        let mut optimizer = share(tri!(self.optimizer_state()), model_split as u64);
+        let mut step_temporaries = share(tri!(self.step_temporaries()), model_split as u64);
+        if zero >= ZeroStage::One as u8 {
+            master = share(master, dp);
+            optimizer = share(optimizer, dp);
+            step_temporaries = share(step_temporaries, dp);
+        }
+        // --- activations and logits
+        let (activations, stored_activations) = tri!(self.activations());
+        let tokens = tri!(mul(self.batch as u128, self.seq as u128));
+        let vocab = if self.cross_entropy { c.output } else { 0 };
+        let logit_elems = share(tri!(mul(tokens, vocab as u128)), self.tensor_parallel);
+        let cl = p.compute_bytes() as u128;
+        // the logits, their fp32 upcast in the loss (none when already fp32), the saved
+        // log-softmax
+        let forward_bytes = cl + if cl == 4 { 0 } else { 4 } + 4;
+        let logits_forward = tri!(mul(logit_elems, forward_bytes));
+        // the saved log-softmax and two fp32 gradients (of it, and of the logits)
+        let logits_backward = tri!(mul(logit_elems, 12));
+        // --- temporaries during forward and backward
+        let mut forward_temporaries = 0u128;
+        if let Precision::Autocast(_) = p {
+            // autocast keeps a 16-bit copy of every matmul weight (tied uses included) until
+            // backward
+            let copies = tri!(add(c.matmul as u128, c.tied as u128));
+            forward_temporaries = share(tri!(mul(copies, cl)), model_split as u64);
+        }
+        if zero >= ZeroStage::Three as u8 && dp > 1 {
+            // one block's weights gathered in full
+            let gathered = share(tri!(mul(c.block_params as u128, w)), model_split as u64);
+            forward_temporaries = tri!(add(forward_temporaries, gathered));
+        }
+        // two extra gradient buffers per tied weight at the end of backward (the head's
+        // gradient, the embedding's, and their sum exist at once)
+        let tied_gradients = share(
+            tri!(mul(tri!(mul(c.tied as u128, 2)), p.grad_bytes() as u128)),
+            model_split as u64,
+        );
+        Ok(Parts {
+            weights,
+            gradients,
+            master,
+            optimizer,
+            activations,
+            stored_activations,
+            logits_forward,
+            logits_backward,
+            forward_temporaries,
+            tied_gradients,
+            step_temporaries,
+        })
+    }
+
+    /// Optimizer state bytes for the whole model (see [`Optimizer`]).
+    const fn optimizer_state(&self) -> Result<u128, EstimateError> {
+        let c = &self.cost;
+        let t = c.trainable as u128;
+        let s = self.precision.state_bytes() as u128;
+        Ok(match self.optimizer {
+            Optimizer::Sgd => 0,
+            Optimizer::SgdMomentum | Optimizer::Lion => tri!(mul(t, s)),
+            // two moments, and PyTorch's fp32 `step` tensor per parameter tensor
+            Optimizer::Adam | Optimizer::AdamW => tri!(add(
+                tri!(mul(t, 2 * s)),
+                tri!(mul(c.trainable_tensors as u128, 4))
+            )),
+            Optimizer::AdamW8bit => {
+                let small = c.small_trainable as u128;
+                let large = t - small;
+                // two uint8 moments, one fp32 absmax per 2048-element block of each; fp32
+                // moments below bitsandbytes' min_8bit_size
+                let blocks = large.div_ceil(2048);
+                tri!(add(
+                    tri!(add(tri!(mul(large, 2)), tri!(mul(small, 8)))),
+                    tri!(mul(blocks, 8))
+                ))
+            }
+            Optimizer::Adafactor => tri!(mul(c.factored as u128, s)),
+        })
+    }
+
+    /// The optimizer step's temporaries for the whole model (see [`OptimizerImpl`]).
+    const fn step_temporaries(&self) -> Result<u128, EstimateError> {
+        let c = &self.cost;
+        let s = self.precision.state_bytes() as u128;
+        let largest = c.largest_tensor as u128;
+        let copies_of_largest = match self.optimizer {
+            Optimizer::Sgd | Optimizer::SgdMomentum | Optimizer::AdamW8bit => return Ok(0),
+            Optimizer::Adam | Optimizer::AdamW | Optimizer::Adafactor => 2,
+            Optimizer::Lion => 1,
+        };
+        Ok(match self.optimizer_impl {
+            OptimizerImpl::Fused => 0,
+            OptimizerImpl::SingleTensor => tri!(mul(tri!(mul(largest, copies_of_largest)), s)),
+            // one state-sized buffer over every trainable parameter (Adam's sqrt(v), Lion's
+            // interpolation); Adafactor has no foreach form in Hugging Face's implementation
+            OptimizerImpl::Foreach => match self.optimizer {
+                Optimizer::Adafactor => tri!(mul(tri!(mul(largest, 2)), s)),
+                _ => tri!(mul(c.trainable as u128, s)),
+            },
+        })
+    }
+
+    /// Saved activations at the start of backward (with full recomputation: the checkpoints,
+    /// the rest of the model and one block being replayed) and at the end of forward.
+    const fn activations(&self) -> Result<(u128, u128), EstimateError> {
+        let c = &self.cost;
+        let tokens = tri!(mul(self.batch as u128, self.seq as u128));
+        if let Recompute::Full = self.recompute {
+            let outside = c.act.saturating_sub(c.checkpointed);
+            let kept = tri!(self.profile_bytes(outside));
+            let per_checkpoint = match self.activation_model {
+                ActivationModel::PyTorch => self.precision.residual_bytes() as u128,
+                ActivationModel::Textbook => 2,
+            };
+            let checkpoints = tri!(mul(
+                tri!(mul(tokens, c.checkpoint_per_token as u128)),
+                per_checkpoint
+            ));
+            let checkpoints = share(checkpoints, self.tensor_parallel);
+            let stored = tri!(add(kept, checkpoints));
+            let replay = match self.activation_model {
+                ActivationModel::PyTorch => tri!(self.profile_bytes(c.block)),
+                // Korthikanti et al. count the checkpoints only
+                ActivationModel::Textbook => 0,
+            };
+            Ok((tri!(add(stored, replay)), stored))
+        } else {
+            let all = tri!(self.profile_bytes(c.act));
+            Ok((all, all))
+        }
+    }
+
+    /// Bytes of an activation profile at this batch, sequence and precision, per GPU.
+    const fn profile_bytes(&self, a: Activations) -> Result<u128, EstimateError> {
+        let b = self.batch as u128;
+        let s = self.seq as u128;
+        let tokens = tri!(mul(b, s));
+        let positions = tri!(mul(tokens, s));
+        let t = self.tensor_parallel;
+        let scores_kept = !matches!(self.recompute, Recompute::Selective);
+        if let ActivationModel::Textbook = self.activation_model {
+            let mut total = tri!(mul(tokens, a.textbook_per_token as u128));
+            if scores_kept && matches!(self.attention, AttentionKernel::Eager) {
+                total = tri!(add(
+                    total,
+                    tri!(mul(positions, a.textbook_per_token_seq as u128))
+                ));
+            }
+            return Ok(share(total, t));
+        }
+        let p = self.precision;
+        let cb = p.compute_bytes() as u128;
+        let rb = p.residual_bytes() as u128;
+        let mb = match self.device {
+            Device::Cuda => 1,
+            Device::Cpu => cb,
+        };
+        let eager = matches!(self.attention, AttentionKernel::Eager);
+        // split by tensor parallelism: the compute-dtype tensors inside attention and MLP
+        let mut split = a.per_token as u128 + a.weight_input_per_token as u128;
+        if eager {
+            split += a.eager_per_token as u128;
+        }
+        if self.dropout {
+            split += a.dropout_per_token as u128;
+        }
+        let mut per_token = share(tri!(mul(split, cb)), t);
+        // autocast casts a shared input once per Linear
+        if let Precision::Autocast(_) = p {
+            per_token += share(tri!(mul(a.shared_input_per_token as u128, cb)), t);
+        }
+        // replicated: the residual stream, fp32 statistics, dropout masks
+        per_token += tri!(mul(
+            a.residual_per_token as u128 + a.residual_weight_input_per_token as u128,
+            rb
+        ));
+        per_token += tri!(mul(a.f32_per_token as u128, 4));
+        if self.dropout {
+            per_token += tri!(mul(a.mask_per_token as u128, mb));
+        }
+        let mut total = tri!(mul(tokens, per_token));
+        total = tri!(add(
+            total,
+            tri!(mul(tri!(mul(b, a.per_sample as u128)), cb))
+        ));
+        // attention scores
+        let heads = a.score_heads as u128;
+        let scores = if eager && scores_kept {
+            // The softmax output: Hugging Face's eager attention computes it in fp32 (autocast's
+            // fp32 list, or an explicit `dtype=torch.float32`) and keeps a 16-bit copy for the
+            // product with V; Megatron's fused softmax (`Mixed`) keeps 16 bits. With dropout,
+            // the mask and the dropout output replace that copy.
+            let (keep, copy) = match p {
+                Precision::Autocast(_) | Precision::Pure(_) => (4, cb),
+                _ => (cb, 0),
+            };
+            let dropped = if self.dropout {
+                a.score_dropout_heads as u128
+            } else {
+                0
+            };
+            let per_position = heads * keep + dropped * (mb + cb) + (heads - dropped) * copy;
+            tri!(mul(positions, per_position))
+        } else if eager {
+            0
+        } else {
+            // flash: one fp32 log-sum-exp per head and token
+            tri!(mul(tokens, heads * 4))
+        };
+        total = tri!(add(total, share(scores, t)));
+        Ok(total)
+    }
+}
+
+/// Every part of every phase, in bytes per GPU.
+struct Parts {
+    weights: u128,
+    gradients: u128,
+    master: u128,
+    optimizer: u128,
+    /// at the start of backward (with a replayed block under full recomputation)
+    activations: u128,
+    /// at the end of forward
+    stored_activations: u128,
+    logits_forward: u128,
+    logits_backward: u128,
+    forward_temporaries: u128,
+    tied_gradients: u128,
+    step_temporaries: u128,
+}
