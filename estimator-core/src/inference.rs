@@ -24,8 +24,13 @@ use crate::units::Bytes;
 ///     layers: [MultiHeadAttention<4096, 32, 32, false>; 32],
 /// }
 ///
-/// // Llama-2-7B's attention: 2 · 32 · 4096 elements per token, 512 KiB in 16 bits
-/// const M: Memory = Inference::of::<Decoder>().batch(1).prompt(4000).generate(96).estimate();
+/// // Llama-2-7B's attention: 2 · 32 · 4096 elements per token, 512 KiB in 16 bits; after
+/// // the last token the cache holds 4000 + 96 tokens
+/// const M: Memory = Inference::of::<Decoder>()
+///     .batch(1)
+///     .prompt(4000)
+///     .generate(96)
+///     .at(Phase::Decode);
 /// assert_eq!(M.kv_cache, Bytes::kib(512 * 4096));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
