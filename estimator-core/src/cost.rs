@@ -370,6 +370,10 @@ pub struct Cost {
     /// Width of the layer's output per token (a language-model head's is the vocabulary: the
     /// logits).
     pub output: u64,
+    /// Elements per token alive at once inside the layer during an inference forward pass (no
+    /// autograd): its input, intermediates and output at the widest point. Sequential layers
+    /// take the maximum, since each frees its intermediates before the next runs.
+    pub live_per_token: u64,
 }
 
 impl Cost {
@@ -398,6 +402,7 @@ impl Cost {
         window: 0,
         input: 0,
         output: 0,
+        live_per_token: 0,
     };
 
     /// One trainable parameter tensor of the given shape (PyTorch order, e.g. `[out, in]` for a
@@ -492,12 +497,24 @@ impl Cost {
         }
     }
 
-    /// `self` with input and output widths per token.
+    /// `self` with input and output widths per token; its inference working set is at least
+    /// both at once.
     #[must_use]
     pub const fn widths(self, input: u64, output: u64) -> Cost {
         Cost {
             input,
             output,
+            live_per_token: max(self.live_per_token, input.saturating_add(output)),
+            ..self
+        }
+    }
+
+    /// `self` with `live` elements per token alive at once during an inference forward pass
+    /// (see [`Cost::live_per_token`]), when that exceeds what it had.
+    #[must_use]
+    pub const fn live(self, live: u64) -> Cost {
+        Cost {
+            live_per_token: max(self.live_per_token, live),
             ..self
         }
     }
@@ -538,6 +555,7 @@ impl Cost {
             window: max(self.window, next.window),
             input: self.input,
             output: next.output,
+            live_per_token: max(self.live_per_token, next.live_per_token),
         })
     }
 

@@ -9,9 +9,9 @@ use crate::training::{add, bytes, largest, mul, share, tri};
 use crate::units::Bytes;
 
 /// The memory of serving a model: weights, the KV cache of every sequence in the batch, and the
-/// larger of two moments — the prompt's forward pass (prefill: its logits and the largest
-/// layer's working set, the prompt's keys and values) and the last generated token (decode: the
-/// full cache).
+/// larger of two moments — the prompt's forward pass (prefill: the prompt's keys and values, and
+/// the larger of the widest layer's working set and the logits of the whole prompt) and the last
+/// generated token (decode: the full cache).
 ///
 /// KV cache = 2 (K and V) × layers × kv_heads × head_dim × batch × (prompt + generated) × dtype
 /// bytes; layers with a sliding window cache at most the window.
@@ -241,27 +241,27 @@ impl Inference {
             }
             None => tri!(mul(kv_elems, cb)),
         };
-        // the working set: the largest block's tensors for the tokens of this pass, and with
-        // eager attention its scores and their softmax
+        // The working set (no autograd): the widest point of any layer, and with eager
+        // attention a layer's scores and their softmax; or, at the head, the logits of every
+        // token of the pass (prefill computes them for the whole prompt). The two are not alive
+        // at once: the larger counts.
         let pass_tokens = if decoding { 1u128 } else { self.prompt as u128 };
         let tokens = tri!(mul(b, pass_tokens));
-        let a = c.block;
-        let widths = a.per_token as u128
-            + a.residual_per_token as u128
-            + a.residual_weight_input_per_token as u128
-            + a.weight_input_per_token as u128
-            + a.f32_per_token as u128;
-        let mut activations = tri!(mul(tri!(mul(tokens, widths)), cb));
+        let mut working = tri!(mul(tri!(mul(tokens, c.live_per_token as u128)), cb));
         if let AttentionKernel::Eager = self.attention {
             let scores = tri!(mul(
                 tri!(mul(tokens, cached_tokens)),
-                tri!(mul(a.score_heads as u128, 2 * cb))
+                tri!(mul(c.block.score_heads as u128, 2 * cb))
             ));
-            activations = tri!(add(activations, scores));
+            working = tri!(add(working, scores));
         }
-        let activations = share(activations, t);
-        // logits of every token of the pass (prefill computes them for the whole prompt)
+        let working = share(working, t);
         let logits = share(tri!(mul(tri!(mul(tokens, c.output as u128)), cb)), t);
+        let (activations, logits) = if working > logits {
+            (working, 0)
+        } else {
+            (0, logits)
+        };
         let m = Memory {
             weights: tri!(bytes(weights)),
             gradients: Bytes::ZERO,

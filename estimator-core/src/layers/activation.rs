@@ -89,7 +89,8 @@ impl<const W: u64> Params for NewGelu<W> {
             textbook_per_token: textbook_elems(W),
             ..Activations::ZERO
         })
-        .widths(W, W);
+        .widths(W, W)
+        .live(dim_mul(3, W));
     const KIND: &'static str = "NewGelu";
 }
 

@@ -28,6 +28,7 @@ pub const fn lora(inp: u64, out: u64, bias: bool, r: u64) -> Cost {
         ..base.add(adapters)
     }
     .widths(inp, out)
+    .live(inp.saturating_add(out).saturating_add(r))
 }
 
 /// A LoRA-adapted `Linear`: `BASE` is the `Linear` it wraps (frozen), `R` the rank. See

@@ -47,6 +47,8 @@ pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost
         })
         .caches(dim_mul(2, kv_width), window)
         .widths(q, q)
+        // inference: q, k, v in, the output out
+        .live(dim_add(saved, q))
 }
 
 /// The parameter-free part of attention, `softmax(Q·Kᵀ/√HEAD_DIM)·V` with `H` query heads and
@@ -96,6 +98,8 @@ pub const fn attention(d: u64, h: u64, kv: u64, head_dim: u64, bias: bool, windo
             ..Activations::ZERO
         })
         .widths(d, d)
+        // inference: the input stays alive while the core runs
+        .live(dim_add(d, core.live_per_token))
 }
 
 /// Multi-head self-attention over `D` features with `H` query heads and `KV` key/value heads

@@ -5,7 +5,7 @@
 //! the input length is a multiple of the stride and padding keeps `out = in / stride`.
 
 use crate::cost::{Activations, Cost};
-use crate::cost_helpers::{dim_mul, textbook_elems};
+use crate::cost_helpers::{dim_add, dim_mul, textbook_elems};
 use crate::params::Params;
 
 /// The cost of a convolution as a value: `dims` spatial dimensions (1 or 2), square kernel `k`.
@@ -55,6 +55,7 @@ pub const fn conv(
         ..Activations::ZERO
     })
     .widths(inp, out)
+    .live(dim_add(saved, out))
 }
 
 /// `nn.Conv1d(IN, OUT, K, stride=STRIDE, bias=BIAS, groups=GROUPS)` (padding does not change

@@ -2,7 +2,7 @@
 //! (SwiGLU, as in Llama and Mistral).
 
 use crate::cost::{Activations, Cost};
-use crate::cost_helpers::{dim_mul, textbook_elems};
+use crate::cost_helpers::{dim_add, dim_mul, textbook_elems};
 use crate::layers::activation::keeps_input;
 use crate::layers::linear::linear;
 use crate::params::Params;
@@ -22,6 +22,8 @@ pub const fn feed_forward(d: u64, hidden: u64, bias: bool) -> Cost {
             textbook_per_token: d,
             ..Activations::ZERO
         })
+        // inference: the input, the first linear's output and the GELU's
+        .live(dim_add(d, dim_mul(2, hidden)))
 }
 
 /// The transformer MLP: `Linear<D, HIDDEN>`, GELU, `Linear<HIDDEN, D>` (see [`feed_forward`]).
@@ -60,6 +62,8 @@ pub const fn gated_feed_forward(d: u64, hidden: u64) -> Cost {
             textbook_per_token: d,
             ..Activations::ZERO
         })
+        // inference: the input, gate, up and SiLU outputs
+        .live(dim_add(d, dim_mul(3, hidden)))
 }
 
 /// The SwiGLU MLP of Llama, Mistral and Qwen2: `gate` and `up` (`D → HIDDEN`), SiLU, product,

@@ -49,6 +49,8 @@ pub const fn moe(d: u64, e: u64, top_k: u64, expert: Cost) -> Cost {
         ..stored
     }
     .widths(d, d)
+    // inference: the input, the router's logits, one expert at a time and the output
+    .live(dim_add(dim_add(dim_mul(2, d), e), expert.live_per_token))
 }
 
 /// A mixture of `E` experts of type `EXPERT` over `D` features, `TOP_K` active per token

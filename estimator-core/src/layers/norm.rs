@@ -1,7 +1,7 @@
 //! Normalization layers: `LayerNorm`, `RmsNorm`, `BatchNorm1d`, `BatchNorm2d`.
 
 use crate::cost::{Activations, Cost};
-use crate::cost_helpers::textbook_elems;
+use crate::cost_helpers::{dim_mul, textbook_elems};
 use crate::params::Params;
 
 /// `nn.LayerNorm(D, bias=BIAS)`: normalize each token over its `D` features, then scale (and
@@ -74,6 +74,8 @@ pub const fn rms_norm(d: u64) -> Cost {
             ..Activations::ZERO
         })
         .widths(d, d)
+        // the fp32 copy, the normalized tensor and the output
+        .live(dim_mul(3, d))
 }
 
 impl<const D: u64> Params for RmsNorm<D> {

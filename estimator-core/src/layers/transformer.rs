@@ -1,7 +1,7 @@
 //! `TransformerLayer`: PyTorch's `nn.TransformerEncoderLayer(D, H, dim_feedforward = 4·D)`.
 
 use crate::cost::{Activations, Cost};
-use crate::cost_helpers::dim_mul;
+use crate::cost_helpers::{dim_add, dim_mul};
 use crate::layers::attention::attention_core;
 use crate::params::Params;
 
@@ -65,6 +65,9 @@ pub const fn transformer_layer(d: u64, h: u64) -> Cost {
         ..params
     }
     .widths(d, d)
+    // inference: attention with its input, or the input, linear1's and the ReLU's outputs
+    .live(dim_add(d, core.live_per_token))
+    .live(dim_mul(9, d))
 }
 
 /// A whole transformer layer, exactly PyTorch's `nn.TransformerEncoderLayer(D, H)` with its
