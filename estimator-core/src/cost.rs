@@ -23,6 +23,9 @@ pub struct Activations {
     /// Elements per token, in the activation dtype, kept for the *input* gradient (e.g. the
     /// inputs of GELU, the query and key of `Q·Kᵀ`). Needed whether or not the layer trains.
     pub per_token: u64,
+    /// Elements per token the attention core keeps — the query, key and value — in the
+    /// activation dtype (fp32 for PyTorch's SDPA math fallback on CPU, which upcasts).
+    pub attention_per_token: u64,
     /// Elements per token of the residual stream (what norms read and keep), in its dtype: the
     /// compute dtype, or fp32 under autocast, whose residual additions stay in fp32.
     pub residual_per_token: u64,
@@ -70,6 +73,7 @@ impl Activations {
     /// Nothing saved.
     pub const ZERO: Activations = Activations {
         per_token: 0,
+        attention_per_token: 0,
         residual_per_token: 0,
         weight_input_per_token: 0,
         residual_weight_input_per_token: 0,
@@ -86,9 +90,10 @@ impl Activations {
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 14] {
+    const fn to_array(self) -> [u64; 15] {
         [
             self.per_token,
+            self.attention_per_token,
             self.residual_per_token,
             self.weight_input_per_token,
             self.residual_weight_input_per_token,
@@ -105,22 +110,23 @@ impl Activations {
         ]
     }
 
-    const fn from_array(a: [u64; 14]) -> Activations {
+    const fn from_array(a: [u64; 15]) -> Activations {
         Activations {
             per_token: a[0],
-            residual_per_token: a[1],
-            weight_input_per_token: a[2],
-            residual_weight_input_per_token: a[3],
-            shared_input_per_token: a[4],
-            f32_per_token: a[5],
-            mask_per_token: a[6],
-            dropout_per_token: a[7],
-            eager_per_token: a[8],
-            per_sample: a[9],
-            score_heads: a[10],
-            score_dropout_heads: a[11],
-            textbook_per_token: a[12],
-            textbook_per_token_seq: a[13],
+            attention_per_token: a[1],
+            residual_per_token: a[2],
+            weight_input_per_token: a[3],
+            residual_weight_input_per_token: a[4],
+            shared_input_per_token: a[5],
+            f32_per_token: a[6],
+            mask_per_token: a[7],
+            dropout_per_token: a[8],
+            eager_per_token: a[9],
+            per_sample: a[10],
+            score_heads: a[11],
+            score_dropout_heads: a[12],
+            textbook_per_token: a[13],
+            textbook_per_token_seq: a[14],
         }
     }
 
@@ -193,6 +199,7 @@ impl Activations {
     const fn size_key(self) -> (u64, u64) {
         (
             self.per_token
+                .saturating_add(self.attention_per_token)
                 .saturating_add(self.residual_per_token)
                 .saturating_add(self.weight_input_per_token)
                 .saturating_add(self.residual_weight_input_per_token)
@@ -345,6 +352,9 @@ pub struct Cost {
     /// Buffer bytes: buffers keep their own dtype (BatchNorm's running statistics are fp32, its
     /// `num_batches_tracked` is int64) whatever the weights' precision.
     pub buffer_bytes: u64,
+    /// Buffer elements in fp32 (running statistics, rotary tables), which `model.to(dtype)`
+    /// casts along with the weights; integer buffers keep their type.
+    pub float_buffers: u64,
     /// Tensors saved for backward by every layer.
     pub act: Activations,
     /// The part of `act` inside repeated blocks (`[T; N]`): what full recomputation drops.
@@ -392,6 +402,7 @@ impl Cost {
         tied: 0,
         buffers: 0,
         buffer_bytes: 0,
+        float_buffers: 0,
         act: Activations::ZERO,
         checkpointed: Activations::ZERO,
         block: Activations::ZERO,
@@ -457,11 +468,13 @@ impl Cost {
     }
 
     /// `n` buffer elements of `bytes_each` bytes (e.g. BatchNorm's `running_mean`: `C` × 4).
+    /// Four-byte buffers are fp32 (cast by `model.to(dtype)`); others are integers.
     #[must_use]
     pub const fn buffer(n: u64, bytes_each: u64) -> Cost {
         Cost {
             buffers: n,
             buffer_bytes: ok(mul(n, bytes_each, Overflow::Parameters)),
+            float_buffers: if bytes_each == 4 { n } else { 0 },
             ..Cost::ZERO
         }
     }
@@ -541,6 +554,7 @@ impl Cost {
             tied: tri!(add(self.tied, next.tied, P)),
             buffers: tri!(add(self.buffers, next.buffers, P)),
             buffer_bytes: tri!(add(self.buffer_bytes, next.buffer_bytes, P)),
+            float_buffers: tri!(add(self.float_buffers, next.float_buffers, P)),
             act: tri!(self.act.checked_add(next.act)),
             checkpointed: tri!(self.checkpointed.checked_add(next.checkpointed)),
             block: self.block.larger(next.block),
@@ -580,6 +594,7 @@ impl Cost {
             tied: tri!(mul(self.tied, n, P)),
             buffers: tri!(mul(self.buffers, n, P)),
             buffer_bytes: tri!(mul(self.buffer_bytes, n, P)),
+            float_buffers: tri!(mul(self.float_buffers, n, P)),
             act: tri!(self.act.checked_times(n)),
             checkpointed: tri!(self.checkpointed.checked_times(n)),
             checkpoint_per_token: tri!(mul(self.checkpoint_per_token, n, Overflow::Activations)),

@@ -241,14 +241,13 @@ impl Inference {
             }
             None => tri!(mul(kv_elems, cb)),
         };
-        // The working set (no autograd): the widest point of any layer, and with eager
-        // attention a layer's scores and their softmax; or, at the head, the logits of every
-        // token of the pass (prefill computes them for the whole prompt). The two are not alive
-        // at once: the larger counts.
+        // The working set (no autograd): the widest point of any layer — the head's is its
+        // input and the logits of every token of the pass (prefill computes them for the whole
+        // prompt) — and with eager attention a layer's scores and their softmax.
         let pass_tokens = if decoding { 1u128 } else { self.prompt as u128 };
         let tokens = tri!(mul(b, pass_tokens));
         let mut working = tri!(mul(tri!(mul(tokens, c.live_per_token as u128)), cb));
-        if let AttentionKernel::Eager = self.attention {
+        if !matches!(self.attention, AttentionKernel::Flash) {
             let scores = tri!(mul(
                 tri!(mul(tokens, cached_tokens)),
                 tri!(mul(c.block.score_heads as u128, 2 * cb))
@@ -257,8 +256,11 @@ impl Inference {
         }
         let working = share(working, t);
         let logits = share(tri!(mul(tri!(mul(tokens, c.output as u128)), cb)), t);
+        // Report the logits as such and the rest of the widest moment as activations (at the
+        // head: its input); when a layer is wider than the head, the split is nominal and the
+        // total is that layer's.
         let (activations, logits) = if working > logits {
-            (working, 0)
+            (working - logits, logits)
         } else {
             (0, logits)
         };

@@ -197,6 +197,10 @@ pub enum Recompute {
 pub enum AttentionKernel {
     /// `softmax(Q·Kᵀ)·V` op by op: the `s × s` scores (and their dropout) are kept.
     Eager,
+    /// PyTorch SDPA's math fallback as it runs on CPU (with dropout, or for inputs the fused
+    /// kernels reject): eager's tensors, computed in fp32 whatever the precision (measured: it
+    /// upcasts 16-bit inputs).
+    Math,
     /// A fused kernel (FlashAttention, PyTorch SDPA's flash or memory-efficient path): keeps its
     /// output and one fp32 log-sum-exp per head and token; dropout keeps its RNG state only.
     Flash,

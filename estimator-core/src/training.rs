@@ -472,7 +472,10 @@ impl Training {
         if zero >= ZeroStage::Three as u8 {
             weights = share(weights, dp);
         }
-        weights = tri!(add(weights, c.buffer_bytes as u128));
+        // buffers: the float ones in the weights' dtype once the model is cast
+        let buffers = c.buffer_bytes as u128 - 4 * c.float_buffers as u128
+            + c.float_buffers as u128 * if w < 4 { w } else { 4 };
+        weights = tri!(add(weights, buffers));
         // --- gradients, master weights, optimizer state
         let trainable = c.trainable as u128;
         let mut gradients = share(
@@ -629,7 +632,7 @@ impl Training {
         let scores_kept = !matches!(self.recompute, Recompute::Selective);
         if let ActivationModel::Textbook = self.activation_model {
             let mut total = tri!(mul(tokens, a.textbook_per_token as u128));
-            if scores_kept && matches!(self.attention, AttentionKernel::Eager) {
+            if scores_kept && !matches!(self.attention, AttentionKernel::Flash) {
                 total = tri!(add(
                     total,
                     tri!(mul(positions, a.textbook_per_token_seq as u128))
@@ -644,16 +647,21 @@ impl Training {
             Device::Cuda => 1,
             Device::Cpu => cb,
         };
-        let eager = matches!(self.attention, AttentionKernel::Eager);
+        // eager and the math fallback keep the s × s scores; math computes in fp32
+        let math = matches!(self.attention, AttentionKernel::Math);
+        let eager = math || matches!(self.attention, AttentionKernel::Eager);
+        let attn_b = if math { 4 } else { cb };
         // split by tensor parallelism: the compute-dtype tensors inside attention and MLP
         let mut split = a.per_token as u128 + a.weight_input_per_token as u128;
-        if eager {
-            split += a.eager_per_token as u128;
-        }
         if self.dropout {
             split += a.dropout_per_token as u128;
         }
         let mut per_token = share(tri!(mul(split, cb)), t);
+        let mut attention = a.attention_per_token as u128;
+        if eager {
+            attention += a.eager_per_token as u128;
+        }
+        per_token += share(tri!(mul(attention, attn_b)), t);
         // autocast casts a shared input once per Linear
         if let Precision::Autocast(_) = p {
             per_token += share(tri!(mul(a.shared_input_per_token as u128, cb)), t);
@@ -677,18 +685,24 @@ impl Training {
         let scores = if eager && scores_kept {
             // The softmax output: Hugging Face's eager attention computes it in fp32 (autocast's
             // fp32 list, or an explicit `dtype=torch.float32`) and keeps a 16-bit copy for the
-            // product with V; Megatron's fused softmax (`Mixed`) keeps 16 bits. With dropout,
-            // the mask and the dropout output replace that copy.
-            let (keep, copy) = match p {
-                Precision::Autocast(_) | Precision::Pure(_) => (4, cb),
-                _ => (cb, 0),
+            // product with V; Megatron's fused softmax (`Mixed`) keeps 16 bits; the math
+            // fallback keeps fp32 throughout. With dropout, the mask and the dropout output
+            // replace that copy.
+            let (keep, copy, drop_b, mask_b) = if math {
+                (4, 0, 4, if mb == 1 { 1 } else { 4 })
+            } else {
+                match p {
+                    Precision::Autocast(_) | Precision::Pure(_) => (4, cb, cb, mb),
+                    _ => (cb, 0, cb, mb),
+                }
             };
             let dropped = if self.dropout {
                 a.score_dropout_heads as u128
             } else {
                 0
             };
-            let per_position = heads * keep + dropped * (mb + cb) + (heads - dropped) * copy;
+            let per_position =
+                heads * keep + dropped * (mask_b + drop_b) + (heads - dropped) * copy;
             tri!(mul(positions, per_position))
         } else if eager {
             0

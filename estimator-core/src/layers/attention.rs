@@ -37,7 +37,7 @@ pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost
     let saved = dim_add(q, dim_mul(2, kv_width));
     Cost::ZERO
         .saves(Activations {
-            per_token: saved,
+            attention_per_token: saved,
             eager_per_token: dim_mul(2, q - kv_width),
             score_heads: h,
             score_dropout_heads: h,

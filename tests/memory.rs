@@ -1,0 +1,248 @@
+//! The memory model against published figures: the seed's 20Φ, ZeRO's 16Φ and sharding table,
+//! Korthikanti et al.'s activations, the KV cache of GPT-3 and OPT-13B.
+
+use estimator::prelude::*;
+use estimator::{Memory, Phase};
+
+/// One trainable tensor of a billion parameters.
+type Billion = Parameter<1_000_000_000>;
+
+/// weights + gradients + optimizer + master weights: the "model states" of the ZeRO paper.
+fn model_states(m: &Memory) -> u64 {
+    m.weights.get() + m.gradients.get() + m.optimizer.get() + m.master_weights.get()
+}
+
+fn states_per_parameter(p: Precision) -> u64 {
+    let m = Training::of::<Billion>()
+        .precision(p)
+        .optimizer(Optimizer::Adam)
+        .optimizer_impl(OptimizerImpl::Fused)
+        .at(Phase::OptimizerStep);
+    // PyTorch's Adam also keeps a 4-byte `step` per tensor
+    (model_states(&m) - 4) / 1_000_000_000
+}
+
+/// The seed tutorial: mixed-precision AdamW keeps fp16 + fp32 weights (2 + 4), fp16 + fp32
+/// gradients (2 + 4) and two fp32 moments (4 + 4): 20Φ bytes. ZeRO (Rajbhandari et al. 2020,
+/// §3.1) counts 2 + 2 + K with K = 12 (fp32 master + two moments): 16Φ.
+#[test]
+fn twenty_and_sixteen_bytes_per_parameter() {
+    assert_eq!(
+        states_per_parameter(Precision::MixedFp32Grads(DType::F16)),
+        20
+    );
+    assert_eq!(states_per_parameter(Precision::Mixed(DType::F16)), 16);
+    assert_eq!(states_per_parameter(Precision::Mixed(DType::BF16)), 16);
+    // fp32: 4 + 4 + 8; pure bf16 (model.to(bfloat16), state in bf16): 2 + 2 + 4
+    assert_eq!(states_per_parameter(Precision::Fp32), 16);
+    assert_eq!(states_per_parameter(Precision::Pure(DType::BF16)), 8);
+}
+
+/// Optimizers' state per parameter (fp32 state): SGD none, momentum and Lion one buffer, Adam
+/// two moments, 8-bit AdamW two bytes plus one fp32 absmax per 2048 for each moment (Dettmers et
+/// al. 2022, block-wise quantization).
+#[test]
+fn optimizer_states() {
+    let state = |o: Optimizer| {
+        Training::of::<Billion>()
+            .precision(Precision::Fp32)
+            .optimizer(o)
+            .at(Phase::OptimizerStep)
+            .optimizer
+            .get()
+    };
+    assert_eq!(state(Optimizer::Sgd), 0);
+    assert_eq!(state(Optimizer::SgdMomentum), 4_000_000_000);
+    assert_eq!(state(Optimizer::Lion), 4_000_000_000);
+    assert_eq!(state(Optimizer::AdamW), 8_000_000_004);
+    assert_eq!(
+        state(Optimizer::AdamW8bit),
+        2_000_000_000 + 2 * 4 * 1_000_000_000_u64.div_ceil(2048)
+    );
+    // Adafactor: a vector keeps its full second moment; a 4096 × 4096 matrix keeps 4096 + 4096
+    assert_eq!(state(Optimizer::Adafactor), 4_000_000_000);
+    let matrix = Training::of::<Linear<4096, 4096, false>>()
+        .precision(Precision::Fp32)
+        .optimizer(Optimizer::Adafactor)
+        .at(Phase::OptimizerStep)
+        .optimizer
+        .get();
+    assert_eq!(matrix, 4 * (4096 + 4096));
+}
+
+/// ZeRO (Rajbhandari et al. 2020), Figure 1: Ψ = 7.5B, K = 12, N_d = 64. Model states per GPU,
+/// in GB of 10^9 bytes: baseline 120, P_os 31.4, P_os+g 16.6, P_os+g+p 1.9 (1.875).
+#[test]
+fn zero_sharding_figure_1() {
+    type Model = Parameter<7_500_000_000>;
+    let per_gpu = |stage: ZeroStage| {
+        let m = Training::of::<Model>()
+            .precision(Precision::Mixed(DType::F16))
+            .optimizer(Optimizer::Adam)
+            .zero(stage, 64)
+            .at(Phase::OptimizerStep);
+        model_states(&m)
+    };
+    let psi: u64 = 7_500_000_000;
+    // exact formulas: fp16 weights 2Ψ, fp16 gradients 2Ψ, fp32 master 4Ψ, moments 8Ψ plus
+    // Adam's 4-byte `step`, each part sharded on its own (rounded up)
+    let shard = |bytes: u64| bytes.div_ceil(64);
+    let (w, g, master, moments) = (2 * psi, 2 * psi, 4 * psi, 8 * psi + 4);
+    assert_eq!(per_gpu(ZeroStage::Off), w + g + master + moments);
+    assert_eq!(
+        per_gpu(ZeroStage::One),
+        w + g + shard(master) + shard(moments)
+    );
+    assert_eq!(
+        per_gpu(ZeroStage::Two),
+        w + shard(g) + shard(master) + shard(moments)
+    );
+    assert_eq!(
+        per_gpu(ZeroStage::Three),
+        shard(w) + shard(g) + shard(master) + shard(moments)
+    );
+    // the published figures, to one decimal of a GB
+    let tenth_gb = |b: u64| (b + 50_000_000) / 100_000_000;
+    assert_eq!(tenth_gb(per_gpu(ZeroStage::Off)), 1200);
+    assert_eq!(tenth_gb(per_gpu(ZeroStage::One)), 314);
+    assert_eq!(tenth_gb(per_gpu(ZeroStage::Two)), 166);
+    assert_eq!(tenth_gb(per_gpu(ZeroStage::Three)), 19);
+}
+
+/// GPT-3 175B's 96 layers (h = 12288, a = 96) at b = 1, s = 2048: Korthikanti et al. 2022,
+/// Eq. 1, as the Zhihu analysis computes it: 96 · (34·b·s·h + 5·b·s²·a) = 275,414,777,856 bytes.
+/// Selective recomputation drops the 5as/h term, saving 80/114 = 70 % (their §5); full
+/// recomputation keeps 2sbh per layer.
+#[test]
+fn korthikanti_gpt3_activations() {
+    type Gpt3Layers = [TransformerLayer<12288, 96>; 96];
+    let textbook = |r: Recompute| {
+        Training::of::<Gpt3Layers>()
+            .activation_model(ActivationModel::Textbook)
+            .attention(AttentionKernel::Eager)
+            .cross_entropy(false)
+            .recompute(r)
+            .batch(1)
+            .seq(2048)
+            .at(Phase::Forward)
+            .activations
+            .get()
+    };
+    assert_eq!(textbook(Recompute::None), 275_414_777_856);
+    let (s, h, l) = (2048u64, 12288u64, 96u64);
+    assert_eq!(textbook(Recompute::Selective), l * 34 * s * h);
+    assert_eq!(textbook(Recompute::Full), l * 2 * s * h);
+    // 70 % saved by selective recomputation
+    let saved = 100 * (textbook(Recompute::None) - textbook(Recompute::Selective))
+        / textbook(Recompute::None);
+    assert_eq!(saved, 70);
+}
+
+/// The PyTorch account of the same layer on CUDA (1-byte masks, 16-bit activations) is
+/// Korthikanti's plus what the textbook leaves out: layer-norm statistics and PyTorch's extra
+/// dropout inside the MLP (`nn.TransformerEncoderLayer` drops after the activation too).
+#[test]
+fn pytorch_account_of_a_transformer_layer() {
+    let (b, s, h, a) = (4u64, 1024u64, 1024u64, 16u64);
+    let pytorch = Training::of::<TransformerLayer<1024, 16>>()
+        .precision(Precision::Mixed(DType::BF16))
+        .attention(AttentionKernel::Eager)
+        .cross_entropy(false)
+        .batch(b)
+        .seq(s)
+        .at(Phase::Forward)
+        .activations
+        .get();
+    let textbook = s * b * h * 34 + 5 * a * s * s * b;
+    // + 4 fp32 norm statistics per token and the inner dropout's 1-byte mask (4h); the ReLU
+    // output and the dropout output take the places of Korthikanti's GELU input and second
+    // linear input
+    assert_eq!(pytorch, textbook + b * s * (4 * 4 + 4 * h));
+}
+
+/// KV cache = 2 (K, V) · layers · b · (s + n) · h · 2 bytes for GPT-3 at b = 64, s = 512,
+/// n = 32: 164,282,499,072 bytes ≈ 164 GB (the Zhihu analysis, `4blh(s + n)`).
+#[test]
+fn gpt3_kv_cache() {
+    type Gpt3Layers = [TransformerLayer<12288, 96>; 96];
+    let m = Inference::of::<Gpt3Layers>()
+        .weights(DType::F16)
+        .batch(64)
+        .prompt(512)
+        .generate(32)
+        .at(Phase::Decode);
+    assert_eq!(m.kv_cache.get(), 164_282_499_072);
+    // 175 billion parameters... of the layers alone, in fp16: 12·h²·96·2 bytes + biases
+    assert_eq!(m.weights.get(), 2 * 96 * (12 * 12288 * 12288 + 13 * 12288));
+}
+
+/// vLLM (Kwon et al. 2023, §2.3): OPT-13B (hidden 5120, 40 layers, fp16) keeps
+/// 2 · 5120 · 40 · 2 = 819,200 bytes = 800 KiB per token.
+#[test]
+fn vllm_opt_13b_kv_per_token() {
+    type Opt13BLayers = [MultiHeadAttention<5120, 40>; 40];
+    let m = Inference::of::<Opt13BLayers>()
+        .batch(1)
+        .prompt(1)
+        .generate(0)
+        .at(Phase::Decode);
+    assert_eq!(m.kv_cache, Bytes::kib(800));
+    // 2048 tokens: 1.6 GB per request ("up to 1.6 GB")
+    let long = Inference::of::<Opt13BLayers>()
+        .prompt(2048)
+        .generate(0)
+        .at(Phase::Decode);
+    assert_eq!(long.kv_cache.get(), 2048 * 819_200);
+}
+
+/// Mistral-7B's sliding window (4096) caps each layer's cache: at 8192 tokens it holds 4096
+/// (2 · 32 layers · 8 KV heads · 128 · 2 bytes = 128 KiB per token).
+#[test]
+fn sliding_window_caps_the_cache() {
+    type Layers = [MultiHeadAttention<4096, 32, 8, false, 4096>; 32];
+    let at = |n: u64| {
+        Inference::of::<Layers>()
+            .prompt(n)
+            .generate(0)
+            .at(Phase::Decode)
+            .kv_cache
+    };
+    assert_eq!(at(1000), Bytes::kib(128 * 1000));
+    assert_eq!(at(8192), Bytes::kib(128 * 4096));
+    // int8 / fp8 caches halve it
+    let fp8 = Inference::of::<Layers>()
+        .prompt(1000)
+        .generate(0)
+        .kv_cache(DType::F8E4M3);
+    assert_eq!(fp8.at(Phase::Decode).kv_cache, Bytes::kib(64 * 1000));
+}
+
+/// Quantized inference: the matmul weights in int4 / NF4, embeddings and norms in 16 bits.
+#[test]
+fn quantized_weights() {
+    #[derive(Params)]
+    struct Lm {
+        embed: Embedding<32000, 4096>,
+        layers: [(
+            RmsNorm<4096>,
+            MultiHeadAttention<4096, 32, 32, false>,
+            RmsNorm<4096>,
+            GatedFeedForward<4096, 11008>,
+        ); 32],
+        norm: RmsNorm<4096>,
+        head: Linear<4096, 32000, false>,
+    }
+    let m = |d: DType| {
+        Inference::of::<Lm>()
+            .weights(d)
+            .at(Phase::Decode)
+            .weights
+            .get()
+    };
+    let matmul = Lm::COST.matmul;
+    let rest = Lm::PARAMS - matmul;
+    assert_eq!(m(DType::BF16), 2 * Lm::PARAMS);
+    assert_eq!(m(DType::I4), matmul / 2 + 2 * rest);
+    // NF4: 4 bits + one fp32 absmax per 64 (QLoRA)
+    assert_eq!(m(DType::NF4), matmul / 2 + matmul / 64 * 4 + 2 * rest);
+}
