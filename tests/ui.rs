@@ -8,4 +8,5 @@ fn ui() {
     t.pass("tests/ui/pass/*.rs");
     t.compile_fail("tests/ui/derive/*.rs");
     t.compile_fail("tests/ui/layers/*.rs");
+    t.compile_fail("tests/ui/budget/*.rs");
 }

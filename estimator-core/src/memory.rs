@@ -133,6 +133,33 @@ impl Memory {
         ]
     }
 
+    /// The parts, largest first (a stable selection sort: equal parts keep their order).
+    #[must_use]
+    pub const fn largest_first(&self) -> [(&'static str, Bytes); 9] {
+        let mut parts = self.parts();
+        let mut i = 0;
+        while i < parts.len() {
+            let mut best = i;
+            let mut j = i + 1;
+            while j < parts.len() {
+                if parts[j].1.get() > parts[best].1.get() {
+                    best = j;
+                }
+                j += 1;
+            }
+            // rotate the best to position i, keeping the others' order
+            let chosen = parts[best];
+            let mut k = best;
+            while k > i {
+                parts[k] = parts[k - 1];
+                k -= 1;
+            }
+            parts[i] = chosen;
+            i += 1;
+        }
+        parts
+    }
+
     /// The sum of the parts, or `None` beyond `u64` (the estimators never build such a value).
     #[must_use]
     pub const fn checked_total(&self) -> Option<Bytes> {
@@ -206,22 +233,10 @@ impl Memory {
             .str(" GiB available (peak at ")
             .str(self.phase.name())
             .str("):");
-        // parts, largest first (selection over a copy)
-        let mut parts = self.parts();
+        let parts = self.largest_first();
         let mut first = true;
         let mut i = 0;
         while i < parts.len() {
-            let mut best = i;
-            let mut j = i + 1;
-            while j < parts.len() {
-                if parts[j].1.get() > parts[best].1.get() {
-                    best = j;
-                }
-                j += 1;
-            }
-            let tmp = parts[i];
-            parts[i] = parts[best];
-            parts[best] = tmp;
             if parts[i].1.get() > 0 {
                 m = m
                     .str(if first { " " } else { ", " })
@@ -233,6 +248,33 @@ impl Memory {
             i += 1;
         }
         m.str(" GiB")
+    }
+}
+
+/// The breakdown as a small table, parts largest first (zero parts left out), then the total:
+///
+/// ```text
+/// Gpt2 training, peak at backward
+///   gradients         474.70 MiB
+///   …
+///   total               2.14 GiB
+/// ```
+impl core::fmt::Display for Memory {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let what = match self.workload {
+            Workload::Training => "training",
+            Workload::Inference => "inference",
+        };
+        writeln!(f, "{} {what}, peak at {}", self.model, self.phase)?;
+        for (name, bytes) in self.largest_first() {
+            if bytes.get() > 0 {
+                writeln!(f, "  {name:<15} {bytes:>12}")?;
+            }
+        }
+        match self.checked_total() {
+            Some(t) => writeln!(f, "  {:<15} {t:>12}", "total"),
+            None => writeln!(f, "  {:<15} {:>12}", "total", "overflow"),
+        }
     }
 }
 
