@@ -44,7 +44,7 @@ pub use estimator_core::{
     Precision, Recompute, Si, Summary, Training, Workload, ZeroStage,
 };
 pub use estimator_core::{assert_fits, const_assert};
-pub use estimator_core::{gpu, layers};
+pub use estimator_core::{config, gpu, layers};
 
 /// Implements [`Params`] for a struct whose fields are layers.
 ///
@@ -64,9 +64,69 @@ pub use estimator_core::{gpu, layers};
 /// Type parameters get a `Params` bound when a field uses them.
 pub use estimator_macros::Params;
 
+/// Declares a model type: named hyper-parameters and a layer list in one place, or a Hugging
+/// Face `config.json` read at compile time.
+///
+/// ```
+/// use estimator::prelude::*;
+///
+/// model! {
+///     /// GPT-2 small.
+///     pub Gpt2 {
+///         vocab_size = 50257,
+///         d_model = 768,
+///         n_heads = 12,
+///         n_layers = 12,
+///         d_ff = 4 * d_model,
+///
+///         block Block {
+///             ln_1: LayerNorm<d_model>,
+///             attn: MultiHeadAttention<d_model, n_heads>,
+///             ln_2: LayerNorm<d_model>,
+///             mlp: FeedForward<d_model, d_ff>,
+///         }
+///
+///         wte: Embedding<vocab_size, d_model>,
+///         wpe: Embedding<1024, d_model>,
+///         h: [Block; n_layers],
+///         ln_f: LayerNorm<d_model>,
+///         tied lm_head: Linear<d_model, vocab_size, false>,
+///     }
+/// }
+///
+/// const _: () = assert!(Gpt2::PARAMS == 124_439_808);
+/// ```
+///
+/// Grammar (one model per invocation):
+///
+/// ```text
+/// model     := attribute* visibility NAME ( "=" "path/to/config.json" | "{" item,* "}" )
+/// item      := param | block | lora | field
+/// param     := NAME "=" expr                  // integers, earlier params, + - * / % ( )
+/// block     := "block" NAME "{" field,* "}"     // a nested layer type, usable in fields
+/// lora      := "lora" "(" "rank" "=" expr "," "targets" "=" "[" NAME,* "]" ")"
+/// field     := attribute* modifier* NAME ":" type
+/// modifier  := "tied" | "frozen" | "shares_input" | "lora" "(" expr ")"
+/// ```
+///
+/// - In field types, a hyper-parameter's name stands for its value (`LayerNorm<d_model>`) and a
+///   braced expression is evaluated by the macro (`Linear<d_model, { 4 * d_model }>`) — what
+///   const generics cannot do. Array lengths may be expressions too (`[Block; n_layers]`).
+/// - Modifiers are the derive's attributes (`tied`: shares another field's weights; `frozen`:
+///   does not train; `shares_input`: reads the previous field's input) and `lora(r)`, which
+///   wraps a `Linear` in `Lora<_, r>`.
+/// - `lora(rank = r, targets = [q_proj, v_proj])` puts adapters of rank `r` on every field of
+///   those names (in the model or its blocks) and freezes every other layer, as peft does.
+/// - `model!(pub Name = "config.json")` reads a Hugging Face config (path relative to the
+///   calling file; an edit rebuilds): `model_type` `llama`, `mistral`, `mixtral`, `qwen2`,
+///   `gemma`, `phi3`, `gpt2` or `bert` (see [`config::ModelConfig`]).
+///
+/// Every struct is declared through `#[derive(Params)]`, so the summary shows its fields.
+pub use estimator_macros::model;
+
 /// Everything a model definition needs: the trait, the derive, the layers and the units.
 pub mod prelude {
-    pub use crate::Params;
+    pub use crate::{Params, model};
     pub use estimator_core::gpu::{self, GB24, GB40, GB48, GB80};
     pub use estimator_core::layers::{
         AttentionCore, BatchNorm1d, BatchNorm2d, Buffer, Conv1d, Conv2d, Dropout, Embedding,

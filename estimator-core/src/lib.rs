@@ -7,6 +7,10 @@
 
 #![no_std]
 
+#[cfg(feature = "config")]
+extern crate alloc;
+
+pub mod config;
 mod cost;
 mod cost_helpers;
 mod dtype;

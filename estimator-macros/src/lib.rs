@@ -1,4 +1,5 @@
-//! Procedural macros of [`estimator`](https://docs.rs/estimator): `#[derive(Params)]`.
+//! Procedural macros of [`estimator`](https://docs.rs/estimator): `#[derive(Params)]` and
+//! `model!`.
 //!
 //! Use them through the `estimator` facade, which documents them; generated code names
 //! `::estimator::…` (overridable with `#[params(crate = path)]`).
@@ -6,6 +7,7 @@
 mod attr;
 mod ctxt;
 mod expand;
+mod model;
 
 use proc_macro::TokenStream;
 
@@ -15,4 +17,12 @@ use proc_macro::TokenStream;
 pub fn derive_params(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Declares a model type from hyper-parameters and a layer list, or from a Hugging Face
+/// `config.json`; see the `estimator` crate's documentation of the re-export for the grammar.
+#[proc_macro]
+pub fn model(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as model::ModelInput);
+    model::expand(&input).into()
 }

@@ -82,15 +82,21 @@ impl<const W: u64> Params for Gelu<W> {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NewGelu<const W: u64 = 0>;
 
-impl<const W: u64> Params for NewGelu<W> {
-    const COST: Cost = Cost::ZERO
+/// The cost of [`NewGelu`] as a value.
+#[must_use]
+pub const fn new_gelu(w: u64) -> Cost {
+    Cost::ZERO
         .saves(Activations {
-            per_token: dim_mul(4, W),
-            textbook_per_token: textbook_elems(W),
+            per_token: dim_mul(4, w),
+            textbook_per_token: textbook_elems(w),
             ..Activations::ZERO
         })
-        .widths(W, W)
-        .live(dim_mul(3, W));
+        .widths(w, w)
+        .live(dim_mul(3, w))
+}
+
+impl<const W: u64> Params for NewGelu<W> {
+    const COST: Cost = new_gelu(W);
     const KIND: &'static str = "NewGelu";
 }
 

@@ -54,8 +54,14 @@ impl<const IN: u64, const OUT: u64, const BIAS: bool> Params for Linear<IN, OUT,
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Embedding<const N: u64, const D: u64>;
 
+/// The cost of [`Embedding`] as a value.
+#[must_use]
+pub const fn embedding(n: u64, d: u64) -> Cost {
+    Cost::parameter(&[n, d]).widths(0, d)
+}
+
 impl<const N: u64, const D: u64> Params for Embedding<N, D> {
-    const COST: Cost = Cost::parameter(&[N, D]).widths(0, D);
+    const COST: Cost = embedding(N, D);
     const KIND: &'static str = "Embedding";
 }
 

@@ -18,13 +18,13 @@ mod norm;
 mod transformer;
 
 pub use activation::{
-    Dropout, Gelu, NewGelu, Relu, Silu, Softmax, dropout, keeps_input, keeps_output,
+    Dropout, Gelu, NewGelu, Relu, Silu, Softmax, dropout, keeps_input, keeps_output, new_gelu,
 };
 pub use adapters::{Frozen, Lora, lora};
 pub use attention::{AttentionCore, MultiHeadAttention, Rotary, attention, attention_core};
 pub use conv::{Conv1d, Conv2d, conv};
 pub use ffn::{FeedForward, GatedFeedForward, feed_forward, gated_feed_forward};
-pub use linear::{Buffer, Embedding, Linear, Parameter, linear};
+pub use linear::{Buffer, Embedding, Linear, Parameter, embedding, linear};
 pub use moe::{Moe, moe};
 pub use norm::{BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, batch_norm, layer_norm, rms_norm};
 pub use transformer::{TransformerLayer, transformer_layer};
