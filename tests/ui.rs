@@ -9,4 +9,5 @@ fn ui() {
     t.compile_fail("tests/ui/derive/*.rs");
     t.compile_fail("tests/ui/layers/*.rs");
     t.compile_fail("tests/ui/budget/*.rs");
+    t.compile_fail("tests/ui/model/*.rs");
 }

@@ -148,6 +148,10 @@ fn collect<'a>(cx: &mut Ctxt, items: &'a [Item]) -> Collected<'a> {
                     );
                 }
                 match eval(&p.value, &out.env) {
+                    Ok(0) => cx.error_spanned_by(
+                        &p.value,
+                        format!("hyper-parameter `{name}` is 0; sizes must be at least 1 (where 0 means none, as for a window, write it in the type)"),
+                    ),
                     Ok(v) => {
                         out.env.insert(name, v);
                     }
@@ -191,7 +195,7 @@ fn check_lora_targets(cx: &mut Ctxt, l: &LoraOption, fields: &[&Field], blocks: 
                     target,
                     format!(
                         "lora target `{target}` must be a `Linear` field; it is `{}`",
-                        f.ty.to_token_stream()
+                        shown(&f.ty)
                     ),
                 );
             }
@@ -243,7 +247,7 @@ fn struct_fields(cx: &mut Ctxt, ctx: &StructCtx<'_>, fields: &[&Field]) -> Token
                             format!(
                                 "`lora(…)` wraps a `Linear`; `{}` is `{}`",
                                 f.name,
-                                f.ty.to_token_stream()
+                                shown(&f.ty)
                             ),
                         ));
                     }
@@ -303,6 +307,16 @@ fn crate_path(attrs: &[syn::Attribute]) -> TokenStream {
         });
     }
     path
+}
+
+/// A type as a person writes it: `LayerNorm<64>`, not `LayerNorm < 64 >`.
+fn shown(ty: &Type) -> String {
+    ty.to_token_stream()
+        .to_string()
+        .replace(" < ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("< ", "<")
 }
 
 /// Whether `ty` is `Linear<..>` (by its last path segment).

@@ -1,0 +1,5 @@
+use estimator::prelude::*;
+
+model!(pub Llama = "llama-missing-key.json");
+
+fn main() {}

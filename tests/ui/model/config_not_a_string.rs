@@ -1,0 +1,5 @@
+use estimator::prelude::*;
+
+model!(pub Llama = configs::LLAMA);
+
+fn main() {}

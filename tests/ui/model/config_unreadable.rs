@@ -1,0 +1,5 @@
+use estimator::prelude::*;
+
+model!(pub Missing = "no-such-config.json");
+
+fn main() {}

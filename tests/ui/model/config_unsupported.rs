@@ -1,0 +1,5 @@
+use estimator::prelude::*;
+
+model!(pub T5 = "t5-config.json");
+
+fn main() {}

@@ -1,0 +1,5 @@
+use estimator::prelude::*;
+
+model! {}
+
+fn main() {}

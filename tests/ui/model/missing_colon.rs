@@ -1,0 +1,9 @@
+use estimator::prelude::*;
+
+model! {
+    pub Gpt {
+        wte = Embedding<100, 8>,
+    }
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use estimator::prelude::*;
+
+model! {
+    pub Empty {
+        d_model = 768,
+    }
+}
+
+fn main() {}
