@@ -64,7 +64,7 @@ const LORA_BF16: Training = Training::of::<LoraLlama2_7B>()
 const_assert!(!LORA_BF16.fits(CARD));
 
 model!(pub Llama2_7B = "../configs/llama-2-7b.json");
-/// ...and full fine-tuning does not fit even one sequence.
+// ...and full fine-tuning does not fit even one sequence.
 const_assert!(
     !Training::of::<Llama2_7B>()
         .seq(512)
