@@ -90,6 +90,36 @@ fn lora_option_matches_peft() {
     );
 }
 
+#[test]
+fn lora_from_a_config_matches_the_dsl() {
+    use estimator::config::{Lora, LoraTargets};
+    let config =
+        ModelConfig::from_json(include_str!("../configs/llama-2-7b.json")).expect("parses");
+    let qv = Lora {
+        rank: 16,
+        targets: LoraTargets {
+            q: true,
+            v: true,
+            ..LoraTargets::default()
+        },
+    };
+    assert_eq!(config.architecture(Some(qv)).cost(), LoraLlama::COST);
+    // peft, r = 8 on all seven projections of Llama-2-7B: "trainable params: 19,988,480"
+    let all = Lora {
+        rank: 8,
+        targets: LoraTargets {
+            q: true,
+            k: true,
+            v: true,
+            o: true,
+            gate: true,
+            up: true,
+            down: true,
+        },
+    };
+    assert_eq!(config.architecture(Some(all)).cost().trainable, 19_988_480);
+}
+
 macro_rules! from_config {
     ($($test:ident: $ty:ident = $file:literal;)+) => {$(
         model!(pub $ty = $file);

@@ -690,6 +690,7 @@ impl Cost {
     /// (and its textbook bytes are dropped), since a storage saved twice is stored once.
     #[must_use]
     pub const fn shares_input(self) -> Cost {
+        // a frozen layer keeps no input of its own: nothing to share
         let shared = if self.input < self.act.weight_input_per_token {
             self.input
         } else {
@@ -698,10 +699,11 @@ impl Cost {
         let act = Activations {
             weight_input_per_token: self.act.weight_input_per_token - shared,
             shared_input_per_token: self.act.shared_input_per_token.saturating_add(shared),
+            // the textbook counts the input once, trained or not
             textbook_per_token: self
                 .act
                 .textbook_per_token
-                .saturating_sub(shared.saturating_mul(2)),
+                .saturating_sub(self.input.saturating_mul(2)),
             ..self.act
         };
         Cost { act, ..self }
