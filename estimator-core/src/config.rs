@@ -202,7 +202,7 @@ impl ModelConfig {
             .push("drop", "Dropout", dropout(d))
             .repeat("h", "Block", block, self.num_layers)
             .push("ln_f", "LayerNorm", freeze(layer_norm(d, true), frozen))
-            .push("lm_head", "Linear (tied)", linear(d, v, false).tied());
+            .push("lm_head", "Linear", linear(d, v, false).tied());
         Architecture { top, block }
     }
 
@@ -291,11 +291,7 @@ impl ModelConfig {
             )
             .push(
                 "lm_head",
-                if self.tie_word_embeddings {
-                    "Linear (tied)"
-                } else {
-                    "Linear"
-                },
+                "Linear",
                 if self.tie_word_embeddings {
                     head.tied()
                 } else {

@@ -217,6 +217,19 @@ impl Summary {
         }
     }
 
+    /// The summary of a model known by its parts at run time (`kind` names it, `cost` is the
+    /// whole model's, `layers` its fields).
+    #[must_use]
+    pub const fn new(kind: &'static str, cost: Cost, layers: &'static [Layer]) -> Summary {
+        Summary {
+            kind,
+            cost,
+            layers,
+            depth: 1,
+            dtype: DType::F32,
+        }
+    }
+
     /// Shows sub-layers down to `depth` levels (1: the model's own fields).
     #[must_use]
     pub const fn depth(self, depth: usize) -> Summary {

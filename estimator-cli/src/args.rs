@@ -1,0 +1,316 @@
+//! The command line, as clap derives it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// GPU memory for training or serving a model, from a Hugging Face config.json or a bundled
+/// preset — offline, in milliseconds.
+#[derive(Parser, Debug)]
+#[command(
+    name = "estimator",
+    version,
+    after_help = "Examples:
+  estimator estimate --preset llama-2-7b --gpu rtx-4090 --qlora --batch 4 --seq 512
+  estimator estimate --config config.json --mode infer --prompt 8192 --gpu l4 --json
+  estimator plot --preset gpt2 --sweep batch --gpu rtx-4090 --out gpt2.svg
+  estimator validate memory.json --tolerance 0.10
+  estimator presets"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Estimate the memory of training or serving a model, per GPU, and whether it fits.
+    Estimate(EstimateArgs),
+    /// Draw memory against batch size or context length as an SVG (stacked parts, GPU line).
+    Plot(PlotArgs),
+    /// Compare estimates with measured runs (the `shared/reference/memory.json` format).
+    Validate(ValidateArgs),
+    /// List the bundled presets and GPUs.
+    Presets,
+}
+
+/// Which model.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub(crate) struct Source {
+    /// A Hugging Face config.json.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// A bundled preset (see `estimator presets`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) preset: Option<String>,
+}
+
+/// Training or inference.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// One training step.
+    Train,
+    /// Generation with a KV cache.
+    Infer,
+}
+
+/// `--precision`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrecisionArg {
+    /// Everything in fp32.
+    Fp32,
+    /// 16-bit weights and gradients, fp32 master weights and states (16 bytes/param).
+    Mixed,
+    /// As mixed, plus fp32 gradient copies (the 20 bytes/param convention).
+    MixedFp32Grads,
+    /// Everything in 16 bits.
+    Pure,
+    /// torch.autocast: fp32 parameters, 16-bit matmuls.
+    Autocast,
+}
+
+/// A 16-bit compute type.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Half {
+    /// bfloat16.
+    Bf16,
+    /// IEEE half.
+    Fp16,
+}
+
+/// `--optimizer`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OptimizerArg {
+    /// Plain SGD.
+    Sgd,
+    /// SGD with momentum.
+    SgdMomentum,
+    /// Adam.
+    Adam,
+    /// AdamW.
+    Adamw,
+    /// bitsandbytes' 8-bit AdamW.
+    Adamw8bit,
+    /// Adafactor (factored second moment).
+    Adafactor,
+    /// Lion.
+    Lion,
+}
+
+/// `--optimizer-impl`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ImplArg {
+    /// PyTorch's CUDA default: one op over all parameters.
+    Foreach,
+    /// One parameter at a time (PyTorch's CPU default).
+    SingleTensor,
+    /// A fused kernel: no temporaries.
+    Fused,
+}
+
+/// `--recompute`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RecomputeArg {
+    /// Keep every activation.
+    None,
+    /// Recompute attention scores.
+    Selective,
+    /// Checkpoint every block.
+    Full,
+}
+
+/// `--attention`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttentionArg {
+    /// FlashAttention / fused SDPA.
+    Flash,
+    /// Op by op: s × s scores kept.
+    Eager,
+    /// SDPA's math fallback as on CPU (fp32).
+    Math,
+}
+
+/// `--dropout`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnOff {
+    /// Active.
+    On,
+    /// Off.
+    Off,
+}
+
+/// `--activations`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ActivationArg {
+    /// What PyTorch autograd keeps, layer by layer.
+    Pytorch,
+    /// Korthikanti et al.'s 34sbh + 5as²b per layer.
+    Textbook,
+}
+
+/// `--device`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceArg {
+    /// One-byte dropout masks.
+    Cuda,
+    /// Masks in the activation dtype.
+    Cpu,
+}
+
+/// `--weights` and `--kv-cache`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DTypeArg {
+    /// fp32.
+    Fp32,
+    /// fp16.
+    Fp16,
+    /// bfloat16.
+    Bf16,
+    /// fp8 e4m3.
+    Fp8,
+    /// int8.
+    Int8,
+    /// int4.
+    Int4,
+    /// 4-bit NormalFloat with fp32 block scales.
+    Nf4,
+    /// NF4 with double-quantized scales.
+    Nf4Dq,
+    /// Ternary (1.58-bit, packed five per byte).
+    Ternary,
+}
+
+/// Everything that describes one estimate.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct Settings {
+    #[command(flatten)]
+    pub(crate) source: Source,
+    /// Training or inference [default: train].
+    #[arg(long, value_enum)]
+    pub(crate) mode: Option<Mode>,
+    /// Micro-batch size per GPU (sequences) [default: 1].
+    #[arg(long)]
+    pub(crate) batch: Option<u64>,
+    /// Training sequence length in tokens [default: 2048].
+    #[arg(long)]
+    pub(crate) seq: Option<u64>,
+    /// Inference prompt length in tokens [default: 2048].
+    #[arg(long)]
+    pub(crate) prompt: Option<u64>,
+    /// Inference: tokens generated after the prompt [default: 256].
+    #[arg(long)]
+    pub(crate) generate: Option<u64>,
+    /// Training precision [default: mixed].
+    #[arg(long, value_enum)]
+    pub(crate) precision: Option<PrecisionArg>,
+    /// The 16-bit type of mixed, pure and autocast precision [default: bf16].
+    #[arg(long, value_enum)]
+    pub(crate) dtype: Option<Half>,
+    /// Optimizer [default: adamw].
+    #[arg(long, value_enum)]
+    pub(crate) optimizer: Option<OptimizerArg>,
+    /// How the optimizer step runs [default: foreach].
+    #[arg(long, value_enum)]
+    pub(crate) optimizer_impl: Option<ImplArg>,
+    /// Activation recomputation [default: none].
+    #[arg(long, value_enum)]
+    pub(crate) recompute: Option<RecomputeArg>,
+    /// Attention kernel [default: flash].
+    #[arg(long, value_enum)]
+    pub(crate) attention: Option<AttentionArg>,
+    /// Dropout during training [default: on when the config has a dropout probability above 0].
+    #[arg(long, value_enum)]
+    pub(crate) dropout: Option<OnOff>,
+    /// Activation account [default: pytorch].
+    #[arg(long, value_enum)]
+    pub(crate) activations: Option<ActivationArg>,
+    /// Device behaviour [default: cuda].
+    #[arg(long, value_enum)]
+    pub(crate) device: Option<DeviceArg>,
+    /// LoRA rank: adapters on --lora-targets, everything else frozen.
+    #[arg(long, value_name = "R")]
+    pub(crate) lora_rank: Option<u64>,
+    /// LoRA target modules, comma-separated [default: q_proj,v_proj].
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub(crate) lora_targets: Option<Vec<String>>,
+    /// QLoRA: LoRA (rank 16 unless --lora-rank) on a base frozen in NF4 with double quantization.
+    #[arg(long)]
+    pub(crate) qlora: bool,
+    /// ZeRO stage over --gpus data-parallel GPUs [default: 0].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub(crate) zero: Option<u8>,
+    /// Data-parallel GPUs [default: 1].
+    #[arg(long)]
+    pub(crate) gpus: Option<u64>,
+    /// Tensor-parallel degree [default: 1].
+    #[arg(long)]
+    pub(crate) tp: Option<u64>,
+    /// Pipeline-parallel degree [default: 1].
+    #[arg(long)]
+    pub(crate) pp: Option<u64>,
+    /// Inference weight dtype [default: bf16].
+    #[arg(long, value_enum)]
+    pub(crate) weights: Option<DTypeArg>,
+    /// KV-cache dtype [default: the compute dtype].
+    #[arg(long, value_enum)]
+    pub(crate) kv_cache: Option<DTypeArg>,
+    /// GPU to check against (see `estimator presets`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) gpu: Option<String>,
+    /// Extra memory to reserve, in MiB (allocator reserve, workspaces).
+    #[arg(long, value_name = "MIB")]
+    pub(crate) overhead_mib: Option<u64>,
+}
+
+/// `estimator estimate`.
+#[derive(Args, Debug)]
+pub(crate) struct EstimateArgs {
+    #[command(flatten)]
+    pub(crate) settings: Settings,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// SI units (GB) instead of binary (GiB).
+    #[arg(long)]
+    pub(crate) si: bool,
+    /// Levels of the per-layer summary (0: none).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) depth: usize,
+}
+
+/// What `plot` sweeps.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sweep {
+    /// Batch size.
+    Batch,
+    /// Sequence length (the prompt, for inference).
+    Seq,
+}
+
+/// `estimator plot`.
+#[derive(Args, Debug)]
+pub(crate) struct PlotArgs {
+    #[command(flatten)]
+    pub(crate) settings: Settings,
+    /// What to put on the x axis.
+    #[arg(long, value_enum)]
+    pub(crate) sweep: Sweep,
+    /// The SVG file to write.
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) out: PathBuf,
+    /// The sweep's largest value [default: past what fits, or 64 / 32768].
+    #[arg(long)]
+    pub(crate) max: Option<u64>,
+}
+
+/// `estimator validate`.
+#[derive(Args, Debug)]
+pub(crate) struct ValidateArgs {
+    /// Measurements in the format of shared/reference/memory.json.
+    pub(crate) file: PathBuf,
+    /// The largest relative error accepted per part.
+    #[arg(long, default_value_t = 0.10)]
+    pub(crate) tolerance: f64,
+}

@@ -1,0 +1,128 @@
+//! Loading a model: a config.json from disk, or a preset compiled into the binary.
+
+use std::path::Path;
+
+use estimator::config::ModelConfig;
+
+use crate::CliError;
+
+/// The bundled presets: the repository's `configs/`, compiled in.
+pub(crate) const PRESETS: &[(&str, &str)] = &[
+    ("gpt2", include_str!("../../configs/gpt2.json")),
+    (
+        "gpt2-medium",
+        include_str!("../../configs/gpt2-medium.json"),
+    ),
+    ("gpt2-large", include_str!("../../configs/gpt2-large.json")),
+    ("gpt2-xl", include_str!("../../configs/gpt2-xl.json")),
+    (
+        "bert-base-uncased",
+        include_str!("../../configs/bert-base-uncased.json"),
+    ),
+    (
+        "bert-large-uncased",
+        include_str!("../../configs/bert-large-uncased.json"),
+    ),
+    ("llama-2-7b", include_str!("../../configs/llama-2-7b.json")),
+    (
+        "llama-2-13b",
+        include_str!("../../configs/llama-2-13b.json"),
+    ),
+    (
+        "llama-2-70b",
+        include_str!("../../configs/llama-2-70b.json"),
+    ),
+    ("llama-3-8b", include_str!("../../configs/llama-3-8b.json")),
+    ("mistral-7b", include_str!("../../configs/mistral-7b.json")),
+    (
+        "mixtral-8x7b",
+        include_str!("../../configs/mixtral-8x7b.json"),
+    ),
+    ("qwen2-7b", include_str!("../../configs/qwen2-7b.json")),
+    ("gemma-2b", include_str!("../../configs/gemma-2b.json")),
+    ("phi3-mini", include_str!("../../configs/phi3-mini.json")),
+];
+
+/// A model to estimate: its name for reports and its hyper-parameters.
+pub(crate) struct Model {
+    pub(crate) name: String,
+    pub(crate) config: ModelConfig,
+}
+
+/// The model named by `--config` or `--preset`.
+pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model, CliError> {
+    match (config, preset) {
+        (Some(path), _) => {
+            let shown = path.display();
+            let bytes = std::fs::read(path).map_err(|e| {
+                CliError::new(format!(
+                    "cannot read `{shown}`: {e}; give the path of a config.json"
+                ))
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                CliError::new(format!(
+                    "`{shown}` is not a text file (invalid UTF-8); give a config.json"
+                ))
+            })?;
+            let config = ModelConfig::from_json(&text)
+                .map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+            let name = path
+                .file_stem()
+                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
+            let name = if name == "config" {
+                path.parent()
+                    .and_then(Path::file_name)
+                    .map_or(name, |d| d.to_string_lossy().into_owned())
+            } else {
+                name
+            };
+            Ok(Model { name, config })
+        }
+        (None, Some(name)) => {
+            let wanted = name.trim().to_ascii_lowercase();
+            let Some((name, text)) = PRESETS.iter().find(|(n, _)| *n == wanted) else {
+                let hint = closest(&wanted, PRESETS.iter().map(|(n, _)| *n))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                return Err(CliError::new(format!(
+                    "unknown preset `{name}`{hint}; run `estimator presets` for the list, or give --config FILE"
+                )));
+            };
+            let config = ModelConfig::from_json(text)
+                .map_err(|e| CliError::new(format!("preset `{name}`: {e}")))?;
+            Ok(Model {
+                name: (*name).to_owned(),
+                config,
+            })
+        }
+        (None, None) => Err(CliError::new(
+            "give a model: --config FILE or --preset NAME",
+        )),
+    }
+}
+
+/// The candidate closest to `word` by edit distance, when it is close.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .map(|c| (distance(word, c), c))
+        .min()
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .map(|(_, c)| c)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,515 @@
+//! From command-line settings to an estimate: the library's builders, with every default that
+//! was assumed written down.
+
+use estimator::config::{Lora, LoraTargets, ModelConfig, ModelType};
+use estimator::gpu::{self, Gpu};
+use estimator::{
+    ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Memory,
+    Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, ZeroStage,
+};
+
+use crate::CliError;
+use crate::args::{
+    ActivationArg, AttentionArg, DTypeArg, DeviceArg, Half, ImplArg, Mode, OnOff, OptimizerArg,
+    PrecisionArg, RecomputeArg, Settings,
+};
+use crate::model::{Model, closest};
+
+/// The largest LoRA rank accepted (larger than any layer it could adapt).
+const MAX_RANK: u64 = 1 << 16;
+
+/// A training or inference estimate, ready to run.
+#[derive(Clone, Copy)]
+pub(crate) enum Plan {
+    Train(Training),
+    Infer(Inference),
+}
+
+impl Plan {
+    pub(crate) fn estimate(self) -> Result<Memory, CliError> {
+        match self {
+            Plan::Train(t) => t.checked_estimate(),
+            Plan::Infer(i) => i.checked_estimate(),
+        }
+        .map_err(estimate_error)
+    }
+
+    pub(crate) fn at(self, phase: Phase) -> Result<Memory, CliError> {
+        match self {
+            Plan::Train(t) => t.checked_at(phase),
+            Plan::Infer(i) => i.checked_at(phase),
+        }
+        .map_err(estimate_error)
+    }
+
+    /// The phases this workload has.
+    pub(crate) fn phases(self) -> &'static [Phase] {
+        match self {
+            Plan::Train(_) => &[Phase::Forward, Phase::Backward, Phase::OptimizerStep],
+            Plan::Infer(_) => &[Phase::Prefill, Phase::Decode],
+        }
+    }
+
+    pub(crate) fn with_batch(self, n: u64) -> Plan {
+        match self {
+            Plan::Train(t) => Plan::Train(t.batch(n)),
+            Plan::Infer(i) => Plan::Infer(i.batch(n)),
+        }
+    }
+
+    /// The same plan at sequence (training) or prompt (inference) length `n`.
+    pub(crate) fn with_seq(self, n: u64) -> Plan {
+        match self {
+            Plan::Train(t) => Plan::Train(t.seq(n)),
+            Plan::Infer(i) => Plan::Infer(i.prompt(n)),
+        }
+    }
+
+    pub(crate) fn max_batch(self, budget: Bytes) -> u64 {
+        match self {
+            Plan::Train(t) => t.max_batch(budget),
+            Plan::Infer(i) => i.max_batch(budget),
+        }
+    }
+
+    pub(crate) fn max_seq(self, budget: Bytes) -> u64 {
+        match self {
+            Plan::Train(t) => t.max_seq(budget),
+            Plan::Infer(i) => i.max_seq(budget),
+        }
+    }
+}
+
+pub(crate) fn estimate_error(e: EstimateError) -> CliError {
+    CliError::new(e.message().trim_start_matches("estimator: ").to_owned())
+}
+
+/// A plan with what it was built from.
+pub(crate) struct Built {
+    pub(crate) plan: Plan,
+    pub(crate) mode: Mode,
+    pub(crate) lora: Option<Lora>,
+    pub(crate) gpu: Option<Gpu>,
+    /// One line describing the settings.
+    pub(crate) described: String,
+    /// The defaults that were assumed, as `name = value`.
+    pub(crate) assumed: Vec<String>,
+    /// The current batch and sequence (or prompt) length.
+    pub(crate) batch: u64,
+    pub(crate) seq: u64,
+}
+
+/// Takes a flag's value or its default, noting the default.
+fn or_default<T: Copy>(
+    value: Option<T>,
+    default: T,
+    name: &str,
+    shown: &str,
+    assumed: &mut Vec<String>,
+) -> T {
+    value.unwrap_or_else(|| {
+        assumed.push(format!("{name} {shown}"));
+        default
+    })
+}
+
+fn positive(value: u64, flag: &str) -> Result<u64, CliError> {
+    if value == 0 {
+        Err(CliError::new(format!(
+            "`--{flag}` must be at least 1, got 0"
+        )))
+    } else {
+        Ok(value)
+    }
+}
+
+pub(crate) fn dtype(d: DTypeArg) -> DType {
+    match d {
+        DTypeArg::Fp32 => DType::F32,
+        DTypeArg::Fp16 => DType::F16,
+        DTypeArg::Bf16 => DType::BF16,
+        DTypeArg::Fp8 => DType::F8E4M3,
+        DTypeArg::Int8 => DType::I8,
+        DTypeArg::Int4 => DType::I4,
+        DTypeArg::Nf4 => DType::NF4,
+        DTypeArg::Nf4Dq => DType::NF4DoubleQuant,
+        DTypeArg::Ternary => DType::Ternary,
+    }
+}
+
+/// Flags that only make sense for one mode: rejected in the other, with what to do.
+fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
+    let training_only = [
+        ("seq", s.seq.is_some()),
+        ("precision", s.precision.is_some()),
+        ("optimizer", s.optimizer.is_some()),
+        ("optimizer-impl", s.optimizer_impl.is_some()),
+        ("recompute", s.recompute.is_some()),
+        ("dropout", s.dropout.is_some()),
+        ("activations", s.activations.is_some()),
+        ("lora-rank", s.lora_rank.is_some()),
+        ("lora-targets", s.lora_targets.is_some()),
+        ("qlora", s.qlora),
+        ("zero", s.zero.is_some()),
+        ("gpus", s.gpus.is_some()),
+        ("pp", s.pp.is_some()),
+        ("device", s.device.is_some()),
+        ("dtype", s.dtype.is_some()),
+    ];
+    let inference_only = [
+        ("prompt", s.prompt.is_some()),
+        ("generate", s.generate.is_some()),
+        ("weights", s.weights.is_some()),
+        ("kv-cache", s.kv_cache.is_some()),
+    ];
+    let (wrong, other) = match mode {
+        Mode::Train => (&inference_only[..], "infer"),
+        Mode::Infer => (&training_only[..], "train"),
+    };
+    match wrong.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(CliError::new(format!(
+            "`--{flag}` applies to `--mode {other}`; drop it or add `--mode {other}`"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The LoRA of the flags: `--lora-rank`, `--lora-targets`, `--qlora`.
+fn lora_of(
+    s: &Settings,
+    config: &ModelConfig,
+    assumed: &mut Vec<String>,
+) -> Result<Option<Lora>, CliError> {
+    if s.lora_rank.is_none() && s.lora_targets.is_none() && !s.qlora {
+        return Ok(None);
+    }
+    let rank = match s.lora_rank {
+        Some(0) => return Err(CliError::new("`--lora-rank` must be at least 1, got 0")),
+        Some(r) if r > MAX_RANK => {
+            return Err(CliError::new(format!(
+                "`--lora-rank` {r} is larger than any layer it could adapt (the limit is {MAX_RANK})"
+            )));
+        }
+        Some(r) => r,
+        None => {
+            assumed.push("lora-rank 16".to_owned());
+            16
+        }
+    };
+    let gpt2 = config.model_type == ModelType::Gpt2;
+    let names: Vec<String> = if let Some(t) = &s.lora_targets {
+        t.iter().map(|n| n.trim().to_owned()).collect()
+    } else {
+        let default = if gpt2 { "c_attn" } else { "q_proj,v_proj" };
+        assumed.push(format!("lora-targets {default}"));
+        default.split(',').map(str::to_owned).collect()
+    };
+    let known: &[&str] = if gpt2 {
+        &["c_attn", "c_proj", "c_fc", "all-linear"]
+    } else {
+        &[
+            "q_proj",
+            "k_proj",
+            "v_proj",
+            "o_proj",
+            "gate_proj",
+            "up_proj",
+            "down_proj",
+            "all-linear",
+        ]
+    };
+    let mut t = LoraTargets::default();
+    for name in &names {
+        match (gpt2, name.as_str()) {
+            (false, "q_proj") => t.q = true,
+            (false, "k_proj") => t.k = true,
+            (false, "v_proj") => t.v = true,
+            (false, "o_proj") => t.o = true,
+            (false, "gate_proj") => t.gate = true,
+            (false, "up_proj") | (true, "c_fc") => t.up = true,
+            (false, "down_proj") => t.down = true,
+            (true, "c_attn") => {
+                t.q = true;
+                t.k = true;
+                t.v = true;
+            }
+            (true, "c_proj") => {
+                t.o = true;
+                t.down = true;
+            }
+            (_, "all-linear") => {
+                t = LoraTargets {
+                    q: true,
+                    k: true,
+                    v: true,
+                    o: true,
+                    gate: true,
+                    up: true,
+                    down: true,
+                };
+            }
+            (_, other) => {
+                let hint = closest(other, known.iter().copied())
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                return Err(CliError::new(format!(
+                    "unknown LoRA target `{other}`{hint} for {}; use {}",
+                    config.model_type.name(),
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    if !config.supports_lora(t) {
+        return Err(CliError::new(match config.model_type {
+            ModelType::Bert => "LoRA on bert is not supported on the command line; declare it with `model!` in Rust".to_owned(),
+            _ => "LoRA on mixture-of-experts MLPs is not supported; target the attention projections (q_proj, k_proj, v_proj, o_proj)".to_owned(),
+        }));
+    }
+    Ok(Some(Lora { rank, targets: t }))
+}
+
+/// The plan the flags describe.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one flag after another, each with its default"
+)]
+pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
+    let mut assumed = Vec::new();
+    let mode = or_default(s.mode, Mode::Train, "mode", "train", &mut assumed);
+    check_mode(s, mode)?;
+    let c = &model.config;
+    let name: &'static str = Box::leak(model.name.clone().into_boxed_str());
+    let gpu = match &s.gpu {
+        None => None,
+        Some(g) => Some(Gpu::by_name(g).ok_or_else(|| {
+            let names: Vec<&str> = gpu::ALL.iter().map(|g| g.name).collect();
+            let hint = closest(&g.to_ascii_lowercase(), names.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            CliError::new(format!(
+                "unknown GPU `{g}`{hint}; known: {}",
+                names.join(", ")
+            ))
+        })?),
+    };
+    let overhead = match s.overhead_mib {
+        None => Bytes::ZERO,
+        Some(m) => Bytes::new(m.checked_mul(1 << 20).ok_or_else(|| {
+            CliError::new(format!("`--overhead-mib` {m} is beyond any GPU; give MiB"))
+        })?),
+    };
+    let batch = positive(or_default(s.batch, 1, "batch", "1", &mut assumed), "batch")?;
+    let tp = positive(s.tp.unwrap_or(1), "tp")?;
+    if mode == Mode::Infer {
+        let prompt = positive(
+            or_default(s.prompt, 2048, "prompt", "2048", &mut assumed),
+            "prompt",
+        )?;
+        let generate = or_default(s.generate, 256, "generate", "256", &mut assumed);
+        let weights = dtype(or_default(
+            s.weights,
+            DTypeArg::Bf16,
+            "weights",
+            "bf16",
+            &mut assumed,
+        ));
+        let mut inf = Inference::new(c.cost(), name)
+            .batch(batch)
+            .prompt(prompt)
+            .generate(generate)
+            .weights(weights)
+            .tensor_parallel(tp)
+            .overhead(overhead)
+            .attention(attention(or_default(
+                s.attention,
+                AttentionArg::Flash,
+                "attention",
+                "flash",
+                &mut assumed,
+            )));
+        if let Some(kv) = s.kv_cache {
+            inf = inf.kv_cache(dtype(kv));
+        }
+        let described = format!(
+            "inference, batch {batch}, prompt {prompt} + {generate} generated tokens, {} weights{}",
+            weights.name(),
+            s.kv_cache
+                .map(|k| format!(", {} KV cache", dtype(k).name()))
+                .unwrap_or_default()
+        );
+        return Ok(Built {
+            plan: Plan::Infer(inf),
+            mode,
+            lora: None,
+            gpu,
+            described,
+            assumed,
+            batch,
+            seq: prompt,
+        });
+    }
+    let seq = positive(or_default(s.seq, 2048, "seq", "2048", &mut assumed), "seq")?;
+    let half = match or_default(s.dtype, Half::Bf16, "dtype", "bf16", &mut assumed) {
+        Half::Bf16 => DType::BF16,
+        Half::Fp16 => DType::F16,
+    };
+    let lora = lora_of(s, c, &mut assumed)?;
+    let precision = match or_default(
+        s.precision,
+        PrecisionArg::Mixed,
+        "precision",
+        "mixed",
+        &mut assumed,
+    ) {
+        PrecisionArg::Fp32 => Precision::Fp32,
+        PrecisionArg::Mixed => Precision::Mixed(half),
+        PrecisionArg::MixedFp32Grads => Precision::MixedFp32Grads(half),
+        PrecisionArg::Pure => Precision::Pure(half),
+        PrecisionArg::Autocast => Precision::Autocast(half),
+    };
+    let optimizer = match or_default(
+        s.optimizer,
+        OptimizerArg::Adamw,
+        "optimizer",
+        "adamw",
+        &mut assumed,
+    ) {
+        OptimizerArg::Sgd => Optimizer::Sgd,
+        OptimizerArg::SgdMomentum => Optimizer::SgdMomentum,
+        OptimizerArg::Adam => Optimizer::Adam,
+        OptimizerArg::Adamw => Optimizer::AdamW,
+        OptimizerArg::Adamw8bit => Optimizer::AdamW8bit,
+        OptimizerArg::Adafactor => Optimizer::Adafactor,
+        OptimizerArg::Lion => Optimizer::Lion,
+    };
+    let optimizer_impl = match or_default(
+        s.optimizer_impl,
+        ImplArg::Foreach,
+        "optimizer-impl",
+        "foreach",
+        &mut assumed,
+    ) {
+        ImplArg::Foreach => OptimizerImpl::Foreach,
+        ImplArg::SingleTensor => OptimizerImpl::SingleTensor,
+        ImplArg::Fused => OptimizerImpl::Fused,
+    };
+    let recompute = match or_default(
+        s.recompute,
+        RecomputeArg::None,
+        "recompute",
+        "none",
+        &mut assumed,
+    ) {
+        RecomputeArg::None => Recompute::None,
+        RecomputeArg::Selective => Recompute::Selective,
+        RecomputeArg::Full => Recompute::Full,
+    };
+    let kernel = attention(or_default(
+        s.attention,
+        AttentionArg::Flash,
+        "attention",
+        "flash",
+        &mut assumed,
+    ));
+    let dropout = if let Some(d) = s.dropout {
+        d == OnOff::On
+    } else {
+        assumed.push(format!(
+            "dropout {} (from the config)",
+            if c.dropout { "on" } else { "off" }
+        ));
+        c.dropout
+    };
+    let activation_model = match or_default(
+        s.activations,
+        ActivationArg::Pytorch,
+        "activations",
+        "pytorch",
+        &mut assumed,
+    ) {
+        ActivationArg::Pytorch => ActivationModel::PyTorch,
+        ActivationArg::Textbook => ActivationModel::Textbook,
+    };
+    let device = match or_default(s.device, DeviceArg::Cuda, "device", "cuda", &mut assumed) {
+        DeviceArg::Cuda => Device::Cuda,
+        DeviceArg::Cpu => Device::Cpu,
+    };
+    let gpus = positive(s.gpus.unwrap_or(1), "gpus")?;
+    let stage = match s.zero.unwrap_or(0) {
+        0 => ZeroStage::Off,
+        1 => ZeroStage::One,
+        2 => ZeroStage::Two,
+        _ => ZeroStage::Three,
+    };
+    let pp = positive(s.pp.unwrap_or(1), "pp")?;
+    let cost = c.architecture(lora).cost();
+    let mut t = Training::new(cost, name)
+        .batch(batch)
+        .seq(seq)
+        .precision(precision)
+        .optimizer(optimizer)
+        .optimizer_impl(optimizer_impl)
+        .recompute(recompute)
+        .attention(kernel)
+        .dropout(dropout)
+        .activation_model(activation_model)
+        .device(device)
+        .zero(stage, gpus)
+        .tensor_parallel(tp)
+        .pipeline_parallel(pp)
+        .overhead(overhead);
+    if s.qlora {
+        t = t.frozen_weights(DType::NF4DoubleQuant);
+    }
+    let described = format!(
+        "training, batch {batch} × {seq} tokens, {} {}, {} ({}), {} attention, recompute {}{}{}{}",
+        precision.name(),
+        half.name(),
+        optimizer.name(),
+        match optimizer_impl {
+            OptimizerImpl::Foreach => "foreach",
+            OptimizerImpl::SingleTensor => "single-tensor",
+            OptimizerImpl::Fused => "fused",
+        },
+        match kernel {
+            AttentionKernel::Flash => "flash",
+            AttentionKernel::Eager => "eager",
+            AttentionKernel::Math => "math",
+        },
+        match recompute {
+            Recompute::None => "none",
+            Recompute::Selective => "selective",
+            Recompute::Full => "full",
+        },
+        if dropout { ", dropout" } else { "" },
+        match lora {
+            Some(l) if s.qlora => format!(", QLoRA r={} (NF4 base)", l.rank),
+            Some(l) => format!(", LoRA r={}", l.rank),
+            None => String::new(),
+        },
+        if gpus > 1 || tp > 1 || pp > 1 {
+            format!(", ZeRO-{} × {gpus} GPUs, TP {tp}, PP {pp}", stage as u8)
+        } else {
+            String::new()
+        }
+    );
+    Ok(Built {
+        plan: Plan::Train(t),
+        mode,
+        lora,
+        gpu,
+        described,
+        assumed,
+        batch,
+        seq,
+    })
+}
+
+fn attention(a: AttentionArg) -> AttentionKernel {
+    match a {
+        AttentionArg::Flash => AttentionKernel::Flash,
+        AttentionArg::Eager => AttentionKernel::Eager,
+        AttentionArg::Math => AttentionKernel::Math,
+    }
+}

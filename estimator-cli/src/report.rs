@@ -1,0 +1,353 @@
+//! `estimator estimate`: the per-layer summary, the breakdown, the verdict, as text or JSON.
+
+use std::fmt::Write as _;
+
+use estimator::config::{Architecture, Lora};
+use estimator::{Bytes, Layer, Memory, Summary};
+use serde::Serialize;
+
+use crate::CliError;
+use crate::args::{EstimateArgs, Mode};
+use crate::model::Model;
+use crate::plan::Built;
+
+/// Bytes as the user asked: binary (GiB) or SI (GB).
+fn show(b: Bytes, si: bool) -> String {
+    if si {
+        b.si().to_string()
+    } else {
+        b.to_string()
+    }
+}
+
+/// `1234567` → `1,234,567`.
+pub(crate) fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The model's per-layer tree as the library's `Summary` prints it (leaked: the process is
+/// short-lived and prints it once).
+fn summary(model: &Model, arch: &Architecture) -> Summary {
+    let block: &'static [Layer] = Box::leak(
+        arch.block
+            .as_slice()
+            .iter()
+            .map(|p| layer(p.name, p.kind, p.repeat, p.cost, &[]))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    let top: &'static [Layer] = Box::leak(
+        arch.top
+            .as_slice()
+            .iter()
+            .map(|p| {
+                let children = if p.repeat > 1 { block } else { &[] };
+                layer(p.name, p.kind, p.repeat, p.cost, children)
+            })
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    let name: &'static str = Box::leak(model.name.clone().into_boxed_str());
+    Summary::new(name, arch.cost(), top)
+}
+
+fn layer(
+    name: &'static str,
+    kind: &'static str,
+    repeat: u64,
+    cost: estimator::Cost,
+    children: &'static [Layer],
+) -> Layer {
+    Layer {
+        name,
+        kind,
+        repeat,
+        cost,
+        tied: cost.tied > 0 && cost.params == 0,
+        frozen: cost.params > 0 && cost.trainable == 0,
+        children,
+    }
+}
+
+/// The JSON object of `estimate --json` (the keys are documented in the README).
+#[derive(Serialize)]
+struct Report<'a> {
+    model: &'a str,
+    model_type: &'a str,
+    mode: &'a str,
+    params: u64,
+    trainable_params: u64,
+    settings: &'a str,
+    assumed: &'a [String],
+    peak_phase: &'a str,
+    total_bytes: u64,
+    parts: Parts,
+    phases: Vec<PhaseTotal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gpu: Option<GpuReport<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fits: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headroom_bytes: Option<i128>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_batch: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_seq: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Parts {
+    weights: u64,
+    gradients: u64,
+    optimizer: u64,
+    master_weights: u64,
+    activations: u64,
+    kv_cache: u64,
+    logits: u64,
+    temporaries: u64,
+    overhead: u64,
+}
+
+#[derive(Serialize)]
+struct PhaseTotal {
+    phase: &'static str,
+    total_bytes: u64,
+}
+
+#[derive(Serialize)]
+struct GpuReport<'a> {
+    name: &'a str,
+    capacity_bytes: u64,
+    reserve_bytes: u64,
+    usable_bytes: u64,
+}
+
+fn parts(m: &Memory) -> Parts {
+    Parts {
+        weights: m.weights.get(),
+        gradients: m.gradients.get(),
+        optimizer: m.optimizer.get(),
+        master_weights: m.master_weights.get(),
+        activations: m.activations.get(),
+        kv_cache: m.kv_cache.get(),
+        logits: m.logits.get(),
+        temporaries: m.temporaries.get(),
+        overhead: m.overhead.get(),
+    }
+}
+
+/// The report of `estimate`, as the text or JSON to print.
+pub(crate) fn estimate(
+    args: &EstimateArgs,
+    model: &Model,
+    built: &Built,
+) -> Result<String, CliError> {
+    let arch = model.config.architecture(built.lora);
+    let cost = arch.cost();
+    let peak = built.plan.estimate()?;
+    let total = peak.total();
+    let mut phases = Vec::new();
+    for &p in built.plan.phases() {
+        phases.push(PhaseTotal {
+            phase: p.name(),
+            total_bytes: built.plan.at(p)?.total().get(),
+        });
+    }
+    let budget = built.gpu.map(estimator::gpu::Gpu::usable);
+    let fits = budget.map(|b| peak.fits(b));
+    let headroom = budget.map(|b| i128::from(b.get()) - i128::from(total.get()));
+    let max_batch = budget.map(|b| built.plan.with_seq(built.seq).max_batch(b));
+    let max_seq = budget.map(|b| built.plan.with_batch(built.batch).max_seq(b));
+    let mode = match built.mode {
+        Mode::Train => "train",
+        Mode::Infer => "infer",
+    };
+    if args.json {
+        let report = Report {
+            model: &model.name,
+            model_type: model.config.model_type.name(),
+            mode,
+            params: cost.params,
+            trainable_params: if built.mode == Mode::Train {
+                cost.trainable
+            } else {
+                0
+            },
+            settings: &built.described,
+            assumed: &built.assumed,
+            peak_phase: peak.peak_phase().name(),
+            total_bytes: total.get(),
+            parts: parts(&peak),
+            phases,
+            gpu: built.gpu.map(|g| GpuReport {
+                name: g.name,
+                capacity_bytes: g.capacity.get(),
+                reserve_bytes: g.reserve.get(),
+                usable_bytes: g.usable().get(),
+            }),
+            fits,
+            headroom_bytes: headroom,
+            max_batch,
+            max_seq,
+        };
+        let mut text = serde_json::to_string_pretty(&report)
+            .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
+        text.push('\n');
+        return Ok(text);
+    }
+    text(
+        args,
+        model,
+        built,
+        &Facts {
+            arch: &arch,
+            peak: &peak,
+            budget,
+            fits,
+            headroom,
+            max_batch,
+            max_seq,
+        },
+    )
+}
+
+/// What the text report shows, computed once.
+struct Facts<'a> {
+    arch: &'a Architecture,
+    peak: &'a Memory,
+    budget: Option<Bytes>,
+    fits: Option<bool>,
+    headroom: Option<i128>,
+    max_batch: Option<u64>,
+    max_seq: Option<u64>,
+}
+
+fn text(
+    args: &EstimateArgs,
+    model: &Model,
+    built: &Built,
+    f: &Facts<'_>,
+) -> Result<String, CliError> {
+    let (arch, peak) = (f.arch, f.peak);
+    let (budget, fits, headroom, max_batch, max_seq) =
+        (f.budget, f.fits, f.headroom, f.max_batch, f.max_seq);
+    let cost = arch.cost();
+    let total = peak.total();
+    let si = args.si;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} ({}, {} parameters{})",
+        model.name,
+        model.config.model_type.name(),
+        grouped(cost.params),
+        lora_note(built.lora, cost.trainable)
+    );
+    let _ = writeln!(out, "{}", built.described);
+    if !built.assumed.is_empty() {
+        let _ = writeln!(out, "assumed: {}", built.assumed.join(", "));
+    }
+    if args.depth > 0 {
+        let _ = writeln!(out);
+        let _ = write!(out, "{}", summary(model, arch).depth(args.depth));
+    }
+    let _ = writeln!(out, "\nMemory per GPU at the peak ({}):", peak.peak_phase());
+    for (name, bytes) in peak.largest_first() {
+        if bytes.get() > 0 {
+            let _ = writeln!(
+                out,
+                "  {:<16}{:>12}",
+                name.replace('_', " "),
+                show(bytes, si)
+            );
+        }
+    }
+    let _ = writeln!(out, "  {:<16}{:>12}", "total", show(total, si));
+    let _ = writeln!(out, "By phase:");
+    for p in &built
+        .plan
+        .phases()
+        .iter()
+        .map(|&p| built.plan.at(p))
+        .collect::<Result<Vec<_>, _>>()?
+    {
+        let _ = writeln!(
+            out,
+            "  {:<16}{:>12}",
+            p.peak_phase().name(),
+            show(p.total(), si)
+        );
+    }
+    if let (Some(g), Some(budget), Some(fits), Some(headroom)) = (built.gpu, budget, fits, headroom)
+    {
+        let _ = writeln!(
+            out,
+            "\nGPU {}: {} usable ({} − {} CUDA context)",
+            g.name,
+            show(budget, si),
+            show(g.capacity, si),
+            show(g.reserve, si)
+        );
+        let margin = Bytes::new(u64::try_from(headroom.unsigned_abs()).unwrap_or(u64::MAX));
+        if fits {
+            let _ = writeln!(out, "fits: yes, {} to spare", show(margin, si));
+        } else {
+            let _ = writeln!(out, "fits: NO, {} short", show(margin, si));
+        }
+        let what = if built.mode == Mode::Train {
+            "sequence"
+        } else {
+            "prompt"
+        };
+        let _ = writeln!(
+            out,
+            "largest batch at {} tokens: {}; longest {what} at batch {}: {} tokens",
+            built.seq,
+            max_batch.unwrap_or(0),
+            built.batch,
+            max_seq.unwrap_or(0)
+        );
+    }
+    Ok(out)
+}
+
+fn lora_note(lora: Option<Lora>, trainable: u64) -> String {
+    match lora {
+        Some(_) => format!(", {} trainable", grouped(trainable)),
+        None => String::new(),
+    }
+}
+
+/// `estimator presets`.
+pub(crate) fn presets() -> Result<String, CliError> {
+    let mut out = String::from("Presets (--preset NAME):\n");
+    for (name, text) in crate::model::PRESETS {
+        let config = estimator::config::ModelConfig::from_json(text)
+            .map_err(|e| CliError::new(format!("preset `{name}`: {e}")))?;
+        let _ = writeln!(
+            out,
+            "  {name:<20} {:<8} {:>16} parameters",
+            config.model_type.name(),
+            grouped(config.params())
+        );
+    }
+    out.push_str("\nGPUs (--gpu NAME):\n");
+    for g in estimator::gpu::ALL {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>12} ({} usable)",
+            g.name,
+            g.capacity,
+            g.usable()
+        );
+    }
+    Ok(out)
+}

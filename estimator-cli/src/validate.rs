@@ -1,0 +1,347 @@
+//! `estimator validate`: estimate every measured case with the settings it records and compare,
+//! part by part (the format of `shared/reference/memory.json`).
+
+use std::fmt::Write as _;
+
+use estimator::config::ModelConfig;
+use estimator::{
+    AttentionKernel, DType, Device, Inference, Memory, Optimizer, OptimizerImpl, Phase, Precision,
+    Training,
+};
+use serde_json::{Map, Value};
+
+use crate::CliError;
+use crate::args::ValidateArgs;
+use crate::plan::estimate_error;
+use crate::report::grouped;
+
+/// One compared part: its name, the estimate and the measurement.
+struct Row {
+    part: &'static str,
+    estimate: u64,
+    measured: u64,
+}
+
+impl Row {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a relative error, for display and comparison"
+    )]
+    fn error(&self) -> f64 {
+        if self.measured == 0 {
+            if self.estimate == 0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        } else {
+            (self.estimate as f64 - self.measured as f64) / self.measured as f64
+        }
+    }
+}
+
+/// The output and whether every case is within the tolerance.
+pub(crate) fn validate(args: &ValidateArgs) -> Result<(String, bool), CliError> {
+    let shown = args.file.display();
+    if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
+        return Err(CliError::new(format!(
+            "`--tolerance` must be a non-negative number such as 0.10, got {}",
+            args.tolerance
+        )));
+    }
+    let bytes = std::fs::read(&args.file).map_err(|e| {
+        CliError::new(format!(
+            "cannot read `{shown}`: {e}; give a measurements file"
+        ))
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::new(format!("`{shown}` is not a text file (invalid UTF-8)")))?;
+    let root: Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::new(format!("`{shown}` is not valid JSON ({e})")))?;
+    let cases = root
+        .get("cases")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            CliError::new(format!(
+                "`{shown}` has no `cases` object; see shared/reference/README.md for the format"
+            ))
+        })?;
+    if cases.is_empty() {
+        return Err(CliError::new(format!("`{shown}` has no cases")));
+    }
+    let device = match root.pointer("/_meta/device").and_then(Value::as_str) {
+        Some("cpu") => Device::Cpu,
+        _ => Device::Cuda,
+    };
+    let mut out = String::new();
+    let mut within = 0;
+    let mut worst: (f64, String) = (0.0, String::new());
+    for (name, case) in cases {
+        let rows = compare(name, case, device)?;
+        let _ = writeln!(out, "{name}");
+        let mut ok = true;
+        for r in &rows {
+            let e = r.error();
+            let mark = if e.abs() <= args.tolerance {
+                ""
+            } else {
+                "  OUTSIDE"
+            };
+            ok &= e.abs() <= args.tolerance;
+            let _ = writeln!(
+                out,
+                "  {:<12} estimate {:>15}  measured {:>15}  {:>+8.2}%{mark}",
+                r.part,
+                grouped(r.estimate),
+                grouped(r.measured),
+                100.0 * e
+            );
+            if e.abs() > worst.0.abs() || worst.1.is_empty() {
+                worst = (e, format!("{name} {}", r.part));
+            }
+        }
+        within += usize::from(ok);
+    }
+    let _ = writeln!(
+        out,
+        "validate: {} cases, {within} within tolerance, worst {} {:+.2}%",
+        cases.len(),
+        worst.1,
+        100.0 * worst.0
+    );
+    Ok((out, within == cases.len()))
+}
+
+fn count(v: &Value, pointer: &str, case: &str) -> Result<u64, CliError> {
+    v.pointer(pointer).and_then(Value::as_u64).ok_or_else(|| {
+        CliError::new(format!(
+            "case `{case}`: `{}` is missing or not a count",
+            pointer.trim_start_matches('/').replace('/', ".")
+        ))
+    })
+}
+
+fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// The model of a case: its `config_kwargs`, with the `model_type` named by the case's model
+/// when the kwargs leave it out.
+fn model_of(name: &str, inputs: &Value) -> Result<ModelConfig, CliError> {
+    let mut kwargs: Map<String, Value> = inputs
+        .get("config_kwargs")
+        .and_then(Value::as_object)
+        .cloned()
+        .ok_or_else(|| CliError::new(format!("case `{name}`: no `inputs.config_kwargs`")))?;
+    if !kwargs.contains_key("model_type") {
+        let model = text(inputs, "/model").to_ascii_lowercase();
+        let guess = ModelType::guess(&model).ok_or_else(|| {
+            CliError::new(format!(
+                "case `{name}`: cannot tell the model_type of `{model}`; add `model_type` to its config_kwargs"
+            ))
+        })?;
+        kwargs.insert("model_type".to_owned(), Value::String(guess.to_owned()));
+    }
+    ModelConfig::from_json(&Value::Object(kwargs).to_string())
+        .map_err(|e| CliError::new(format!("case `{name}`: {e}")))
+}
+
+/// The `model_type` a model's name suggests.
+struct ModelType;
+
+impl ModelType {
+    fn guess(model: &str) -> Option<&'static str> {
+        estimator::config::ModelType::NAMES
+            .iter()
+            .copied()
+            .find(|t| model.contains(t))
+    }
+}
+
+/// The attention kernel a case's settings take: SDPA with dropout runs the math path on CPU.
+fn kernel(attn: &str, dropout: bool, device: Device) -> AttentionKernel {
+    match (attn, dropout, device) {
+        ("sdpa", true, Device::Cpu) => AttentionKernel::Math,
+        ("eager", _, _) => AttentionKernel::Eager,
+        _ => AttentionKernel::Flash,
+    }
+}
+
+/// One case of the file, with what estimating it needs.
+struct Case<'a> {
+    name: &'a str,
+    inputs: &'a Value,
+    m: &'a Value,
+    config: ModelConfig,
+    label: &'static str,
+    attn: &'a str,
+    device: Device,
+}
+
+fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliError> {
+    let inputs = case
+        .get("inputs")
+        .ok_or_else(|| CliError::new(format!("case `{name}`: no `inputs`")))?;
+    let m = case
+        .get("measured")
+        .ok_or_else(|| CliError::new(format!("case `{name}`: no `measured`")))?;
+    let c = Case {
+        name,
+        inputs,
+        m,
+        config: model_of(name, inputs)?,
+        label: Box::leak(name.to_owned().into_boxed_str()),
+        attn: text(inputs, "/attn_implementation"),
+        device,
+    };
+    match text(case, "/kind") {
+        "training_step" => training(&c),
+        "inference_kv_cache" => inference(&c),
+        other => Err(CliError::new(format!(
+            "case `{name}`: unknown kind `{other}`; expected training_step or inference_kv_cache"
+        ))),
+    }
+}
+
+/// A training step: weights, gradients and optimizer state exactly, saved activations, peak.
+fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
+    let Case {
+        name,
+        inputs,
+        m,
+        config,
+        label,
+        attn,
+        device,
+    } = *c;
+    let cost = config.cost();
+    let precision = match text(inputs, "/precision") {
+        "fp32" => Precision::Fp32,
+        "bf16_autocast" => Precision::Autocast(DType::BF16),
+        "fp16_autocast" => Precision::Autocast(DType::F16),
+        "bf16_pure" => Precision::Pure(DType::BF16),
+        "fp16_pure" => Precision::Pure(DType::F16),
+        other => {
+            return Err(CliError::new(format!(
+                "case `{name}`: unknown precision `{other}`; expected fp32, bf16_autocast, bf16_pure"
+            )));
+        }
+    };
+    let optimizer = text(inputs, "/optimizer");
+    let optimizer = if optimizer.contains("AdamW") {
+        Optimizer::AdamW
+    } else if optimizer.contains("Adam") {
+        Optimizer::Adam
+    } else if optimizer.contains("SGD") {
+        Optimizer::SgdMomentum
+    } else {
+        Optimizer::AdamW
+    };
+    let implementation = text(inputs, "/optimizer_impl");
+    let optimizer_impl = if implementation.contains("fused=True") {
+        OptimizerImpl::Fused
+    } else if implementation.contains("foreach=True")
+        || (device == Device::Cuda && !implementation.contains("foreach=False"))
+    {
+        OptimizerImpl::Foreach
+    } else {
+        OptimizerImpl::SingleTensor
+    };
+    let batch = count(inputs, "/batch", name)?;
+    let seq = count(inputs, "/seq", name)?;
+    let t = Training::new(cost, label)
+        .batch(batch)
+        .seq(seq)
+        .precision(precision)
+        .optimizer(optimizer)
+        .optimizer_impl(optimizer_impl)
+        .attention(kernel(attn, config.dropout, device))
+        .dropout(config.dropout)
+        .device(device);
+    let step = t.checked_at(Phase::OptimizerStep).map_err(estimate_error)?;
+    let forward = t.checked_at(Phase::Forward).map_err(estimate_error)?;
+    let peak: Memory = t.checked_estimate().map_err(estimate_error)?;
+    // saved for backward: activations, the loss's fp32 log-softmax, autocast's copies
+    let log_softmax = batch * seq * cost.output * 4;
+    let saved = m.pointer("/saved_for_backward_last_iter/by_kind");
+    let measured_saved = saved.map(|s| {
+        s.get("activation").and_then(Value::as_u64).unwrap_or(0)
+            + s.get("param_cast_copy")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+    });
+    let mut rows = vec![
+        Row {
+            part: "weights",
+            estimate: step.weights.get(),
+            measured: count(m, "/parameter_bytes", name)?
+                + m.get("buffer_bytes").and_then(Value::as_u64).unwrap_or(0),
+        },
+        Row {
+            part: "gradients",
+            estimate: step.gradients.get(),
+            measured: count(m, "/gradient_bytes", name)?,
+        },
+        Row {
+            part: "optimizer",
+            estimate: step.optimizer.get(),
+            measured: count(m, "/optimizer_state_bytes", name)?,
+        },
+    ];
+    if let Some(measured) = measured_saved {
+        rows.push(Row {
+            part: "activations",
+            estimate: forward.activations.get() + log_softmax + forward.temporaries.get(),
+            measured,
+        });
+    }
+    rows.push(Row {
+        part: "peak",
+        estimate: peak.total().get(),
+        measured: count(m, "/memtracker_peak_bytes", name)?,
+    });
+    Ok(rows)
+}
+
+/// Generation: the final KV cache, the peak.
+fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
+    let Case {
+        name,
+        inputs,
+        m,
+        config,
+        label,
+        attn,
+        device,
+    } = *c;
+    let cost = config.cost();
+    let prompt = count(inputs, "/prompt_len", name)?;
+    let cached = count(m, "/kv_cache_final_len", name)?;
+    let weights = match text(inputs, "/dtype") {
+        "bf16" => DType::BF16,
+        "fp16" => DType::F16,
+        _ => DType::F32,
+    };
+    let inf = Inference::new(cost, label)
+        .batch(count(inputs, "/batch", name)?)
+        .prompt(prompt)
+        .generate(cached.saturating_sub(prompt))
+        .weights(weights)
+        .attention(kernel(attn, false, device));
+    let decode = inf.checked_at(Phase::Decode).map_err(estimate_error)?;
+    let peak = inf.checked_estimate().map_err(estimate_error)?;
+    Ok(vec![
+        Row {
+            part: "kv_cache",
+            estimate: decode.kv_cache.get(),
+            measured: count(m, "/kv_cache_bytes_final", name)?,
+        },
+        Row {
+            part: "peak",
+            estimate: peak.total().get(),
+            measured: count(m, "/memtracker_peak_bytes", name)?,
+        },
+    ])
+}
