@@ -360,7 +360,7 @@ fn substitute(ty: &mut Type, env: &Env) -> syn::Result<()> {
         }
         Type::Array(a) => {
             substitute(&mut a.elem, env)?;
-            if mentions_param(&a.len, env) || matches!(a.len, Expr::Verbatim(_)) {
+            if mentions_param(&a.len, env) || braced_inner(&a.len).is_some() {
                 let v = eval(&a.len, env)?;
                 a.len = literal(v, a.len.span());
             }
@@ -390,7 +390,7 @@ fn substitute_arg(arg: &mut GenericArgument, env: &Env) -> syn::Result<()> {
         }
         GenericArgument::Type(t) => substitute(t, env),
         GenericArgument::Const(e) => {
-            if mentions_param(e, env) || matches!(e, Expr::Verbatim(_)) {
+            if mentions_param(e, env) || braced_inner(e).is_some() {
                 let v = eval(e, env)?;
                 *e = literal(v, e.span());
             }
@@ -405,6 +405,17 @@ fn literal(v: u64, span: Span) -> Expr {
         attrs: Vec::new(),
         lit: syn::Lit::Int(syn::LitInt::new(&v.to_string(), span)),
     })
+}
+
+/// The tokens inside `{ … }` when the expression is exactly one braced group.
+fn braced_inner(e: &Expr) -> Option<TokenStream> {
+    let mut tokens = e.to_token_stream().into_iter();
+    match (tokens.next(), tokens.next()) {
+        (Some(TokenTree::Group(g)), None) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+            Some(g.stream())
+        }
+        _ => None,
+    }
 }
 
 /// Whether the expression names a hyper-parameter.
@@ -446,15 +457,15 @@ fn eval(e: &Expr, env: &Env) -> syn::Result<u64> {
         }
         Expr::Paren(p) => eval(&p.expr, env),
         Expr::Group(g) => eval(&g.expr, env),
-        Expr::Verbatim(tokens) => {
-            // a braced const argument `{ 4 * d_model }`
-            let inner = match tokens.clone().into_iter().next() {
-                Some(TokenTree::Group(g)) => g.stream(),
-                _ => tokens.clone(),
-            };
-            let parsed: Expr = syn::parse2(inner)?;
-            eval(&parsed, env)
-        }
+        // a braced const argument `{ 4 * d_model }`: a block with syn's "full" feature, verbatim
+        // tokens without it (another crate in the build may turn it on)
+        Expr::Block(_) | Expr::Verbatim(_) => match braced_inner(e) {
+            Some(inner) => {
+                let parsed: Expr = syn::parse2(inner)?;
+                eval(&parsed, env)
+            }
+            None => Err(err("expected an integer expression in braces, e.g. `{ 4 * d_model }`".to_owned())),
+        },
         Expr::Binary(b) => {
             let (l, r) = (eval(&b.left, env)?, eval(&b.right, env)?);
             let shown = e.to_token_stream().to_string();
