@@ -464,7 +464,9 @@ fn eval(e: &Expr, env: &Env) -> syn::Result<u64> {
                 let parsed: Expr = syn::parse2(inner)?;
                 eval(&parsed, env)
             }
-            None => Err(err("expected an integer expression in braces, e.g. `{ 4 * d_model }`".to_owned())),
+            None => Err(err(
+                "expected an integer expression in braces, e.g. `{ 4 * d_model }`".to_owned(),
+            )),
         },
         Expr::Binary(b) => {
             let (l, r) = (eval(&b.left, env)?, eval(&b.right, env)?);

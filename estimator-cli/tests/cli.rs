@@ -1,0 +1,433 @@
+//! The `estimator` binary end to end: every subcommand, the JSON schema, and every class of bad
+//! input (one line on stderr, exit status 2, never a panic).
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn estimator() -> Command {
+    Command::cargo_bin("estimator").expect("the binary builds")
+}
+
+/// Runs `args`, expects success, returns stdout.
+fn ok(args: &[&str]) -> String {
+    let out = estimator().args(args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Runs `args`, expects exit status 2 and exactly one line on stderr containing `needle`.
+fn fails(args: &[&str], needle: &str) {
+    let out = estimator().args(args).output().expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
+    assert!(err.starts_with("estimator: "), "{args:?}: {err}");
+    assert!(
+        err.contains(needle),
+        "{args:?}: expected `{needle}` in {err}"
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&ok(args)).expect("valid JSON")
+}
+
+#[test]
+fn estimate_prints_the_breakdown_and_verdict() {
+    let text = ok(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--qlora",
+        "--batch",
+        "4",
+        "--seq",
+        "512",
+        "--gpu",
+        "rtx-4090",
+    ]);
+    // peft: r = 16 on q_proj, v_proj of Llama-2-7B trains 8,388,608 parameters
+    assert!(
+        text.contains("6,746,804,224 parameters, 8,388,608 trainable"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Memory per GPU at the peak (backward)"),
+        "{text}"
+    );
+    assert!(text.contains("fits: yes"), "{text}");
+    assert!(
+        text.contains("embed_tokens"),
+        "the per-layer summary: {text}"
+    );
+    assert!(text.contains("assumed:"), "the defaults are named: {text}");
+    // full fine-tuning does not fit
+    let full = ok(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--gpu",
+        "rtx-4090",
+        "--depth",
+        "0",
+    ]);
+    assert!(full.contains("fits: NO"), "{full}");
+    assert!(
+        !full.contains("embed_tokens"),
+        "--depth 0 leaves the summary out"
+    );
+}
+
+#[test]
+fn json_has_the_documented_keys() {
+    let v = json(&[
+        "estimate", "--preset", "gpt2", "--batch", "4", "--seq", "1024", "--gpu", "rtx-4090",
+        "--json",
+    ]);
+    for key in [
+        "total_bytes",
+        "fits",
+        "peak_phase",
+        "parts",
+        "phases",
+        "gpu",
+        "max_batch",
+        "max_seq",
+        "params",
+        "assumed",
+    ] {
+        assert!(v.get(key).is_some(), "missing `{key}` in {v}");
+    }
+    let parts = &v["parts"];
+    let names = [
+        "weights",
+        "gradients",
+        "optimizer",
+        "master_weights",
+        "activations",
+        "kv_cache",
+        "logits",
+        "temporaries",
+        "overhead",
+    ];
+    let sum: u64 = names
+        .iter()
+        .map(|k| parts[k].as_u64().expect("a byte count"))
+        .sum();
+    assert_eq!(
+        sum,
+        v["total_bytes"].as_u64().expect("bytes"),
+        "the parts add up to the total"
+    );
+    // GPT-2 small: PyTorch's count (tests/fixtures/params.json)
+    assert_eq!(v["params"], 124_439_808_u64);
+    assert_eq!(v["fits"], true);
+    assert!(
+        ["forward", "backward", "optimizer step"].contains(&v["peak_phase"].as_str().unwrap_or(""))
+    );
+    // mixed precision with AdamW: 2 + 4 + 8 bytes of weights, master weights and states per
+    // parameter, plus a 4-byte step for each of the 196 tensors (q, k, v, o apart)
+    let step = v["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .find(|p| p["phase"] == "optimizer step")
+        .cloned()
+        .unwrap_or_default();
+    assert!(step["total_bytes"].as_u64().unwrap_or(0) >= 14 * 124_439_808);
+    // without --gpu there is no verdict
+    let bare = json(&["estimate", "--preset", "gpt2", "--json"]);
+    assert!(bare.get("fits").is_none() && bare.get("gpu").is_none());
+}
+
+#[test]
+fn inference_and_the_kv_cache() {
+    // Llama-2-7B: 2 · 32 layers · 4096 · 2 bytes = 512 KiB per token; 4096 tokens at decode
+    let v = json(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--mode",
+        "infer",
+        "--prompt",
+        "4000",
+        "--generate",
+        "96",
+        "--json",
+    ]);
+    let decode = &v["phases"][1];
+    assert_eq!(decode["phase"], "decode");
+    assert_eq!(v["mode"], "infer");
+    let fp8 = json(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--mode",
+        "infer",
+        "--prompt",
+        "4000",
+        "--generate",
+        "96",
+        "--kv-cache",
+        "fp8",
+        "--weights",
+        "int4",
+        "--json",
+    ]);
+    assert!(fp8["total_bytes"].as_u64() < v["total_bytes"].as_u64());
+}
+
+#[test]
+fn config_files_and_presets() {
+    let dir = std::env::temp_dir().join(format!("estimator-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("config.json");
+    std::fs::write(&path, include_str!("../../configs/mistral-7b.json")).expect("write");
+    let v = json(&[
+        "estimate",
+        "--config",
+        path.to_str().unwrap_or_default(),
+        "--json",
+    ]);
+    // PyTorch: MistralForCausalLM(mistral-7b config) = 7,241,732,096 (config-params.json)
+    assert_eq!(v["params"], 7_241_732_096_u64);
+    let list = ok(&["presets"]);
+    for name in [
+        "gpt2",
+        "gpt2-medium",
+        "gpt2-large",
+        "gpt2-xl",
+        "bert-base-uncased",
+        "bert-large-uncased",
+        "llama-2-7b",
+        "llama-2-13b",
+        "llama-2-70b",
+        "llama-3-8b",
+        "mistral-7b",
+        "mixtral-8x7b",
+        "qwen2-7b",
+        "rtx-4090",
+        "h100-80gb",
+    ] {
+        assert!(list.contains(name), "`{name}` missing from presets");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn validate_reproduces_the_reference_measurements() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/memory.json");
+    let out = ok(&["validate", file, "--tolerance", "0.10"]);
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("validate: 16 cases, 16 within tolerance, worst "),
+        "{last}"
+    );
+    // a tolerance no estimate meets: exit status 1 and the same summary line
+    estimator()
+        .args(["validate", file, "--tolerance", "0"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("validate: 16 cases,"));
+}
+
+#[test]
+fn plot_writes_an_svg() {
+    let out = std::env::temp_dir().join(format!("estimator-plot-{}.svg", std::process::id()));
+    let path = out.to_str().unwrap_or_default();
+    ok(&[
+        "plot", "--preset", "gpt2", "--sweep", "batch", "--gpu", "rtx-4090", "--seq", "1024",
+        "--out", path,
+    ]);
+    let svg = std::fs::read_to_string(&out).expect("the SVG exists");
+    assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
+    for label in ["activations", "optimizer", "rtx-4090 usable", "batch size"] {
+        assert!(svg.contains(label), "`{label}` missing from the picture");
+    }
+    ok(&[
+        "plot",
+        "--preset",
+        "mistral-7b",
+        "--mode",
+        "infer",
+        "--sweep",
+        "seq",
+        "--max",
+        "65536",
+        "--out",
+        path,
+    ]);
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("kv cache")
+    );
+    let _ = std::fs::remove_file(out);
+}
+
+#[test]
+fn help_lists_examples() {
+    estimator()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"));
+    estimator()
+        .args(["estimate", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--preset"));
+}
+
+#[test]
+fn bad_input_is_one_line_and_status_2() {
+    let dir = std::env::temp_dir().join(format!("estimator-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p.to_str().unwrap_or_default().to_owned()
+    };
+    let truncated = write(
+        "truncated.json",
+        br#"{"model_type": "llama", "hidden_size": 40"#,
+    );
+    let binary = write("binary.json", &[0xff, 0xfe, 0x00, 0x81, 0x00]);
+    let t5 = write("t5.json", br#"{"model_type": "t5", "d_model": 512}"#);
+    let missing = write(
+        "missing.json",
+        br#"{"model_type": "gpt2", "n_embd": 768, "n_head": 12, "vocab_size": 50257}"#,
+    );
+    let zero = write(
+        "zero.json",
+        br#"{"model_type": "gpt2", "n_embd": 0, "n_head": 12, "n_layer": 12, "vocab_size": 50257}"#,
+    );
+    let absurd = write("absurd.json", br#"{"model_type": "gpt2", "n_embd": 99999999999, "n_head": 1, "n_layer": 12, "vocab_size": 50257}"#);
+    // files
+    fails(
+        &["estimate", "--config", "/no/such/config.json"],
+        "cannot read `/no/such/config.json`",
+    );
+    fails(&["estimate", "--config", &truncated], "not valid JSON");
+    fails(&["estimate", "--config", &binary], "not a text file");
+    fails(
+        &["estimate", "--config", &t5],
+        "unsupported model_type `t5`; supported: llama",
+    );
+    fails(&["estimate", "--config", &missing], "missing key `n_layer`");
+    fails(
+        &["estimate", "--config", &zero],
+        "`n_embd` must be at least 1",
+    );
+    fails(&["estimate", "--config", &absurd], "beyond any real model");
+    // numbers
+    fails(
+        &["estimate", "--preset", "gpt2", "--batch", "0"],
+        "`--batch` must be at least 1",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--batch", "-4"],
+        "`-4` is negative",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--seq", "1.5"],
+        "invalid value '1.5'",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--batch",
+            "18446744073709551615",
+        ],
+        "exceeds u64 bytes",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--seq",
+            "99999999999999999999",
+        ],
+        "invalid value",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--lora-rank", "0"],
+        "`--lora-rank` must be at least 1",
+    );
+    fails(&["estimate", "--preset", "gpt2", "--zero", "7"], "--zero");
+    // names
+    fails(
+        &["estimate", "--preset", "llama-9"],
+        "unknown preset `llama-9`",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--gpu", "rtx-5090"],
+        "unknown GPU `rtx-5090`",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--lora-targets", "q_proj"],
+        "unknown LoRA target `q_proj`",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--precision", "fp8"],
+        "invalid value 'fp8'",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--mode",
+            "infer",
+            "--optimizer",
+            "sgd",
+        ],
+        "applies to `--mode train`",
+    );
+    // the command line itself
+    fails(&["estimate"], "--preset");
+    fails(
+        &["estimate", "--preset", "gpt2", "--config", "x.json"],
+        "cannot be used with",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--frobnicate"],
+        "unexpected argument '--frobnicate'",
+    );
+    fails(&["frobnicate"], "unrecognized subcommand 'frobnicate'");
+    fails(&[], "give a subcommand");
+    fails(&["validate", &truncated], "not valid JSON");
+    fails(&["validate", &t5], "no `cases` object");
+    fails(&["validate", "/no/such/file.json"], "cannot read");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    // the reader goes away after the first bytes: no panic, no message
+    let bin = assert_cmd::cargo::cargo_bin("estimator");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("\"$0\" estimate --preset llama-2-70b --depth 3 | head -c 10 > /dev/null")
+        .arg(bin)
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
