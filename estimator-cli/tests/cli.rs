@@ -289,31 +289,47 @@ fn help_lists_examples() {
         .stdout(predicate::str::contains("--preset"));
 }
 
-#[test]
-fn bad_input_is_one_line_and_status_2() {
-    let dir = std::env::temp_dir().join(format!("estimator-cli-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let write = |name: &str, bytes: &[u8]| {
-        let p = dir.join(name);
+/// A scratch folder with files of bad input.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("estimator-cli-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> String {
+        let p = self.0.join(name);
         std::fs::write(&p, bytes).expect("write");
         p.to_str().unwrap_or_default().to_owned()
-    };
-    let truncated = write(
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn bad_files() {
+    let dir = Scratch::new("files");
+    let truncated = dir.file(
         "truncated.json",
         br#"{"model_type": "llama", "hidden_size": 40"#,
     );
-    let binary = write("binary.json", &[0xff, 0xfe, 0x00, 0x81, 0x00]);
-    let t5 = write("t5.json", br#"{"model_type": "t5", "d_model": 512}"#);
-    let missing = write(
+    let binary = dir.file("binary.json", &[0xff, 0xfe, 0x00, 0x81, 0x00]);
+    let t5 = dir.file("t5.json", br#"{"model_type": "t5", "d_model": 512}"#);
+    let missing = dir.file(
         "missing.json",
         br#"{"model_type": "gpt2", "n_embd": 768, "n_head": 12, "vocab_size": 50257}"#,
     );
-    let zero = write(
+    let zero = dir.file(
         "zero.json",
         br#"{"model_type": "gpt2", "n_embd": 0, "n_head": 12, "n_layer": 12, "vocab_size": 50257}"#,
     );
-    let absurd = write("absurd.json", br#"{"model_type": "gpt2", "n_embd": 99999999999, "n_head": 1, "n_layer": 12, "vocab_size": 50257}"#);
-    // files
+    let absurd = dir.file("absurd.json", br#"{"model_type": "gpt2", "n_embd": 99999999999, "n_head": 1, "n_layer": 12, "vocab_size": 50257}"#);
     fails(
         &["estimate", "--config", "/no/such/config.json"],
         "cannot read `/no/such/config.json`",
@@ -330,7 +346,13 @@ fn bad_input_is_one_line_and_status_2() {
         "`n_embd` must be at least 1",
     );
     fails(&["estimate", "--config", &absurd], "beyond any real model");
-    // numbers
+    fails(&["validate", &truncated], "not valid JSON");
+    fails(&["validate", &t5], "no `cases` object");
+    fails(&["validate", "/no/such/file.json"], "cannot read");
+}
+
+#[test]
+fn bad_numbers() {
     fails(
         &["estimate", "--preset", "gpt2", "--batch", "0"],
         "`--batch` must be at least 1",
@@ -368,7 +390,10 @@ fn bad_input_is_one_line_and_status_2() {
         "`--lora-rank` must be at least 1",
     );
     fails(&["estimate", "--preset", "gpt2", "--zero", "7"], "--zero");
-    // names
+}
+
+#[test]
+fn bad_names() {
     fails(
         &["estimate", "--preset", "llama-9"],
         "unknown preset `llama-9`",
@@ -397,7 +422,10 @@ fn bad_input_is_one_line_and_status_2() {
         ],
         "applies to `--mode train`",
     );
-    // the command line itself
+}
+
+#[test]
+fn bad_command_lines() {
     fails(&["estimate"], "--preset");
     fails(
         &["estimate", "--preset", "gpt2", "--config", "x.json"],
@@ -409,10 +437,6 @@ fn bad_input_is_one_line_and_status_2() {
     );
     fails(&["frobnicate"], "unrecognized subcommand 'frobnicate'");
     fails(&[], "give a subcommand");
-    fails(&["validate", &truncated], "not valid JSON");
-    fails(&["validate", &t5], "no `cases` object");
-    fails(&["validate", "/no/such/file.json"], "cannot read");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
