@@ -5,9 +5,8 @@
 //! Each case is estimated with the settings it records and the CPU's behaviour (dropout masks in
 //! the activation dtype, SDPA with dropout taking the math path, single-tensor AdamW).
 //! Parameters, gradients, optimizer state and KV cache must be exact; the peak within 3 %, at
-//! the right phase; saved activations within 10 % (`cargo test --test reference_memory --
-//! --nocapture` prints every case). One known gap: GPT-2's eager softmax runs in bf16 under pure
-//! bf16, where the estimate follows Llama's explicit fp32 softmax (+4.3 %).
+//! the right phase; saved activations within 3 % (`cargo test --test reference_memory --
+//! --nocapture` prints every case).
 
 use estimator::prelude::*;
 use estimator::{Memory, Phase};
@@ -20,7 +19,7 @@ use serde_json::Value;
 #[derive(Params)]
 struct Gpt2Attention {
     c_attn: Linear<768, 2304>,
-    attn: AttentionCore<12, 12, 64>,
+    attn: AttentionCore<12, 12, 64, 0, false>,
     c_proj: Linear<768, 768>,
     resid_dropout: Dropout<768>,
 }

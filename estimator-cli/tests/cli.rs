@@ -234,10 +234,16 @@ fn validate_reproduces_the_reference_measurements() {
         "{last}"
     );
     // cases measured the same way at other sizes and on another architecture (measure.py)
-    let extra = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/memory-extra.json");
+    let extra = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/memory-extra.json"
+    );
     let out = ok(&["validate", extra, "--tolerance", "0.03"]);
     let last = out.lines().last().unwrap_or_default();
-    assert!(last.starts_with("validate: 8 cases, 8 within tolerance, worst "), "{last}");
+    assert!(
+        last.starts_with("validate: 8 cases, 8 within tolerance, worst "),
+        "{last}"
+    );
     // a tolerance no estimate meets: exit status 1 and the same summary line
     estimator()
         .args(["validate", file, "--tolerance", "0"])

@@ -5,8 +5,8 @@
 
 use crate::cost::{Activations, Cost};
 use crate::layers::{
-    attention, attention_core, dropout, embedding, gated_feed_forward, keeps_input, layer_norm,
-    linear, lora, moe, new_gelu, rms_norm,
+    attention, attention_core, attention_core_with, dropout, embedding, gated_feed_forward,
+    keeps_input, layer_norm, linear, lora, moe, new_gelu, rms_norm,
 };
 
 #[cfg(feature = "config")]
@@ -180,7 +180,7 @@ impl ModelConfig {
         let r = rank(lora);
         let frozen = lora.is_some();
         let attn = proj(d, 3 * d, true, t.q || t.k || t.v, r, frozen)
-            .add(attention_core(h, h, d / h, 0))
+            .add(attention_core_with(h, h, d / h, 0, false))
             .add(proj(d, d, true, t.o, r, frozen))
             .add(dropout(d));
         let mlp = proj(d, f, true, t.up, r, frozen)
@@ -224,7 +224,7 @@ impl ModelConfig {
         let attention = linear(d, d, true)
             .add(linear(d, d, true).shares_input())
             .add(linear(d, d, true).shares_input())
-            .add(attention_core(h, h, d / h, 0))
+            .add(attention_core_with(h, h, d / h, 0, false))
             .add(linear(d, d, true))
             .add(dropout(d))
             .add(layer_norm(d, true));

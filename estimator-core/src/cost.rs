@@ -60,6 +60,10 @@ pub struct Activations {
     /// Attention heads whose probabilities go through dropout: with eager attention and dropout
     /// on, each keeps an `s × s` mask and an `s × s` dropout output per sample.
     pub score_dropout_heads: u64,
+    /// Heads whose eager softmax runs in the activation dtype (Hugging Face's GPT-2 and BERT)
+    /// rather than in fp32 with a 16-bit copy (Llama and its descendants, which pass
+    /// `dtype=torch.float32`); it matters for pure 16-bit training only.
+    pub score_dtype_heads: u64,
     /// Korthikanti et al. (2022) textbook bytes per token: 2 bytes per saved 16-bit element and
     /// 1 byte per dropout-mask element, layer norms' statistics ignored. A transformer layer
     /// (attention + 4h GELU MLP + two layer norms) has `34·h`.
@@ -85,12 +89,13 @@ impl Activations {
         per_sample: 0,
         score_heads: 0,
         score_dropout_heads: 0,
+        score_dtype_heads: 0,
         textbook_per_token: 0,
         textbook_per_token_seq: 0,
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 15] {
+    const fn to_array(self) -> [u64; 16] {
         [
             self.per_token,
             self.attention_per_token,
@@ -105,12 +110,13 @@ impl Activations {
             self.per_sample,
             self.score_heads,
             self.score_dropout_heads,
+            self.score_dtype_heads,
             self.textbook_per_token,
             self.textbook_per_token_seq,
         ]
     }
 
-    const fn from_array(a: [u64; 15]) -> Activations {
+    const fn from_array(a: [u64; 16]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -125,8 +131,9 @@ impl Activations {
             per_sample: a[10],
             score_heads: a[11],
             score_dropout_heads: a[12],
-            textbook_per_token: a[13],
-            textbook_per_token_seq: a[14],
+            score_dtype_heads: a[13],
+            textbook_per_token: a[14],
+            textbook_per_token_seq: a[15],
         }
     }
 

@@ -701,8 +701,15 @@ impl Training {
             } else {
                 0
             };
-            let per_position =
+            let mut per_position =
                 heads * keep + dropped * (mask_b + drop_b) + (heads - dropped) * copy;
+            // pure 16-bit with a softmax in the activation dtype (GPT-2, BERT): no fp32
+            // output, no 16-bit copy
+            if let (Precision::Pure(_), false) = (p, math) {
+                let own = a.score_dtype_heads as u128;
+                let own_dropped = if dropped < own { dropped } else { own };
+                per_position -= own * (4 - cb) + (own - own_dropped) * copy;
+            }
             tri!(mul(positions, per_position))
         } else if eager {
             0

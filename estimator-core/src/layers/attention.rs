@@ -24,6 +24,19 @@ use crate::params::Params;
 /// per token·position (softmax output 2, dropout mask 1, dropout output 2).
 #[must_use]
 pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost {
+    attention_core_with(h, kv, head_dim, window, true)
+}
+
+/// [`attention_core`] whose eager softmax runs in fp32 (`softmax_fp32`, as Llama, Mistral and
+/// Qwen2 write it) or in the activation dtype (GPT-2, BERT).
+#[must_use]
+pub const fn attention_core_with(
+    h: u64,
+    kv: u64,
+    head_dim: u64,
+    window: u64,
+    softmax_fp32: bool,
+) -> Cost {
     assert!(
         h > 0 && kv > 0 && h.is_multiple_of(kv),
         "estimator: attention needs at least one head, and the KV heads must divide the query heads"
@@ -41,6 +54,7 @@ pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost
             eager_per_token: dim_mul(2, q - kv_width),
             score_heads: h,
             score_dropout_heads: h,
+            score_dtype_heads: if softmax_fp32 { 0 } else { h },
             textbook_per_token: textbook_elems(saved),
             textbook_per_token_seq: dim_mul(5, h),
             ..Activations::ZERO
@@ -52,7 +66,9 @@ pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost
 }
 
 /// The parameter-free part of attention, `softmax(Q·Kᵀ/√HEAD_DIM)·V` with `H` query heads and
-/// `KV` key/value heads, caching keys and values for at most `WINDOW` tokens (0: all).
+/// `KV` key/value heads, caching keys and values for at most `WINDOW` tokens (0: all), its eager
+/// softmax in fp32 (`SOFTMAX_FP32`, the default, as Llama-family models compute it) or in the
+/// activation dtype (`false`: Hugging Face's GPT-2 and BERT).
 ///
 /// Compose it with your own projections when [`MultiHeadAttention`] does not fit, e.g. Qwen2's
 /// biased `q`, `k`, `v` and bias-free `o`. See [`attention_core`] for what it saves and caches.
@@ -64,12 +80,18 @@ pub const fn attention_core(h: u64, kv: u64, head_dim: u64, window: u64) -> Cost
 /// assert_eq!(AttentionCore::<32, 8, 128>::COST.kv_per_token, 2048);
 /// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct AttentionCore<const H: u64, const KV: u64, const HEAD_DIM: u64, const WINDOW: u64 = 0>;
+pub struct AttentionCore<
+    const H: u64,
+    const KV: u64,
+    const HEAD_DIM: u64,
+    const WINDOW: u64 = 0,
+    const SOFTMAX_FP32: bool = true,
+>;
 
-impl<const H: u64, const KV: u64, const HEAD_DIM: u64, const WINDOW: u64> Params
-    for AttentionCore<H, KV, HEAD_DIM, WINDOW>
+impl<const H: u64, const KV: u64, const HEAD_DIM: u64, const WINDOW: u64, const SOFTMAX_FP32: bool>
+    Params for AttentionCore<H, KV, HEAD_DIM, WINDOW, SOFTMAX_FP32>
 {
-    const COST: Cost = attention_core(H, KV, HEAD_DIM, WINDOW);
+    const COST: Cost = attention_core_with(H, KV, HEAD_DIM, WINDOW, SOFTMAX_FP32);
     const KIND: &'static str = "AttentionCore";
 }
 

@@ -21,7 +21,9 @@ pub use activation::{
     Dropout, Gelu, NewGelu, Relu, Silu, Softmax, dropout, keeps_input, keeps_output, new_gelu,
 };
 pub use adapters::{Frozen, Lora, lora};
-pub use attention::{AttentionCore, MultiHeadAttention, Rotary, attention, attention_core};
+pub use attention::{
+    AttentionCore, MultiHeadAttention, Rotary, attention, attention_core, attention_core_with,
+};
 pub use conv::{Conv1d, Conv2d, conv};
 pub use ffn::{FeedForward, GatedFeedForward, feed_forward, gated_feed_forward};
 pub use linear::{Buffer, Embedding, Linear, Parameter, embedding, linear};

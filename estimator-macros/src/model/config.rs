@@ -120,7 +120,7 @@ fn gpt2(g: &Gen<'_>) -> TokenStream {
         #[derive(#l::Params)]
         #vis struct #attn {
             c_attn: #l::layers::Linear<#d, #d3>,
-            attn: #l::layers::AttentionCore<#h, #h, #hdim>,
+            attn: #l::layers::AttentionCore<#h, #h, #hdim, 0, false>,
             c_proj: #l::layers::Linear<#d, #d>,
             resid_dropout: #l::layers::Dropout<#d>,
         }
@@ -219,7 +219,7 @@ fn bert(g: &Gen<'_>) -> TokenStream {
             key: #l::layers::Linear<#d, #d>,
             #[params(shares_input)]
             value: #l::layers::Linear<#d, #d>,
-            attn: #l::layers::AttentionCore<#h, #h, #hdim>,
+            attn: #l::layers::AttentionCore<#h, #h, #hdim, 0, false>,
             attention_output: #l::layers::Linear<#d, #d>,
             attention_dropout: #l::layers::Dropout<#d>,
             attention_norm: #l::layers::LayerNorm<#d>,
