@@ -337,9 +337,12 @@ impl Training {
     /// [`EstimateError`] when the batch, sequence or a parallel degree is zero, or a total
     /// exceeds `u64` bytes.
     pub const fn checked_estimate(self) -> Result<Memory, EstimateError> {
-        let fwd = tri!(self.checked_at(Phase::Forward));
-        let bwd = tri!(self.checked_at(Phase::Backward));
-        let step = tri!(self.checked_at(Phase::OptimizerStep));
+        tri!(self.validate());
+        // the parts once, the three phases from them
+        let parts = tri!(self.parts());
+        let fwd = tri!(self.phase_memory(&parts, Phase::Forward));
+        let bwd = tri!(self.phase_memory(&parts, Phase::Backward));
+        let step = tri!(self.phase_memory(&parts, Phase::OptimizerStep));
         let (f, b, s) = (fwd.total().get(), bwd.total().get(), step.total().get());
         Ok(if b >= f && b >= s {
             bwd
@@ -366,6 +369,11 @@ impl Training {
     pub const fn checked_at(self, phase: Phase) -> Result<Memory, EstimateError> {
         tri!(self.validate());
         let parts = tri!(self.parts());
+        self.phase_memory(&parts, phase)
+    }
+
+    /// What is alive at `phase`, from the parts.
+    const fn phase_memory(&self, parts: &Parts, phase: Phase) -> Result<Memory, EstimateError> {
         let mut m = Memory {
             weights: tri!(bytes(parts.weights)),
             gradients: Bytes::ZERO,
