@@ -141,7 +141,11 @@ pub mod prelude {
     pub use estimator_core::{assert_fits, const_assert};
 }
 
-/// The README's examples, compiled and run as doctests so that they cannot rot.
+/// The README and the guide in `docs/`, compiled and run as doctests so that they cannot rot.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
-pub struct ReadmeDoctests;
+pub mod guide {
+    #[doc = include_str!("../README.md")]
+    pub struct Readme;
+    #[doc = include_str!("../docs/concepts.md")]
+    pub struct Concepts;
+}
