@@ -148,4 +148,6 @@ pub mod guide {
     pub struct Readme;
     #[doc = include_str!("../docs/concepts.md")]
     pub struct Concepts;
+    #[doc = include_str!("../docs/cookbook.md")]
+    pub struct Cookbook;
 }
