@@ -150,4 +150,6 @@ pub mod guide {
     pub struct Concepts;
     #[doc = include_str!("../docs/cookbook.md")]
     pub struct Cookbook;
+    #[doc = include_str!("../docs/reference.md")]
+    pub struct Reference;
 }
