@@ -1,0 +1,145 @@
+//! The `estimator` command line as a library: [`run`] takes the arguments and returns what to
+//! print and the exit status, so that the binary, the tests and the fuzzer share one path.
+
+mod args;
+mod model;
+mod plan;
+mod plot;
+mod report;
+mod validate;
+
+use clap::Parser as _;
+
+use args::{Cli, Command};
+
+/// A user-facing error: one line saying what is wrong and what to do.
+#[derive(Debug)]
+pub(crate) struct CliError(String);
+
+impl CliError {
+    pub(crate) fn new(message: impl Into<String>) -> CliError {
+        CliError(message.into())
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Exit status for a usage or input error.
+const EXIT_ERROR: u8 = 2;
+/// Exit status of `validate` when a case is outside the tolerance.
+const EXIT_OUTSIDE_TOLERANCE: u8 = 1;
+
+/// What a run prints, and its exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Text for standard output.
+    pub stdout: String,
+    /// Text for standard error: empty, or one line.
+    pub stderr: String,
+    /// The exit status: 0, 1 (`validate` outside its tolerance) or 2 (bad input).
+    pub code: u8,
+}
+
+/// Runs the command line `args` (the first is the program's name).
+pub fn run<I, T>(args: I) -> Outcome
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return clap_error(&e),
+    };
+    match dispatch(cli) {
+        Ok((stdout, code)) => Outcome {
+            stdout,
+            stderr: String::new(),
+            code,
+        },
+        Err(e) => Outcome {
+            stdout: String::new(),
+            stderr: format!("estimator: {e}\n"),
+            code: EXIT_ERROR,
+        },
+    }
+}
+
+/// Help and version go to stdout with status 0; a usage error is one line with status 2.
+fn clap_error(e: &clap::Error) -> Outcome {
+    use clap::error::ErrorKind;
+    let fail = |line: String| Outcome {
+        stdout: String::new(),
+        stderr: format!("estimator: {line}\n"),
+        code: EXIT_ERROR,
+    };
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Outcome {
+            stdout: e.render().to_string(),
+            stderr: String::new(),
+            code: 0,
+        },
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => fail(
+            "give a subcommand (estimate, plot, validate, presets); run `estimator --help`"
+                .to_owned(),
+        ),
+        _ => {
+            let rendered = e.render().to_string();
+            // the message, up to clap's usage block, on one line
+            let message: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+                .collect();
+            let mut first = message.join(" ");
+            first = first.trim_start_matches("error: ").to_owned();
+            if let Some(arg) = first
+                .strip_prefix("unexpected argument '")
+                .and_then(|r| r.split('\'').next())
+                .filter(|a| a.starts_with('-') && a[1..].parse::<f64>().is_ok())
+            {
+                first = format!("`{arg}` is negative; sizes and counts are at least 1");
+            }
+            let tip = rendered
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("tip: "))
+                .map(|t| format!("; {t}"))
+                .unwrap_or_default();
+            fail(format!("{first}{tip}; run `estimator --help`"))
+        }
+    }
+}
+
+/// The text to print and the exit status.
+fn dispatch(cli: Cli) -> Result<(String, u8), CliError> {
+    match cli.command {
+        Command::Estimate(args) => {
+            let s = &args.settings;
+            let model = model::load(s.source.config.as_deref(), s.source.preset.as_deref())?;
+            let built = plan::build(s, &model)?;
+            Ok((report::estimate(&args, &model, &built)?, 0))
+        }
+        Command::Plot(args) => {
+            let s = &args.settings;
+            let model = model::load(s.source.config.as_deref(), s.source.preset.as_deref())?;
+            let built = plan::build(s, &model)?;
+            Ok((plot::plot(&args, &model, &built)?, 0))
+        }
+        Command::Validate(args) => {
+            let (text, all_within) = validate::validate(&args)?;
+            Ok((
+                text,
+                if all_within {
+                    0
+                } else {
+                    EXIT_OUTSIDE_TOLERANCE
+                },
+            ))
+        }
+        Command::Presets => Ok((report::presets()?, 0)),
+    }
+}
