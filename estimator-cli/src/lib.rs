@@ -143,3 +143,64 @@ fn dispatch(cli: Cli) -> Result<(String, u8), CliError> {
         Command::Presets => Ok((report::presets()?, 0)),
     }
 }
+
+/// The fuzz targets' bodies, shared with the regression test that replays their corpus.
+#[doc(hidden)]
+pub mod fuzz {
+    use estimator::config::{Lora, LoraTargets, ModelConfig};
+    use estimator::{Inference, Phase, Training};
+
+    /// Bytes as a config.json: an error, or a model whose estimates are all computed.
+    pub fn config(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        let Ok(c) = ModelConfig::from_json(text) else {
+            return;
+        };
+        let targets = LoraTargets {
+            q: true,
+            v: true,
+            ..LoraTargets::default()
+        };
+        let lora = c
+            .supports_lora(targets)
+            .then_some(Lora { rank: 16, targets });
+        for cost in [c.cost(), c.architecture(lora).cost()] {
+            let t = Training::new(cost, "fuzz").batch(2).seq(256);
+            let _ = t.checked_estimate();
+            let _ = t.checked_at(Phase::Forward);
+            let _ = t.max_batch(estimator::Bytes::gib(80));
+            let i = Inference::new(cost, "fuzz").prompt(512).generate(64);
+            let _ = i.checked_estimate();
+            let _ = i.max_seq(estimator::Bytes::gib(24));
+        }
+    }
+
+    /// Lines of bytes as the arguments of `estimator`: one line on stderr at most, exit status
+    /// 0, 1 or 2. `plot`, which writes files, is left out.
+    pub fn args(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let args: Vec<&str> = text.lines().collect();
+        if args
+            .iter()
+            .any(|a| a.contains("plot") || a.contains("--out"))
+        {
+            return;
+        }
+        let outcome = crate::run(std::iter::once("estimator").chain(args.iter().copied()));
+        assert!(outcome.code <= 2, "exit status {}", outcome.code);
+        assert!(
+            outcome.stderr.lines().count() <= 1,
+            "more than one line on stderr: {}",
+            outcome.stderr
+        );
+        if outcome.code == 2 {
+            assert!(
+                outcome.stderr.starts_with("estimator: "),
+                "{}",
+                outcome.stderr
+            );
+        }
+    }
+}

@@ -20,7 +20,9 @@ fn main() -> ExitCode {
     let outcome = estimator_cli::run(std::env::args_os());
     // a closed pipe (`| head`) is not an error
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(outcome.stdout.as_bytes()).and_then(|()| out.flush());
+    let _ = out
+        .write_all(outcome.stdout.as_bytes())
+        .and_then(|()| out.flush());
     let _ = std::io::stderr().write_all(outcome.stderr.as_bytes());
     ExitCode::from(outcome.code)
 }

@@ -279,7 +279,8 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let mode = or_default(s.mode, Mode::Train, "mode", "train", &mut assumed);
     check_mode(s, mode)?;
     let c = &model.config;
-    let name: &'static str = Box::leak(model.name.clone().into_boxed_str());
+    // the reports name the model themselves
+    let name = "model";
     let gpu = match &s.gpu {
         None => None,
         Some(g) => Some(Gpu::by_name(g).ok_or_else(|| {

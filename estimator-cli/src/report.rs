@@ -33,39 +33,38 @@ pub(crate) fn grouped(n: u64) -> String {
     out
 }
 
-/// The model's per-layer tree as the library's `Summary` prints it (leaked: the process is
-/// short-lived and prints it once).
-fn summary(model: &Model, arch: &Architecture) -> Summary {
-    let block: &'static [Layer] = Box::leak(
-        arch.block
-            .as_slice()
-            .iter()
-            .map(|p| layer(p.name, p.kind, p.repeat, p.cost, &[]))
-            .collect::<Vec<_>>()
-            .into_boxed_slice(),
+/// The model's per-layer tree, printed by the library's `Summary`: the top-level parts, and
+/// the block's parts under the block stack.
+fn write_summary(out: &mut String, model: &Model, arch: &Architecture, depth: usize) {
+    let block: Vec<Layer<'_>> = arch
+        .block
+        .as_slice()
+        .iter()
+        .map(|p| layer(p.name, p.kind, p.repeat, p.cost, &[]))
+        .collect();
+    let top: Vec<Layer<'_>> = arch
+        .top
+        .as_slice()
+        .iter()
+        .map(|p| {
+            let children: &[Layer<'_>] = if p.repeat > 1 { &block } else { &[] };
+            layer(p.name, p.kind, p.repeat, p.cost, children)
+        })
+        .collect();
+    let _ = write!(
+        out,
+        "{}",
+        Summary::new(&model.name, arch.cost(), &top).depth(depth)
     );
-    let top: &'static [Layer] = Box::leak(
-        arch.top
-            .as_slice()
-            .iter()
-            .map(|p| {
-                let children = if p.repeat > 1 { block } else { &[] };
-                layer(p.name, p.kind, p.repeat, p.cost, children)
-            })
-            .collect::<Vec<_>>()
-            .into_boxed_slice(),
-    );
-    let name: &'static str = Box::leak(model.name.clone().into_boxed_str());
-    Summary::new(name, arch.cost(), top)
 }
 
-fn layer(
-    name: &'static str,
-    kind: &'static str,
+fn layer<'a>(
+    name: &'a str,
+    kind: &'a str,
     repeat: u64,
     cost: estimator::Cost,
-    children: &'static [Layer],
-) -> Layer {
+    children: &'a [Layer<'a>],
+) -> Layer<'a> {
     Layer {
         name,
         kind,
@@ -257,7 +256,7 @@ fn text(
     }
     if args.depth > 0 {
         let _ = writeln!(out);
-        let _ = write!(out, "{}", summary(model, arch).depth(args.depth));
+        write_summary(&mut out, model, arch, args.depth);
     }
     let _ = writeln!(out, "\nMemory per GPU at the peak ({}):", peak.peak_phase());
     for (name, bytes) in peak.largest_first() {

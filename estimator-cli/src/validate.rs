@@ -192,7 +192,7 @@ fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliErro
         inputs,
         m,
         config: model_of(name, inputs)?,
-        label: Box::leak(name.to_owned().into_boxed_str()),
+        label: "case",
         attn: text(inputs, "/attn_implementation"),
         device,
     };

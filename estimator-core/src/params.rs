@@ -51,7 +51,7 @@ pub trait Params {
     /// How many copies of [`Params::KIND`] this is (`N` for `[T; N]`).
     const REPEAT: u64 = 1;
     /// The sub-layers of one copy, for the summary (empty for a leaf layer).
-    const LAYERS: &'static [Layer] = &[];
+    const LAYERS: &'static [Layer<'static>] = &[];
 
     /// Reads every field, so that the fields of a model struct that is never constructed are not
     /// reported as dead code; `#[derive(Params)]` implements it.
@@ -61,11 +61,11 @@ pub trait Params {
 
 /// One named entry of a model's layer tree: a field of a derived struct.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Layer {
+pub struct Layer<'a> {
     /// The field name (`"lm_head"`, or `"0"` for a tuple field).
-    pub name: &'static str,
+    pub name: &'a str,
     /// The layer type's [`Params::KIND`].
-    pub kind: &'static str,
+    pub kind: &'a str,
     /// Copies (`N` for `[T; N]`).
     pub repeat: u64,
     /// The whole field's cost: all copies, attributes applied.
@@ -75,13 +75,13 @@ pub struct Layer {
     /// `#[params(frozen)]`: the parameters do not train.
     pub frozen: bool,
     /// The sub-layers of one copy.
-    pub children: &'static [Layer],
+    pub children: &'a [Layer<'a>],
 }
 
-impl Layer {
+impl Layer<'static> {
     /// The entry for a field `name` of type `T`.
     #[must_use]
-    pub const fn of<T: Params + ?Sized>(name: &'static str) -> Layer {
+    pub const fn of<T: Params + ?Sized>(name: &'static str) -> Layer<'static> {
         Layer {
             name,
             kind: T::KIND,
@@ -92,10 +92,12 @@ impl Layer {
             children: T::LAYERS,
         }
     }
+}
 
+impl<'a> Layer<'a> {
     /// Marks the field `#[params(tied)]` (see [`Cost::tied`]).
     #[must_use]
-    pub const fn tied(self) -> Layer {
+    pub const fn tied(self) -> Layer<'a> {
         Layer {
             cost: self.cost.tied(),
             tied: true,
@@ -105,7 +107,7 @@ impl Layer {
 
     /// Marks the field `#[params(frozen)]` (see [`Cost::frozen`]).
     #[must_use]
-    pub const fn frozen(self) -> Layer {
+    pub const fn frozen(self) -> Layer<'a> {
         Layer {
             cost: self.cost.frozen(),
             frozen: true,
@@ -115,7 +117,7 @@ impl Layer {
 
     /// Marks the field `#[params(shares_input)]` (see [`Cost::shares_input`]).
     #[must_use]
-    pub const fn shares_input(self) -> Layer {
+    pub const fn shares_input(self) -> Layer<'a> {
         Layer {
             cost: self.cost.shares_input(),
             ..self
@@ -127,7 +129,7 @@ impl Cost {
     /// The cost of a struct whose fields are `layers`, in order: each field's cost
     /// [added](Cost::add) after the previous one (what `#[derive(Params)]` emits).
     #[must_use]
-    pub const fn sum(layers: &[Layer]) -> Cost {
+    pub const fn sum(layers: &[Layer<'_>]) -> Cost {
         let mut total = Cost::ZERO;
         let mut i = 0;
         while i < layers.len() {
@@ -149,7 +151,7 @@ impl<T: Params, const N: usize> Params for [T; N] {
         Some(n) => n,
         None => panic!("estimator: repeat count overflows u64"),
     };
-    const LAYERS: &'static [Layer] = T::LAYERS;
+    const LAYERS: &'static [Layer<'static>] = T::LAYERS;
 }
 
 macro_rules! tuple_impls {
@@ -158,7 +160,7 @@ macro_rules! tuple_impls {
         impl<$($name: Params),+> Params for ($($name,)+) {
             const COST: Cost = Cost::sum(Self::LAYERS);
             const KIND: &'static str = "tuple";
-            const LAYERS: &'static [Layer] = &[$(Layer::of::<$name>($idx)),+];
+            const LAYERS: &'static [Layer<'static>] = &[$(Layer::of::<$name>($idx)),+];
         }
     )+};
 }
@@ -196,18 +198,18 @@ tuple_impls! {
 /// assert!(text.contains("4,722,432      Total params"));
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct Summary {
-    kind: &'static str,
+pub struct Summary<'a> {
+    kind: &'a str,
     cost: Cost,
-    layers: &'static [Layer],
+    layers: &'a [Layer<'a>],
     depth: usize,
     dtype: DType,
 }
 
-impl Summary {
+impl Summary<'static> {
     /// The summary of `M`, one level deep, sizes in fp32 (as Lightning prints them).
     #[must_use]
-    pub const fn of<M: Params + ?Sized>() -> Summary {
+    pub const fn of<M: Params + ?Sized>() -> Summary<'static> {
         Summary {
             kind: M::KIND,
             cost: M::COST,
@@ -216,11 +218,13 @@ impl Summary {
             dtype: DType::F32,
         }
     }
+}
 
+impl<'a> Summary<'a> {
     /// The summary of a model known by its parts at run time (`kind` names it, `cost` is the
     /// whole model's, `layers` its fields).
     #[must_use]
-    pub const fn new(kind: &'static str, cost: Cost, layers: &'static [Layer]) -> Summary {
+    pub const fn new(kind: &'a str, cost: Cost, layers: &'a [Layer<'a>]) -> Summary<'a> {
         Summary {
             kind,
             cost,
@@ -232,19 +236,19 @@ impl Summary {
 
     /// Shows sub-layers down to `depth` levels (1: the model's own fields).
     #[must_use]
-    pub const fn depth(self, depth: usize) -> Summary {
+    pub const fn depth(self, depth: usize) -> Summary<'a> {
         Summary { depth, ..self }
     }
 
     /// Sizes parameters in `dtype` (buffers keep their own dtypes).
     #[must_use]
-    pub const fn dtype(self, dtype: DType) -> Summary {
+    pub const fn dtype(self, dtype: DType) -> Summary<'a> {
         Summary { dtype, ..self }
     }
 }
 
 /// A layer's type as the summary shows it: `Block ×12`, `Linear (tied)`.
-struct KindLabel<'a>(&'a Layer);
+struct KindLabel<'a>(&'a Layer<'a>);
 
 impl fmt::Display for KindLabel<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -267,7 +271,7 @@ impl fmt::Display for KindLabel<'_> {
 }
 
 /// Column widths of the table: name (with its dotted path) and type label.
-fn widths(layers: &[Layer], depth: usize, prefix_len: usize, acc: &mut (usize, usize)) {
+fn widths(layers: &[Layer<'_>], depth: usize, prefix_len: usize, acc: &mut (usize, usize)) {
     for l in layers {
         let name = prefix_len + l.name.chars().count();
         acc.0 = acc.0.max(name);
@@ -289,7 +293,7 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    fn row(&mut self, path: &Path<'_>, l: &Layer, frozen: bool) -> fmt::Result {
+    fn row(&mut self, path: &Path<'_>, l: &Layer<'_>, frozen: bool) -> fmt::Result {
         // A field under a frozen one does not train either.
         let trainable = if frozen || l.frozen {
             0
@@ -321,7 +325,7 @@ impl Rows<'_> {
     fn walk(
         &mut self,
         parent: Option<&Path<'_>>,
-        layers: &[Layer],
+        layers: &[Layer<'_>],
         depth: usize,
         frozen: bool,
     ) -> fmt::Result {
@@ -342,7 +346,7 @@ impl Rows<'_> {
 /// A dotted layer path (`h.attn.q`) built on the stack.
 struct Path<'a> {
     parent: Option<&'a Path<'a>>,
-    name: &'static str,
+    name: &'a str,
 }
 
 impl fmt::Display for Path<'_> {
@@ -355,7 +359,7 @@ impl fmt::Display for Path<'_> {
 }
 
 /// The table, then Lightning's totals. Sub-layers of `[T; N]` show one copy's counts.
-impl fmt::Display for Summary {
+impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.kind)?;
         let mut acc = ("Name".len(), "Type".len());

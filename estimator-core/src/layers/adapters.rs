@@ -63,5 +63,5 @@ impl<T: Params> Params for Frozen<T> {
     const COST: Cost = T::COST.frozen();
     const KIND: &'static str = T::KIND;
     const REPEAT: u64 = T::REPEAT;
-    const LAYERS: &'static [Layer] = T::LAYERS;
+    const LAYERS: &'static [Layer<'static>] = T::LAYERS;
 }
