@@ -30,11 +30,20 @@
 //!
 //! The pieces:
 //! - [`Params`]: what a layer costs, as associated consts; `#[derive(Params)]` sums a struct's
-//!   fields (attributes `tied`, `frozen`, `skip`, `shares_input`, `crate = path`).
+//!   fields (attributes `tied`, `frozen`, `skip`, `shares_input`, `crate = path`), and
+//!   [`model!`] declares a whole model from hyper-parameters or a Hugging Face `config.json`.
 //! - [`layers`]: the layer vocabulary, counts equal to PyTorch's, parameters and buffers.
 //! - [`Cost`]: everything the memory model needs from a layer, composed by `const fn`s.
+//! - [`Training`] and [`Inference`]: const builders whose `estimate()` is a [`Memory`] — named
+//!   parts at the peak phase of the step; [`assert_fits!`] fails the build when it does not fit
+//!   a budget ([`gpu`] has the cards).
+//! - [`config`]: Hugging Face `config.json` files as [`config::ModelConfig`], shared with the
+//!   command line.
 //! - [`DType`] and [`Bytes`]: exact bytes per element and checked byte arithmetic.
 //! - [`Summary`]: the per-layer table PyTorch Lightning prints before training.
+//!
+//! The guide (`docs/` in the repository) teaches the concepts with examples that are compiled
+//! and run as tests.
 
 #![no_std]
 

@@ -16,6 +16,7 @@ pub use json::ConfigError;
 
 /// The `model_type`s `config.json` may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ModelType {
     /// `llama`: Llama 1/2/3, TinyLlama, Vicuna, CodeLlama.
     Llama,
@@ -86,6 +87,7 @@ impl ModelType {
     clippy::struct_excessive_bools,
     reason = "independent switches of the config file, named as Hugging Face names them"
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ModelConfig {
     /// `model_type`.
     pub model_type: ModelType,
@@ -363,6 +365,7 @@ impl ModelConfig {
 
 /// LoRA adapters: their rank and which projections carry them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Lora {
     /// The rank `r`: each adapted `in → out` projection gains `r·(in + out)` trainable
     /// parameters.
@@ -379,6 +382,7 @@ pub struct Lora {
     clippy::struct_excessive_bools,
     reason = "one switch per projection, as peft's target_modules lists them"
 )]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LoraTargets {
     /// The query projection.
     pub q: bool,

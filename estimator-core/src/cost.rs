@@ -19,6 +19,7 @@
 /// `b·s·per_token` elements in the activation dtype, and so on for each field. Tensors that two
 /// operations share (a storage saved by both) are counted once, by the layer that owns them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Activations {
     /// Elements per token, in the activation dtype, kept for the *input* gradient (e.g. the
     /// inputs of GELU, the query and key of `Q·Kᵀ`). Needed whether or not the layer trains.
@@ -231,6 +232,7 @@ impl Activations {
 
 /// The quantity whose count does not fit in a `u64`: the error of the checked operations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Overflow {
     /// Parameter, tensor or buffer counts.
     Parameters,
@@ -321,6 +323,7 @@ const fn ok<T: Copy>(r: Result<T, Overflow>) -> T {
 /// Fields are public so hand-written layers can fill them with struct-update syntax
 /// (`Cost { buffers: 1, ..Cost::ZERO }`); each says what it holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Cost {
     /// Parameter elements stored, tied weights counted once (`sum(p.numel() for p in
     /// model.parameters())`).

@@ -30,6 +30,7 @@ use crate::units::Bytes;
 /// assert_eq!(DType::I4.bytes_for(BILLION), Bytes::mb(500));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum DType {
     /// IEEE double precision.
     F64,

@@ -26,6 +26,7 @@ pub const GB: Bytes = Bytes::gb(1);
 
 /// A GPU model: the total memory its driver reports and a reserve for the CUDA context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Gpu {
     /// The name used on the command line (`rtx-4090`).
     pub name: &'static str,

@@ -5,6 +5,7 @@ use crate::units::Bytes;
 
 /// When during a step the memory is counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Phase {
     /// Training, end of the forward pass: every saved activation, and the logits while the loss
     /// is computed.
@@ -43,6 +44,7 @@ impl core::fmt::Display for Phase {
 /// Why an estimate cannot be made: the error value of the `checked_*` forms; the panicking forms
 /// stop const evaluation with [`EstimateError::message`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum EstimateError {
     /// The batch is 0.
     ZeroBatch,
@@ -79,6 +81,7 @@ impl core::fmt::Display for EstimateError {
 
 /// Training or inference.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Workload {
     /// A training step.
     Training,
@@ -91,6 +94,7 @@ pub enum Workload {
 /// Which tensors each part holds depends on the phase ([`Memory::peak_phase`]): at the end of
 /// backward, for instance, the activations are gone and the gradients are all there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Memory {
     /// Parameters (in their storage dtypes, quantization scales included) and buffers.
     pub weights: Bytes,

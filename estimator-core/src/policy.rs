@@ -20,6 +20,7 @@ use crate::dtype::DType;
 /// `torch.autocast`: fp32 parameters, gradients and state, matmuls in 16 bits (what the
 /// reference measurements call `bf16_autocast`). `Pure` is `model.to(bfloat16)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Precision {
     /// Everything in fp32.
     Fp32,
@@ -130,6 +131,7 @@ const fn whole(d: DType) -> u64 {
 ///
 /// Paged optimizers (bitsandbytes) change where the state lives, not how much there is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Optimizer {
     /// Plain stochastic gradient descent.
     Sgd,
@@ -172,6 +174,7 @@ impl Optimizer {
 ///   (`shared/reference` measures exactly this).
 /// - `Fused` (`fused=True`, bitsandbytes, DeepSpeed's fused Adam): no temporaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OptimizerImpl {
     /// All parameters per op (PyTorch's CUDA default).
     Foreach,
@@ -183,6 +186,7 @@ pub enum OptimizerImpl {
 
 /// Activation recomputation (checkpointing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Recompute {
     /// Keep every activation for backward.
     None,
@@ -194,6 +198,7 @@ pub enum Recompute {
 
 /// The attention kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AttentionKernel {
     /// `softmax(Q·Kᵀ)·V` op by op: the `s × s` scores (and their dropout) are kept.
     Eager,
@@ -208,6 +213,7 @@ pub enum AttentionKernel {
 
 /// Which account of activation memory to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ActivationModel {
     /// What PyTorch autograd actually keeps, layer by layer (each layer's doc lists the
     /// tensors), with the precision's dtypes.
@@ -220,6 +226,7 @@ pub enum ActivationModel {
 
 /// ZeRO data-parallel sharding (Rajbhandari et al. 2020); stage 3 is FSDP's full sharding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum ZeroStage {
     /// Plain data parallelism: every GPU holds everything.
     Off,
@@ -233,6 +240,7 @@ pub enum ZeroStage {
 
 /// Device behaviour that changes what is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Device {
     /// CUDA: dropout keeps a one-byte bool mask (`native_dropout`).
     Cuda,

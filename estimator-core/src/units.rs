@@ -22,6 +22,7 @@ use core::fmt;
 /// assert_eq!(format!("{CARD}"), "24.00 GiB");
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Bytes(u64);
 
 /// 1 KiB = 2^10 bytes.
