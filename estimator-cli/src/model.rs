@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use estimator::config::ModelConfig;
+use estimator::config::closest;
 
 use crate::CliError;
 
@@ -99,30 +100,4 @@ pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model,
             "give a model: --config FILE or --preset NAME",
         )),
     }
-}
-
-/// The candidate closest to `word` by edit distance, when it is close.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .map(|c| (distance(word, c), c))
-        .min()
-        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
-        .map(|(_, c)| c)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }

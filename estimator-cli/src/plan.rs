@@ -13,7 +13,8 @@ use crate::args::{
     ActivationArg, AttentionArg, DTypeArg, DeviceArg, Half, ImplArg, Mode, OnOff, OptimizerArg,
     PrecisionArg, RecomputeArg, Settings,
 };
-use crate::model::{Model, closest};
+use crate::model::Model;
+use estimator::config::closest;
 
 /// The largest LoRA rank accepted (larger than any layer it could adapt).
 const MAX_RANK: u64 = 1 << 16;

@@ -175,7 +175,6 @@ struct Case<'a> {
     inputs: &'a Value,
     m: &'a Value,
     config: ModelConfig,
-    label: &'static str,
     attn: &'a str,
     device: Device,
 }
@@ -192,7 +191,6 @@ fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliErro
         inputs,
         m,
         config: model_of(name, inputs)?,
-        label: "case",
         attn: text(inputs, "/attn_implementation"),
         device,
     };
@@ -212,7 +210,6 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         inputs,
         m,
         config,
-        label,
         attn,
         device,
     } = *c;
@@ -251,7 +248,7 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     };
     let batch = count(inputs, "/batch", name)?;
     let seq = count(inputs, "/seq", name)?;
-    let t = Training::new(cost, label)
+    let t = Training::new(cost, "case")
         .batch(batch)
         .seq(seq)
         .precision(precision)
@@ -312,7 +309,6 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         inputs,
         m,
         config,
-        label,
         attn,
         device,
     } = *c;
@@ -324,7 +320,7 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         "fp16" => DType::F16,
         _ => DType::F32,
     };
-    let inf = Inference::new(cost, label)
+    let inf = Inference::new(cost, "case")
         .batch(count(inputs, "/batch", name)?)
         .prompt(prompt)
         .generate(cached.saturating_sub(prompt))

@@ -12,7 +12,7 @@ use crate::layers::{
 #[cfg(feature = "config")]
 mod json;
 #[cfg(feature = "config")]
-pub use json::ConfigError;
+pub use json::{ConfigError, closest};
 
 /// The `model_type`s `config.json` may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

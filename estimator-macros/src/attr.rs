@@ -28,29 +28,11 @@ pub(crate) struct ContainerAttrs {
     pub(crate) krate: Option<syn::Path>,
 }
 
-/// The edit distance between two short ASCII words (for "did you mean").
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// `unknown params attribute `x`; …` with a suggestion when one key is close.
 fn unknown(key: &str, keys: &[&str], expected: &str) -> String {
-    let best = keys.iter().min_by_key(|k| distance(key, k)).copied();
-    match best {
-        Some(k) if distance(key, k) <= 2 => {
-            format!("unknown params attribute `{key}`; did you mean `{k}`?")
-        }
-        _ => format!("unknown params attribute `{key}`; expected {expected}"),
+    match estimator_core::config::closest(key, keys.iter().copied()) {
+        Some(k) => format!("unknown params attribute `{key}`; did you mean `{k}`?"),
+        None => format!("unknown params attribute `{key}`; expected {expected}"),
     }
 }
 

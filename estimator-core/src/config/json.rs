@@ -381,3 +381,30 @@ fn check(c: &ModelConfig) -> Result<(), ConfigError> {
     }
     Ok(())
 }
+
+/// The candidate closest to `word` by edit distance, when it is close enough to be the word
+/// meant (at most two edits, or a quarter of its length): for "did you mean …?" hints.
+#[must_use]
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (distance(word, c), c))
+        .min()
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance between two short words.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = alloc::vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
