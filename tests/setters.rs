@@ -93,7 +93,8 @@ fn optimizer_and_its_implementation() {
     );
     assert!(step(Optimizer::Sgd, OptimizerImpl::Fused).optimizer.get() == 0);
     assert_eq!(adam.temporaries.get(), 0);
-    // foreach: one fp32 buffer over every parameter; single-tensor: two of the largest tensor
+    // foreach: one fp32 buffer over every parameter; single-tensor: two temporaries the size of
+    // the largest tensor, the 50257 × 1024 embedding, in fp32 (shared/reference/README.md, fact 2)
     assert_eq!(
         step(Optimizer::AdamW, OptimizerImpl::Foreach)
             .temporaries
