@@ -107,15 +107,7 @@ fn lora_from_a_config_matches_the_dsl() {
     // peft, r = 8 on all seven projections of Llama-2-7B: "trainable params: 19,988,480"
     let all = Lora {
         rank: 8,
-        targets: LoraTargets {
-            q: true,
-            k: true,
-            v: true,
-            o: true,
-            gate: true,
-            up: true,
-            down: true,
-        },
+        targets: LoraTargets::ALL,
     };
     assert_eq!(config.architecture(Some(all)).cost().trainable, 19_988_480);
 }

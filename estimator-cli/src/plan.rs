@@ -238,17 +238,7 @@ fn lora_of(
                 t.o = true;
                 t.down = true;
             }
-            (_, "all-linear") => {
-                t = LoraTargets {
-                    q: true,
-                    k: true,
-                    v: true,
-                    o: true,
-                    gate: true,
-                    up: true,
-                    down: true,
-                };
-            }
+            (_, "all-linear") => t = LoraTargets::ALL,
             (_, other) => {
                 let hint = closest(other, known.iter().copied())
                     .map(|n| format!(" (did you mean `{n}`?)"))

@@ -400,18 +400,34 @@ pub struct LoraTargets {
     pub down: bool,
 }
 
+impl LoraTargets {
+    /// No projection.
+    pub const NONE: LoraTargets = LoraTargets {
+        q: false,
+        k: false,
+        v: false,
+        o: false,
+        gate: false,
+        up: false,
+        down: false,
+    };
+
+    /// Every projection (peft's `"all-linear"`).
+    pub const ALL: LoraTargets = LoraTargets {
+        q: true,
+        k: true,
+        v: true,
+        o: true,
+        gate: true,
+        up: true,
+        down: true,
+    };
+}
+
 const fn targets(lora: Option<Lora>) -> LoraTargets {
     match lora {
         Some(l) => l.targets,
-        None => LoraTargets {
-            q: false,
-            k: false,
-            v: false,
-            o: false,
-            gate: false,
-            up: false,
-            down: false,
-        },
+        None => LoraTargets::NONE,
     }
 }
 

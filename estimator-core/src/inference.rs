@@ -264,37 +264,23 @@ impl Inference {
         } else {
             (0, logits)
         };
-        let m = Memory {
-            weights: tri!(bytes(weights)),
-            gradients: Bytes::ZERO,
-            optimizer: Bytes::ZERO,
-            master_weights: Bytes::ZERO,
-            activations: tri!(bytes(activations)),
-            kv_cache: tri!(bytes(kv_cache)),
-            logits: tri!(bytes(logits)),
-            temporaries: Bytes::ZERO,
-            overhead: self.overhead,
-            phase: if decoding {
-                Phase::Decode
-            } else {
-                Phase::Prefill
-            },
-            workload: Workload::Inference,
-            model: self.model,
+        let phase = if decoding {
+            Phase::Decode
+        } else {
+            Phase::Prefill
         };
-        match m.checked_total() {
-            Some(_) => Ok(m),
-            None => Err(EstimateError::Overflow),
-        }
+        let mut m = Memory::empty(Workload::Inference, phase, self.model, self.overhead);
+        m.weights = tri!(bytes(weights));
+        m.activations = tri!(bytes(activations));
+        m.kv_cache = tri!(bytes(kv_cache));
+        m.logits = tri!(bytes(logits));
+        m.validated()
     }
 
     /// Whether generation fits in `budget` (false when the estimate is invalid).
     #[must_use]
     pub const fn fits(self, budget: Bytes) -> bool {
-        match self.checked_estimate() {
-            Ok(m) => m.fits(budget),
-            Err(_) => false,
-        }
+        Memory::result_fits(self.checked_estimate(), budget)
     }
 
     /// The largest batch that fits in `budget` (0 when one sequence does not).

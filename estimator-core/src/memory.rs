@@ -121,6 +121,48 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// A memory with every part zero but `overhead`, for the estimators to fill.
+    pub(crate) const fn empty(
+        workload: Workload,
+        phase: Phase,
+        model: &'static str,
+        overhead: Bytes,
+    ) -> Memory {
+        Memory {
+            weights: Bytes::ZERO,
+            gradients: Bytes::ZERO,
+            optimizer: Bytes::ZERO,
+            master_weights: Bytes::ZERO,
+            activations: Bytes::ZERO,
+            kv_cache: Bytes::ZERO,
+            logits: Bytes::ZERO,
+            temporaries: Bytes::ZERO,
+            overhead,
+            phase,
+            workload,
+            model,
+        }
+    }
+
+    /// `self`, or [`EstimateError::Overflow`] when its parts do not add up within a `u64`.
+    pub(crate) const fn validated(self) -> Result<Memory, EstimateError> {
+        match self.checked_total() {
+            Some(_) => Ok(self),
+            None => Err(EstimateError::Overflow),
+        }
+    }
+
+    /// Whether a checked estimate fits in `budget` (an invalid one does not).
+    pub(crate) const fn result_fits(
+        estimate: Result<Memory, EstimateError>,
+        budget: Bytes,
+    ) -> bool {
+        match estimate {
+            Ok(m) => m.fits(budget),
+            Err(_) => false,
+        }
+    }
+
     /// The parts with their report names, in a fixed order.
     #[must_use]
     pub const fn parts(&self) -> [(&'static str, Bytes); 9] {

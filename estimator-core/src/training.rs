@@ -374,20 +374,10 @@ impl Training {
 
     /// What is alive at `phase`, from the parts.
     const fn phase_memory(&self, parts: &Parts, phase: Phase) -> Result<Memory, EstimateError> {
-        let mut m = Memory {
-            weights: tri!(bytes(parts.weights)),
-            gradients: Bytes::ZERO,
-            optimizer: tri!(bytes(parts.optimizer)),
-            master_weights: tri!(bytes(parts.master)),
-            activations: Bytes::ZERO,
-            kv_cache: Bytes::ZERO,
-            logits: Bytes::ZERO,
-            temporaries: Bytes::ZERO,
-            overhead: self.overhead,
-            phase,
-            workload: Workload::Training,
-            model: self.model,
-        };
+        let mut m = Memory::empty(Workload::Training, phase, self.model, self.overhead);
+        m.weights = tri!(bytes(parts.weights));
+        m.optimizer = tri!(bytes(parts.optimizer));
+        m.master_weights = tri!(bytes(parts.master));
         match phase {
             Phase::Forward => {
                 m.activations = tri!(bytes(parts.stored_activations));
@@ -415,19 +405,13 @@ impl Training {
                 m.temporaries = tri!(bytes(parts.step_temporaries));
             }
         }
-        match m.checked_total() {
-            Some(_) => Ok(m),
-            None => Err(EstimateError::Overflow),
-        }
+        m.validated()
     }
 
     /// Whether the step fits in `budget` (false when the estimate is invalid).
     #[must_use]
     pub const fn fits(self, budget: Bytes) -> bool {
-        match self.checked_estimate() {
-            Ok(m) => m.fits(budget),
-            Err(_) => false,
-        }
+        Memory::result_fits(self.checked_estimate(), budget)
     }
 
     /// The largest micro-batch that fits in `budget` (0 when not even one sample does), by

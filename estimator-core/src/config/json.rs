@@ -78,6 +78,17 @@ impl Keys<'_> {
         }
     }
 
+    /// Whether any of the dropout probabilities `keys` (each `default` when absent) is above
+    /// zero: what `model.train()` keeps masks for.
+    fn any_dropout(&self, keys: &[&str], default: f64) -> Result<bool, ConfigError> {
+        for key in keys {
+            if self.probability(key, default)? > 0.0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// An optional probability.
     fn probability(&self, key: &str, default: f64) -> Result<f64, ConfigError> {
         match self.map.get(key) {
@@ -176,10 +187,7 @@ impl ModelConfig {
 fn gpt2(keys: &Keys<'_>) -> Result<ModelConfig, ConfigError> {
     let d = keys.count("n_embd")?;
     let h = keys.count("n_head")?;
-    let dropout = ["resid_pdrop", "embd_pdrop", "attn_pdrop"]
-        .iter()
-        .map(|k| keys.probability(k, 0.1))
-        .collect::<Result<Vec<_>, _>>()?;
+    let dropout = keys.any_dropout(&["resid_pdrop", "embd_pdrop", "attn_pdrop"], 0.1)?;
     Ok(ModelConfig {
         model_type: ModelType::Gpt2,
         vocab_size: keys.count("vocab_size")?,
@@ -198,7 +206,7 @@ fn gpt2(keys: &Keys<'_>) -> Result<ModelConfig, ConfigError> {
         o_bias: true,
         type_vocab_size: 0,
         masked_lm: false,
-        dropout: dropout.iter().any(|&p| p > 0.0),
+        dropout,
     })
     .and_then(|c| divides(c, "n_embd", "n_head"))
 }
@@ -210,8 +218,10 @@ fn bert(keys: &Keys<'_>, map: &Map<String, Value>) -> Result<ModelConfig, Config
         .get("architectures")
         .and_then(Value::as_array)
         .is_some_and(|a| a.iter().any(|x| x.as_str() == Some("BertForMaskedLM")));
-    let dropout = keys.probability("hidden_dropout_prob", 0.1)? > 0.0
-        || keys.probability("attention_probs_dropout_prob", 0.1)? > 0.0;
+    let dropout = keys.any_dropout(
+        &["hidden_dropout_prob", "attention_probs_dropout_prob"],
+        0.1,
+    )?;
     Ok(ModelConfig {
         model_type: ModelType::Bert,
         vocab_size: keys.count("vocab_size")?,
@@ -278,7 +288,7 @@ fn llama_like(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, Con
         _ => (0, 0),
     };
     let tie_default = matches!(model_type, ModelType::Gemma);
-    let dropout = keys.probability("attention_dropout", 0.0)? > 0.0;
+    let dropout = keys.any_dropout(&["attention_dropout"], 0.0)?;
     let config = ModelConfig {
         model_type,
         vocab_size: keys.count("vocab_size")?,

@@ -64,6 +64,22 @@ struct Gen<'a> {
     model_doc: String,
     block_doc: String,
     part_doc: String,
+    /// The config's sizes as literals.
+    n: Dims,
+    /// The repeated block's struct: `NameBlock`.
+    block: syn::Ident,
+}
+
+/// The sizes every architecture uses, as unsuffixed literals.
+struct Dims {
+    v: Literal,
+    d: Literal,
+    layers: Literal,
+    h: Literal,
+    kv: Literal,
+    hd: Literal,
+    f: Literal,
+    positions: Literal,
 }
 
 /// The model's structs, mirroring [`ModelConfig::cost`] field by field.
@@ -82,6 +98,17 @@ fn structs(input: &ModelInput, c: &ModelConfig, krate: &TokenStream, shown: &str
         ),
         block_doc: format!("A repeated block of `{name}`."),
         part_doc: format!("A part of `{name}`'s block."),
+        n: Dims {
+            v: lit(c.vocab_size),
+            d: lit(c.hidden_size),
+            layers: lit(c.num_layers),
+            h: lit(c.num_heads),
+            kv: lit(c.num_kv_heads),
+            hd: lit(c.head_dim),
+            f: lit(c.intermediate_size),
+            positions: lit(c.max_positions),
+        },
+        block: helper(name, "Block"),
     };
     match c.model_type {
         ModelType::Gpt2 => gpt2(&g),
@@ -100,21 +127,20 @@ fn gpt2(g: &Gen<'_>) -> TokenStream {
         model_doc,
         block_doc,
         part_doc,
+        n,
+        block,
     } = g;
-    let (v, d, layers, h, f) = (
-        lit(c.vocab_size),
-        lit(c.hidden_size),
-        lit(c.num_layers),
-        lit(c.num_heads),
-        lit(c.intermediate_size),
-    );
-    let block = helper(name, "Block");
+    let Dims {
+        v,
+        d,
+        layers,
+        h,
+        f,
+        positions: p,
+        ..
+    } = n;
     let (attn, mlp) = (helper(name, "Attention"), helper(name, "Mlp"));
-    let (d3, hdim, p) = (
-        lit(3 * c.hidden_size),
-        lit(c.hidden_size / c.num_heads),
-        lit(c.max_positions),
-    );
+    let (d3, hdim) = (lit(3 * c.hidden_size), lit(c.hidden_size / c.num_heads));
     quote! {
         #[doc = #part_doc]
         #[derive(#l::Params)]
@@ -165,21 +191,20 @@ fn bert(g: &Gen<'_>) -> TokenStream {
         model_doc,
         block_doc,
         part_doc,
+        n,
+        block,
     } = g;
-    let (v, d, layers, h, f) = (
-        lit(c.vocab_size),
-        lit(c.hidden_size),
-        lit(c.num_layers),
-        lit(c.num_heads),
-        lit(c.intermediate_size),
-    );
-    let block = helper(name, "Block");
+    let Dims {
+        v,
+        d,
+        layers,
+        h,
+        f,
+        positions: p,
+        ..
+    } = n;
     let (emb, head) = (helper(name, "Embeddings"), helper(name, "Head"));
-    let (p, types, hdim) = (
-        lit(c.max_positions),
-        lit(c.type_vocab_size),
-        lit(c.hidden_size / c.num_heads),
-    );
+    let (types, hdim) = (lit(c.type_vocab_size), lit(c.hidden_size / c.num_heads));
     let (top, head_struct) = if c.masked_lm {
         (
             quote! { cls: #head, },
@@ -251,17 +276,19 @@ fn llama_like(g: &Gen<'_>) -> TokenStream {
         model_doc,
         block_doc,
         part_doc,
+        n,
+        block,
     } = g;
-    let (v, d, layers, h, kv, hd, f) = (
-        lit(c.vocab_size),
-        lit(c.hidden_size),
-        lit(c.num_layers),
-        lit(c.num_heads),
-        lit(c.num_kv_heads),
-        lit(c.head_dim),
-        lit(c.intermediate_size),
-    );
-    let block = helper(name, "Block");
+    let Dims {
+        v,
+        d,
+        layers,
+        h,
+        kv,
+        hd,
+        f,
+        ..
+    } = n;
     let window = lit(c.sliding_window);
     let (attn_ty, attn_struct) = if c.standard_attention() {
         let bias = c.qkv_bias;
