@@ -4,6 +4,8 @@
 //! models built on the meta device from their public configs).
 
 use estimator::Activations;
+mod common;
+use common::{GptBlock, LlamaBlock};
 use estimator::prelude::*;
 
 fn reference(model: &str, key: &str) -> u64 {
@@ -16,14 +18,6 @@ fn reference(model: &str, key: &str) -> u64 {
 }
 
 // ---------------------------------------------------------------- Llama, generic over its size
-
-#[derive(Params)]
-struct LlamaBlock<const D: u64, const H: u64, const KV: u64, const FF: u64> {
-    input_layernorm: RmsNorm<D>,
-    self_attn: MultiHeadAttention<D, H, KV, false>,
-    post_attention_layernorm: RmsNorm<D>,
-    mlp: GatedFeedForward<D, FF>,
-}
 
 #[derive(Params)]
 struct Llama<const V: u64, const D: u64, const H: u64, const KV: u64, const FF: u64, const L: usize>
@@ -211,18 +205,10 @@ fn gemma_2b() {
 // ---------------------------------------------------------------- GPT-2 XL, BERT-large
 
 #[derive(Params)]
-struct Gpt2Block<const D: u64, const H: u64, const FF: u64> {
-    ln_1: LayerNorm<D>,
-    attn: MultiHeadAttention<D, H>,
-    ln_2: LayerNorm<D>,
-    mlp: FeedForward<D, FF>,
-}
-
-#[derive(Params)]
 struct Gpt2<const D: u64, const H: u64, const FF: u64, const L: usize> {
     wte: Embedding<50257, D>,
     wpe: Embedding<1024, D>,
-    h: [Gpt2Block<D, H, FF>; L],
+    h: [GptBlock<D, H, FF>; L],
     ln_f: LayerNorm<D>,
     #[params(tied)]
     lm_head: Linear<D, 50257, false>,
@@ -247,7 +233,7 @@ fn gpt2_xl_and_bert_large() {
         reference("gpt2-xl", "total_params")
     );
     assert_eq!(
-        <Gpt2Block<1600, 25, 6400>>::PARAMS,
+        <GptBlock<1600, 25, 6400>>::PARAMS,
         reference("gpt2-xl", "per_layer_params")
     );
     assert_eq!(

@@ -1,14 +1,8 @@
 //! What `Cost` records beyond parameter counts, checked against published figures.
 
+mod common;
+use common::GptBlock;
 use estimator::prelude::*;
-
-#[derive(Params)]
-struct GptBlock<const D: u64, const H: u64, const FF: u64> {
-    ln_1: LayerNorm<D>,
-    attn: MultiHeadAttention<D, H>,
-    ln_2: LayerNorm<D>,
-    mlp: FeedForward<D, FF>,
-}
 
 /// Korthikanti et al. 2022, Eq. 1: a transformer layer saves `s·b·h·(34 + 5·a·s/h)` bytes
 /// (16-bit activations, 1-byte dropout masks, no recomputation).

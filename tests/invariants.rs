@@ -135,16 +135,16 @@ proptest! {
     }
 
     #[test]
-    fn kernels_and_recomputation_order_activations((c, t) in training()) {
+    fn kernels_and_recomputation_order_activations((_, t) in training()) {
         let t = t.seq(256);
         let act = |k: AttentionKernel, r: Recompute| stored(t.attention(k).recompute(r));
         prop_assert!(act(AttentionKernel::Flash, Recompute::None) <= act(AttentionKernel::Eager, Recompute::None));
         prop_assert!(act(AttentionKernel::Eager, Recompute::Selective) <= act(AttentionKernel::Eager, Recompute::None));
         prop_assert!(act(AttentionKernel::Flash, Recompute::Full) <= act(AttentionKernel::Flash, Recompute::Selective));
-        // replaying one block during backward still beats keeping every block (two layers or more)
+        // replaying one block during backward still beats keeping every block (the generator's
+        // models have two layers or more)
         let replayed = t.attention(AttentionKernel::Flash).recompute(Recompute::Full).dropout(false);
         let kept = t.attention(AttentionKernel::Flash).recompute(Recompute::None).dropout(false);
-        prop_assert!(c.num_layers >= 2);
         prop_assert!(replayed.estimate().total() <= kept.estimate().total());
     }
 

@@ -1,6 +1,8 @@
 //! Every model of `tests/fixtures/params.json` (PyTorch's own parameter and buffer counts; see
 //! `tests/fixtures/README.md`) written with `#[derive(Params)]` and compared with PyTorch.
 
+mod common;
+use common::{GptBlock, LlamaBlock};
 use estimator::prelude::*;
 
 /// PyTorch's numbers for one model of `params.json`.
@@ -52,18 +54,10 @@ impl Reference {
 // ---------------------------------------------------------------- GPT-2 small
 
 #[derive(Params)]
-struct Gpt2Block {
-    ln_1: LayerNorm<768>,
-    attn: MultiHeadAttention<768, 12>,
-    ln_2: LayerNorm<768>,
-    mlp: FeedForward<768, 3072>,
-}
-
-#[derive(Params)]
 struct Gpt2 {
     wte: Embedding<50257, 768>,
     wpe: Embedding<1024, 768>,
-    h: [Gpt2Block; 12],
+    h: [GptBlock<768, 12, 3072>; 12],
     ln_f: LayerNorm<768>,
     #[params(tied)]
     lm_head: Linear<768, 50257, false>,
@@ -73,7 +67,7 @@ struct Gpt2 {
 fn gpt2_small() {
     let r = reference("gpt2-small");
     r.check::<Gpt2>();
-    assert_eq!(Gpt2Block::PARAMS, r.layer("block"));
+    assert_eq!(<GptBlock<768, 12, 3072>>::PARAMS, r.layer("block"));
     // params.json: tied_parameters = [["transformer.wte.weight", "lm_head.weight", 38597376]]
     assert_eq!(Gpt2::COST.tied, 38_597_376);
 }
@@ -145,14 +139,6 @@ fn bert_base_masked_lm() {
 }
 
 // ---------------------------------------------------------------- Llama-2-7B, Mistral-7B
-
-#[derive(Params)]
-struct LlamaBlock<const D: u64, const H: u64, const KV: u64, const FF: u64, const WINDOW: u64> {
-    input_layernorm: RmsNorm<D>,
-    self_attn: MultiHeadAttention<D, H, KV, false, WINDOW>,
-    post_attention_layernorm: RmsNorm<D>,
-    mlp: GatedFeedForward<D, FF>,
-}
 
 /// `LlamaForCausalLM` / `MistralForCausalLM`: the two differ in their numbers only.
 #[derive(Params)]

@@ -5,15 +5,9 @@
 //! LayerNorms) `12d² + 13d`; and bytes per 1B parameters: fp32 4 GB, fp16/bf16 2 GB, int8 1 GB,
 //! int4 0.5 GB.
 
+mod common;
+use common::GptBlock;
 use estimator::prelude::*;
-
-#[derive(Params)]
-struct Block<const D: u64, const H: u64, const FF: u64> {
-    ln_1: LayerNorm<D>,
-    attn: MultiHeadAttention<D, H>,
-    ln_2: LayerNorm<D>,
-    mlp: FeedForward<D, FF>,
-}
 
 macro_rules! seed_formulas {
     ($($name:ident: d = $d:literal, heads = $h:literal, ff = $ff:literal;)+) => {$(
@@ -25,10 +19,10 @@ macro_rules! seed_formulas {
             assert_eq!(<MultiHeadAttention<$d, $h>>::PARAMS, 4 * D * D + 4 * D, "attention 4d² + 4d");
             assert_eq!(<FeedForward<$d, $ff>>::PARAMS, 8 * D * D + 5 * D, "FFN 8d² + 5d");
             assert_eq!(<LayerNorm<$d>>::PARAMS, 2 * D, "LayerNorm 2d");
-            assert_eq!(<Block<$d, $h, $ff>>::PARAMS, 12 * D * D + 13 * D, "layer 12d² + 13d");
+            assert_eq!(<GptBlock<$d, $h, $ff>>::PARAMS, 12 * D * D + 13 * D, "layer 12d² + 13d");
             assert_eq!(<TransformerLayer<$d, $h>>::PARAMS, 12 * D * D + 13 * D, "layer 12d² + 13d");
             // L layers: L · (12d² + 13d)
-            assert_eq!(<[Block<$d, $h, $ff>; 24]>::PARAMS, 24 * (12 * D * D + 13 * D));
+            assert_eq!(<[GptBlock<$d, $h, $ff>; 24]>::PARAMS, 24 * (12 * D * D + 13 * D));
         }
     )+};
 }

@@ -72,11 +72,13 @@ fn precision_sets_bytes_per_parameter() {
         6 * Decoder::TRAINABLE
     );
     assert!(m(Precision::Pure(DType::BF16)).optimizer < mixed.optimizer);
-    // 16-bit activations are about half of fp32's
-    assert!(
-        2 * act(&BASE.precision(Precision::Mixed(DType::BF16)))
-            < act(&BASE.precision(Precision::Fp32)) + act(&BASE) / 10
+    // 16-bit activations halve, but one-byte dropout masks, fp32 layer-norm statistics and the
+    // flash kernel's fp32 log-sum-exp do not: more than half of fp32's, and less
+    let (mixed, fp32) = (
+        act(&BASE.precision(Precision::Mixed(DType::BF16))),
+        act(&BASE.precision(Precision::Fp32)),
     );
+    assert!(mixed < fp32 && 2 * mixed > fp32, "{mixed} vs {fp32}");
 }
 
 #[test]
