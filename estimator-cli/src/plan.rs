@@ -1,7 +1,7 @@
 //! From command-line settings to an estimate: the library's builders, with every default that
 //! was assumed written down.
 
-use estimator::config::{Lora, LoraTargets, ModelConfig, ModelType};
+use estimator::config::{Lora, LoraTargets, ModelConfig};
 use estimator::gpu::{self, Gpu};
 use estimator::{
     ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Memory,
@@ -197,64 +197,56 @@ fn lora_of(
             16
         }
     };
-    let gpt2 = config.model_type == ModelType::Gpt2;
+    let family = config.model_type.family();
     let names: Vec<String> = if let Some(t) = &s.lora_targets {
         t.iter().map(|n| n.trim().to_owned()).collect()
     } else {
-        let default = if gpt2 { "c_attn" } else { "q_proj,v_proj" };
+        // peft's defaults: the query and value projections (fused ones as they are named)
+        let default = family
+            .lora
+            .iter()
+            .filter(|(_, r)| r.q || r.v)
+            .map(|(n, _)| *n)
+            .collect::<Vec<_>>()
+            .join(",");
         assumed.push(format!("lora-targets {default}"));
         default.split(',').map(str::to_owned).collect()
     };
-    let known: &[&str] = if gpt2 {
-        &["c_attn", "c_proj", "c_fc", "all-linear"]
-    } else {
-        &[
-            "q_proj",
-            "k_proj",
-            "v_proj",
-            "o_proj",
-            "gate_proj",
-            "up_proj",
-            "down_proj",
-            "all-linear",
-        ]
-    };
+    let known: Vec<&str> = family
+        .lora
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(["all-linear"])
+        .collect();
+    if family.lora.is_empty() {
+        return Err(CliError::new(format!(
+            "LoRA on {} is not supported on the command line; declare it with `model!` in Rust",
+            family.name
+        )));
+    }
     let mut t = LoraTargets::default();
     for name in &names {
-        match (gpt2, name.as_str()) {
-            (false, "q_proj") => t.q = true,
-            (false, "k_proj") => t.k = true,
-            (false, "v_proj") => t.v = true,
-            (false, "o_proj") => t.o = true,
-            (false, "gate_proj") => t.gate = true,
-            (false, "up_proj") | (true, "c_fc") => t.up = true,
-            (false, "down_proj") => t.down = true,
-            (true, "c_attn") => {
-                t.q = true;
-                t.k = true;
-                t.v = true;
-            }
-            (true, "c_proj") => {
-                t.o = true;
-                t.down = true;
-            }
-            (_, "all-linear") => t = LoraTargets::ALL,
-            (_, other) => {
-                let hint = closest(other, known.iter().copied())
-                    .map(|n| format!(" (did you mean `{n}`?)"))
-                    .unwrap_or_default();
-                return Err(CliError::new(format!(
-                    "unknown LoRA target `{other}`{hint} for {}; use {}",
-                    config.model_type.name(),
-                    known.join(", ")
-                )));
-            }
+        if name == "all-linear" {
+            t = LoraTargets::ALL;
+            continue;
         }
+        let Some((_, roles)) = family.lora.iter().find(|(n, _)| n == name) else {
+            let hint = closest(name, known.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            return Err(CliError::new(format!(
+                "unknown LoRA target `{name}`{hint} for {}; use {}",
+                family.name,
+                known.join(", ")
+            )));
+        };
+        t = t.union(*roles);
     }
     if !config.supports_lora(t) {
-        return Err(CliError::new(match config.model_type {
-            ModelType::Bert => "LoRA on bert is not supported on the command line; declare it with `model!` in Rust".to_owned(),
-            _ => "LoRA on mixture-of-experts MLPs is not supported; target the attention projections (q_proj, k_proj, v_proj, o_proj)".to_owned(),
+        return Err(CliError::new(if config.attention.mla.is_some() {
+            "LoRA on latent attention is not supported; target the MLP projections of the dense layers, or declare it with `model!` in Rust".to_owned()
+        } else {
+            "LoRA on mixture-of-experts MLPs is not supported; target the attention projections (q_proj, k_proj, v_proj, o_proj)".to_owned()
         }));
     }
     Ok(Some(Lora { rank, targets: t }))

@@ -36,19 +36,18 @@ pub(crate) fn grouped(n: u64) -> String {
 /// The model's per-layer tree, printed by the library's `Summary`: the top-level parts, and
 /// the block's parts under the block stack.
 fn write_summary(out: &mut String, model: &Model, arch: &Architecture, depth: usize) {
-    let block: Vec<Layer<'_>> = arch
-        .block
-        .as_slice()
+    let blocks: Vec<Vec<Layer<'_>>> = arch
+        .blocks
         .iter()
-        .map(|p| layer(p.name, p.kind, p.repeat, p.cost, &[]))
+        .map(|b| b.as_slice().iter().map(|p| p.layer(&[])).collect())
         .collect();
     let top: Vec<Layer<'_>> = arch
         .top
         .as_slice()
         .iter()
-        .map(|p| {
-            let children: &[Layer<'_>] = if p.repeat > 1 { &block } else { &[] };
-            layer(p.name, p.kind, p.repeat, p.cost, children)
+        .map(|p| match p.block {
+            Some(i) => p.layer(&blocks[i]),
+            None => p.layer(&[]),
         })
         .collect();
     let _ = write!(
@@ -56,24 +55,6 @@ fn write_summary(out: &mut String, model: &Model, arch: &Architecture, depth: us
         "{}",
         Summary::new(&model.name, arch.cost(), &top).depth(depth)
     );
-}
-
-fn layer<'a>(
-    name: &'a str,
-    kind: &'a str,
-    repeat: u64,
-    cost: estimator::Cost,
-    children: &'a [Layer<'a>],
-) -> Layer<'a> {
-    Layer {
-        name,
-        kind,
-        repeat,
-        cost,
-        tied: cost.tied > 0 && cost.params == 0,
-        frozen: cost.params > 0 && cost.trainable == 0,
-        children,
-    }
 }
 
 /// The JSON object of `estimate --json` (the keys are documented in the README).

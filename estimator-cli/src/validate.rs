@@ -153,10 +153,12 @@ struct ModelType;
 
 impl ModelType {
     fn guess(model: &str) -> Option<&'static str> {
-        estimator::config::ModelType::NAMES
+        // the longest name that the model's name contains (`qwen2_moe` before `qwen2`)
+        estimator::config::families::ALL
             .iter()
-            .copied()
-            .find(|t| model.contains(t))
+            .map(|f| f.name)
+            .filter(|t| model.contains(t))
+            .max_by_key(|t| t.len())
     }
 }
 

@@ -1,87 +1,315 @@
-//! Hugging Face `config.json` → a model: the supported architectures as plain data
-//! ([`ModelConfig`]) and their exact [`Cost`], the same one `model!` builds as types.
+//! Hugging Face `config.json` → a model: architectures as plain data ([`ModelConfig`]) and
+//! their exact [`Cost`], the same one `model!` builds.
 //!
-//! Reading the JSON needs the `config` feature (serde_json); the data and its cost do not.
+//! A `model_type` is a *description* ([`families::Family`]): which keys it reads, their
+//! defaults, and a block recipe made of shared parts (norms, attention, MLP, mixture of
+//! experts, a per-layer pattern). Reading a file applies the description and yields a
+//! [`ModelConfig`], a flat `Copy` value whose [`ModelConfig::cost`] is a `const fn`: the CLI,
+//! `model!(X = "config.json")` and `validate` all count through it.
+//!
+//! Reading the JSON needs the `config` feature (serde_json); the data, the family table and
+//! the cost do not.
 
-use crate::cost::{Activations, Cost};
-use crate::layers::{
-    attention, attention_core, attention_core_with, dropout, embedding, gated_feed_forward,
-    keeps_input, layer_norm, linear, lora, moe, new_gelu, rms_norm,
-};
+use crate::cost::Cost;
+use crate::params::Layer;
 
+mod build;
+pub mod families;
 #[cfg(feature = "config")]
 mod json;
 #[cfg(feature = "config")]
 pub use json::{ConfigError, closest};
 
-/// The `model_type`s `config.json` may name.
+/// A supported `model_type`: a handle on its [`families::Family`] description.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum ModelType {
-    /// `llama`: Llama 1/2/3, TinyLlama, Vicuna, CodeLlama.
-    Llama,
-    /// `mistral`: Mistral-7B (sliding-window attention in v0.1).
-    Mistral,
-    /// `mixtral`: Mixtral-8x7B / 8x22B, sparse mixture of experts.
-    Mixtral,
-    /// `qwen2`: Qwen2 / Qwen2.5 (biased q, k, v).
-    Qwen2,
-    /// `gemma`: Gemma (tied embeddings, `head_dim` apart from `hidden_size / heads`).
-    Gemma,
-    /// `phi3`: Phi-3 / Phi-3.5 (fused projections, counted as separate ones).
-    Phi3,
-    /// `gpt2`: GPT-2 (tied head, learned positions, `gelu_new`).
-    Gpt2,
-    /// `bert`: BERT (`BertModel` with pooler, or `BertForMaskedLM`).
-    Bert,
-}
+pub struct ModelType(&'static str);
 
 impl ModelType {
-    /// Every supported type, as `config.json` spells it.
-    pub const NAMES: [&'static str; 8] = [
-        "llama", "mistral", "mixtral", "qwen2", "gemma", "phi3", "gpt2", "bert",
-    ];
-
     /// The name `config.json` uses (`"llama"`).
     #[must_use]
     pub const fn name(self) -> &'static str {
-        match self {
-            ModelType::Llama => "llama",
-            ModelType::Mistral => "mistral",
-            ModelType::Mixtral => "mixtral",
-            ModelType::Qwen2 => "qwen2",
-            ModelType::Gemma => "gemma",
-            ModelType::Phi3 => "phi3",
-            ModelType::Gpt2 => "gpt2",
-            ModelType::Bert => "bert",
+        self.0
+    }
+
+    /// The type `config.json` calls `name`, when it is one of [`families::ALL`].
+    #[must_use]
+    pub const fn from_name(name: &str) -> Option<ModelType> {
+        let mut i = 0;
+        while i < families::ALL.len() {
+            if bytes_equal(families::ALL[i].name.as_bytes(), name.as_bytes()) {
+                return Some(ModelType(families::ALL[i].name));
+            }
+            i += 1;
         }
+        None
     }
 
-    /// The type `config.json` calls `name`.
+    /// This type's description.
+    ///
+    /// # Panics
+    /// Never for a `ModelType` made by [`ModelType::from_name`] (the only constructor).
     #[must_use]
-    pub fn from_name(name: &str) -> Option<ModelType> {
-        Some(match name {
-            "llama" => ModelType::Llama,
-            "mistral" => ModelType::Mistral,
-            "mixtral" => ModelType::Mixtral,
-            "qwen2" => ModelType::Qwen2,
-            "gemma" => ModelType::Gemma,
-            "phi3" => ModelType::Phi3,
-            "gpt2" => ModelType::Gpt2,
-            "bert" => ModelType::Bert,
-            _ => return None,
-        })
-    }
-
-    /// Whether the architecture is a Llama-style decoder (RMSNorm, rotary, gated MLP).
-    #[must_use]
-    pub const fn is_llama_like(self) -> bool {
-        !matches!(self, ModelType::Gpt2 | ModelType::Bert)
+    pub fn family(self) -> &'static families::Family {
+        families::find(self.0).unwrap_or(&families::ALL[0])
     }
 }
 
-/// The hyper-parameters that decide a supported model's size, read from its `config.json`
-/// (names as Hugging Face's).
+const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for ModelType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ModelType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ModelType, D::Error> {
+        struct Name;
+        impl serde::de::Visitor<'_> for Name {
+            type Value = ModelType;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a supported model_type")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ModelType, E> {
+                ModelType::from_name(v)
+                    .ok_or_else(|| E::custom(format_args!("unsupported model_type `{v}`")))
+            }
+        }
+        d.deserialize_str(Name)
+    }
+}
+
+/// A normalization layer as the family writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Norm {
+    /// `RMSNorm(d)`: a scale of `d`, computed in fp32 (Llama and most current decoders).
+    Rms,
+    /// `nn.LayerNorm(d)`: scale and shift, `2d`.
+    LayerNorm,
+    /// `nn.LayerNorm(d, bias=False)`: a scale only (Cohere, StableLM's per-head norms).
+    LayerNormNoBias,
+    /// LayerNorm without any parameters (`elementwise_affine=False`: OLMo 1).
+    NonParametric,
+}
+
+/// Where the norms of a block sit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Layout {
+    /// `x + attn(norm(x))`, then `x + mlp(norm(x))`: two norms (Llama, GPT-2).
+    PreNorm,
+    /// `x + attn(norm₁(x)) + mlp(norm₂(x))`, attention and MLP reading the block's input in
+    /// parallel (GPT-J, GPT-NeoX, Falcon, Phi-2, Cohere); `norms` is 1 when both branches read
+    /// one normalized tensor, 2 when each has its own norm.
+    Parallel {
+        /// Norms per block: 1 or 2.
+        norms: u64,
+    },
+    /// `x + norm(attn(x))`, then `x + norm(mlp(x))`: norms on the branch outputs (OLMo 2,
+    /// EXAONE 4).
+    PostNorm,
+    /// `x + norm(attn(norm(x)))`, then `x + norm(mlp(norm(x)))`: four norms (Gemma 2/3, GLM-4).
+    Sandwich,
+}
+
+/// Normalization of the queries and keys, before rotary embedding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum QkNorm {
+    /// None.
+    None,
+    /// One norm of `head_dim` shared by every head of `q` and one of `k` (Qwen3, Gemma 3,
+    /// Persimmon, Phi with `qk_layernorm`).
+    PerHead,
+    /// One norm over all heads at once: `q_norm` of `heads · head_dim`, `k_norm` of
+    /// `kv_heads · head_dim` (OLMo 2, OLMoE; Cohere's `[heads, head_dim]` LayerNorm counts the
+    /// same).
+    Full,
+    /// A separate norm module of `head_dim` for every head of `q` and of `k` (StableLM's
+    /// `qk_layernorm`): the same elements as [`QkNorm::Full`] in `heads + kv_heads` tensors.
+    PerHeadModules,
+}
+
+/// Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values through low-rank
+/// projections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Mla {
+    /// `q_lora_rank` (0: a plain `q_proj`, as DeepSeek-V2-Lite).
+    pub q_lora_rank: u64,
+    /// `kv_lora_rank`: the compressed key/value width.
+    pub kv_lora_rank: u64,
+    /// `qk_nope_head_dim`: the part of each query/key head without rotary embedding.
+    pub qk_nope_head_dim: u64,
+    /// `qk_rope_head_dim`: the rotary part, shared by all heads for the keys.
+    pub qk_rope_head_dim: u64,
+    /// `v_head_dim`.
+    pub v_head_dim: u64,
+}
+
+/// The self-attention of a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the architecture, each named as the model code names it"
+)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Attention {
+    /// Biases on the q, k and v projections.
+    pub qkv_bias: bool,
+    /// A bias on the output projection.
+    pub o_bias: bool,
+    /// q, k and v as one fused projection (`c_attn`, `query_key_value`, `qkv_proj`): the same
+    /// elements in one tensor.
+    pub fused_qkv: bool,
+    /// Query/key normalization.
+    pub qk_norm: QkNorm,
+    /// The norm type of [`Attention::qk_norm`].
+    pub qk_norm_kind: Norm,
+    /// A learned sink logit per head (gpt-oss's `sinks`).
+    pub sinks: bool,
+    /// The eager softmax runs in fp32 (Llama's descendants) rather than in the activation
+    /// dtype (GPT-2, BERT).
+    pub softmax_fp32: bool,
+    /// Multi-head latent attention instead of q/k/v projections.
+    pub mla: Option<Mla>,
+}
+
+/// The activation of an MLP, as far as memory is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Act {
+    /// A fused elementwise kernel that keeps its input (SiLU, GELU, `gelu_pytorch_tanh`,
+    /// squared ReLU).
+    Fused,
+    /// Hugging Face's Python `gelu_new` (GPT-2, GPT-J, Phi): four tensors kept.
+    NewGelu,
+    /// ReLU: keeps its output, which the next projection keeps too.
+    Relu,
+}
+
+/// A feed-forward block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Mlp {
+    /// `down(act(gate(x)) · up(x))` rather than `down(act(up(x)))`.
+    pub gated: bool,
+    /// `gate` and `up` fused into one `gate_up_proj` tensor.
+    pub fused_gate_up: bool,
+    /// Biases on every projection.
+    pub bias: bool,
+    /// The activation.
+    pub act: Act,
+}
+
+/// How a mixture-of-experts layer corrects its routing scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum ScoreCorrection {
+    /// No correction.
+    None,
+    /// `e_score_correction_bias` as an fp32 buffer of one element per expert (DeepSeek-V3,
+    /// GLM-4-MoE).
+    Buffer,
+    /// The same as a parameter of shape `[1, experts]` (ERNIE 4.5).
+    Parameter,
+}
+
+/// A mixture-of-experts MLP: routed experts stored stacked, as transformers 5 stores them
+/// (`gate_up_proj` `[e, 2·w, d]` and `down_proj` `[e, d, w]`), plus shared experts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the architecture, each named as the model code names it"
+)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Moe {
+    /// Routed experts.
+    pub experts: u64,
+    /// Experts each token visits.
+    pub top_k: u64,
+    /// One expert's hidden width (`moe_intermediate_size`, or `intermediate_size`).
+    pub width: u64,
+    /// The shared experts' hidden width, all of them as one gated MLP (0: none).
+    pub shared_width: u64,
+    /// A sigmoid gate `Linear(d, 1)` on the shared expert (Qwen2-MoE).
+    pub shared_gate: bool,
+    /// A bias on the router (gpt-oss).
+    pub router_bias: bool,
+    /// Biases on the experts' projections (gpt-oss).
+    pub expert_bias: bool,
+    /// Routing-score correction.
+    pub score_correction: ScoreCorrection,
+}
+
+/// What sits on top of the decoder stack, from `architectures[0]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Head {
+    /// `*ForCausalLM` / `*LMHeadModel`: the language-model head (BERT: `*ForMaskedLM`'s
+    /// prediction head).
+    LanguageModel,
+    /// `*Model`: the bare stack (BERT: with its pooler).
+    None,
+    /// `*ForSequenceClassification` with this many labels.
+    SequenceClassification(u64),
+    /// `*ForTokenClassification` with this many labels.
+    TokenClassification(u64),
+    /// `*ForQuestionAnswering`: start and end logits.
+    QuestionAnswering,
+    /// `BertForPreTraining`: the masked-LM head and next-sentence prediction on the pooler.
+    PreTraining,
+}
+
+/// Position information.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Positions {
+    /// Rotary embedding over `dim` of each head's width; Hugging Face keeps `inv_freq` and
+    /// `original_inv_freq` (`⌈dim/2⌉` fp32 each) for each of `tables` layer types.
+    Rotary {
+        /// The rotated width per head.
+        dim: u64,
+        /// Frequency tables (one per layer type with its own `rope_parameters`).
+        tables: u64,
+    },
+    /// Rotary embedding from a precomputed fp32 table of `[max_positions, dim]` (GPT-J,
+    /// CodeGen's `embed_positions`).
+    RotaryTable {
+        /// The rotated width per head.
+        dim: u64,
+    },
+    /// A learned table of `rows` positions (GPT-2; OPT keeps 2 extra rows).
+    Learned {
+        /// Rows of the table.
+        rows: u64,
+    },
+    /// A fixed sinusoidal fp32 table of `rows` positions kept as a buffer (XGLM).
+    Sinusoidal {
+        /// Rows of the table.
+        rows: u64,
+    },
+    /// ALiBi biases, computed on the fly (BLOOM, MPT), or no positions at all.
+    None,
+}
+
+/// The hyper-parameters and recipe that decide a model's size, read from its `config.json` by
+/// its family's description (names as Hugging Face's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(
     clippy::struct_excessive_bools,
@@ -91,9 +319,11 @@ impl ModelType {
 pub struct ModelConfig {
     /// `model_type`.
     pub model_type: ModelType,
+    /// What `architectures[0]` puts on top of the stack.
+    pub head: Head,
     /// `vocab_size`.
     pub vocab_size: u64,
-    /// `hidden_size` (`n_embd` for GPT-2).
+    /// `hidden_size` (`n_embd`, `d_model`).
     pub hidden_size: u64,
     /// `num_hidden_layers` (`n_layer`).
     pub num_layers: u64,
@@ -101,41 +331,55 @@ pub struct ModelConfig {
     pub num_heads: u64,
     /// `num_key_value_heads` (default: the attention heads).
     pub num_kv_heads: u64,
-    /// `head_dim` (default `hidden_size / num_attention_heads`).
+    /// The width of one attention head (`head_dim`, default `hidden_size / heads`).
     pub head_dim: u64,
-    /// `intermediate_size` (`n_inner`, default `4 · n_embd` for GPT-2).
+    /// The dense MLP's hidden width (`intermediate_size`, `n_inner`, `ffn_dim`).
     pub intermediate_size: u64,
     /// `max_position_embeddings` (`n_positions`).
     pub max_positions: u64,
+    /// Position information.
+    pub positions: Positions,
+    /// The normalization used throughout.
+    pub norm: Norm,
+    /// Where a block's norms sit.
+    pub layout: Layout,
+    /// The self-attention.
+    pub attention: Attention,
+    /// The dense MLP.
+    pub mlp: Mlp,
+    /// The mixture of experts of the sparse layers (`experts == 0`: none).
+    pub moe: Moe,
+    /// Layers whose attention uses the sliding window (`layer_types`, `max_window_layers`, …).
+    pub sliding_layers: u64,
+    /// Sliding layers whose MLP is dense (the rest of the dense layers are full-attention
+    /// ones); with no mixture of experts every layer is dense.
+    pub sliding_dense_layers: u64,
+    /// Layers whose MLP is dense (`first_k_dense_replace`, `mlp_only_layers`, …).
+    pub dense_layers: u64,
+    /// `sliding_window` in tokens when any layer slides (0: none).
+    pub sliding_window: u64,
     /// `tie_word_embeddings`: the head shares the token embedding.
     pub tie_word_embeddings: bool,
-    /// `sliding_window` when in use (0: none).
-    pub sliding_window: u64,
-    /// `num_local_experts` (Mixtral; 0 otherwise).
-    pub num_experts: u64,
-    /// `num_experts_per_tok` (Mixtral).
-    pub experts_per_token: u64,
-    /// Biases on the q, k, v projections (Qwen2; `attention_bias` for Llama).
-    pub qkv_bias: bool,
-    /// A bias on the output projection (`attention_bias` for Llama).
-    pub o_bias: bool,
+    /// A bias on the language-model head (GPT-J, Phi).
+    pub head_bias: bool,
+    /// A LayerNorm right after the token embedding (BLOOM).
+    pub embed_norm: bool,
+    /// Gemma's `embed_scale` (`√hidden_size`), one fp32 buffer element.
+    pub embed_scale: bool,
+    /// A `[max_positions, max_positions]` boolean causal-mask buffer (GPT-BigCode).
+    pub causal_mask: bool,
+    /// Dropout modules on the residual branches and the embeddings (GPT-2's `resid_pdrop`,
+    /// `embd_pdrop`), present whatever the probability.
+    pub resid_dropout: bool,
+    /// A bidirectional encoder in BERT's layout (post-norm, token types, pooler).
+    pub encoder: bool,
     /// `type_vocab_size` (BERT).
     pub type_vocab_size: u64,
-    /// BERT with the masked-LM head (`architectures` names `BertForMaskedLM`) instead of the
-    /// pooler.
-    pub masked_lm: bool,
     /// Whether any dropout probability is above zero (what training with `model.train()` keeps).
     pub dropout: bool,
 }
 
 impl ModelConfig {
-    /// Whether the attention is `MultiHeadAttention` exactly (heads of `hidden / heads`, no
-    /// biases or biases on all four projections).
-    #[must_use]
-    pub const fn standard_attention(&self) -> bool {
-        self.head_dim * self.num_heads == self.hidden_size && self.qkv_bias == self.o_bias
-    }
-
     /// The model's exact [`Cost`]: the same value the type `model!` builds from this config has
     /// as `Params::COST`.
     #[must_use]
@@ -149,217 +393,34 @@ impl ModelConfig {
         self.cost().params
     }
 
-    /// Whether LoRA can be applied with `targets` (adapters on mixture-of-experts MLPs, and on
-    /// BERT, are not supported).
+    /// Layers whose MLP is a mixture of experts.
+    #[must_use]
+    pub const fn moe_layers(&self) -> u64 {
+        if self.moe.experts == 0 {
+            0
+        } else {
+            self.num_layers - self.dense_layers
+        }
+    }
+
+    /// Whether LoRA can be applied with `targets` (adapters on mixture-of-experts MLPs, on
+    /// latent attention and on BERT are not supported).
     #[must_use]
     pub const fn supports_lora(&self, targets: LoraTargets) -> bool {
-        match self.model_type {
-            ModelType::Bert => false,
-            _ => !(self.num_experts > 0 && (targets.gate || targets.up || targets.down)),
+        if self.encoder {
+            return false;
         }
+        let mlp = targets.gate || targets.up || targets.down;
+        let attn = targets.q || targets.k || targets.v || targets.o;
+        !((self.moe.experts > 0 && mlp) || (self.attention.mla.is_some() && attn))
     }
 
-    /// The model as named parts: the top-level layers, and the fields of the repeated block.
-    /// With `lora`, adapters sit on the targeted projections and everything else is frozen
-    /// (peft's behaviour); see [`ModelConfig::supports_lora`].
+    /// The model as named parts: the top-level layers, and the fields of each kind of repeated
+    /// block. With `lora`, adapters sit on the targeted projections and everything else is
+    /// frozen (peft's behaviour); see [`ModelConfig::supports_lora`].
     #[must_use]
     pub const fn architecture(&self, lora: Option<Lora>) -> Architecture {
-        match self.model_type {
-            ModelType::Gpt2 => self.gpt2(lora),
-            ModelType::Bert => self.bert(),
-            _ => self.llama_like(lora),
-        }
-    }
-
-    const fn gpt2(&self, lora: Option<Lora>) -> Architecture {
-        let (d, v, f, h) = (
-            self.hidden_size,
-            self.vocab_size,
-            self.intermediate_size,
-            self.num_heads,
-        );
-        let t = targets(lora);
-        let r = rank(lora);
-        let frozen = lora.is_some();
-        let attn = proj(d, 3 * d, true, t.q || t.k || t.v, r, frozen)
-            .add(attention_core_with(h, h, d / h, 0, false))
-            .add(proj(d, d, true, t.o, r, frozen))
-            .add(dropout(d));
-        let mlp = proj(d, f, true, t.up, r, frozen)
-            .add(new_gelu(f))
-            .add(proj(f, d, true, t.down, r, frozen))
-            .add(dropout(d));
-        let block = Parts::new()
-            .push("ln_1", "LayerNorm", freeze(layer_norm(d, true), frozen))
-            .push("attn", "Attention", attn)
-            .push("ln_2", "LayerNorm", freeze(layer_norm(d, true), frozen))
-            .push("mlp", "Mlp", mlp);
-        let top = Parts::new()
-            .push("wte", "Embedding", freeze(embedding(v, d), frozen))
-            .push(
-                "wpe",
-                "Embedding",
-                freeze(embedding(self.max_positions, d), frozen),
-            )
-            .push("drop", "Dropout", dropout(d))
-            .repeat("h", "Block", block, self.num_layers)
-            .push("ln_f", "LayerNorm", freeze(layer_norm(d, true), frozen))
-            .push("lm_head", "Linear", linear(d, v, false).tied());
-        Architecture { top, block }
-    }
-
-    const fn bert(&self) -> Architecture {
-        let (d, v, f, h, p) = (
-            self.hidden_size,
-            self.vocab_size,
-            self.intermediate_size,
-            self.num_heads,
-            self.max_positions,
-        );
-        let embeddings = embedding(v, d)
-            .add(embedding(p, d))
-            .add(embedding(self.type_vocab_size, d))
-            .add(layer_norm(d, true))
-            .add(dropout(d))
-            .add(Cost::buffer(p, 8))
-            .add(Cost::buffer(p, 8));
-        let attention = linear(d, d, true)
-            .add(linear(d, d, true).shares_input())
-            .add(linear(d, d, true).shares_input())
-            .add(attention_core_with(h, h, d / h, 0, false))
-            .add(linear(d, d, true))
-            .add(dropout(d))
-            .add(layer_norm(d, true));
-        let ffn = linear(d, f, true)
-            .add(keeps_input(f))
-            .add(linear(f, d, true))
-            .add(dropout(d))
-            .add(layer_norm(d, true));
-        let block = Parts::new()
-            .push("attention", "BertAttention", attention)
-            .push("ffn", "BertFeedForward", ffn);
-        let top = Parts::new()
-            .push("embeddings", "BertEmbeddings", embeddings)
-            .repeat("encoder", "BertLayer", block, self.num_layers);
-        let top = if self.masked_lm {
-            top.push(
-                "cls",
-                "BertMlmHead",
-                linear(d, d, true)
-                    .add(keeps_input(d))
-                    .add(layer_norm(d, true))
-                    .add(linear(d, v, false).tied())
-                    .add(Cost::parameter(&[v])),
-            )
-        } else {
-            top.push("pooler", "Linear", linear(d, d, true))
-        };
-        Architecture { top, block }
-    }
-
-    const fn llama_like(&self, lora: Option<Lora>) -> Architecture {
-        let (d, v) = (self.hidden_size, self.vocab_size);
-        let frozen = lora.is_some();
-        let block = Parts::new()
-            .push("input_layernorm", "RmsNorm", freeze(rms_norm(d), frozen))
-            .push("self_attn", "Attention", self.llama_attention(lora))
-            .push(
-                "post_attention_layernorm",
-                "RmsNorm",
-                freeze(rms_norm(d), frozen),
-            )
-            .push(
-                "mlp",
-                if self.num_experts > 0 {
-                    "Moe"
-                } else {
-                    "GatedFeedForward"
-                },
-                self.llama_mlp(lora),
-            );
-        let mut top =
-            Parts::new().push("embed_tokens", "Embedding", freeze(embedding(v, d), frozen));
-        if let ModelType::Gemma = self.model_type {
-            top = top.push("normalizer", "Buffer", Cost::buffer(1, 4));
-        }
-        let head = freeze(linear(d, v, false), frozen);
-        let top = top
-            .repeat("layers", "Block", block, self.num_layers)
-            .push("norm", "RmsNorm", freeze(rms_norm(d), frozen))
-            .push(
-                "rotary_emb",
-                "Rotary",
-                Cost::buffer(self.head_dim / 2, 4).add(Cost::buffer(self.head_dim / 2, 4)),
-            )
-            .push(
-                "lm_head",
-                "Linear",
-                if self.tie_word_embeddings {
-                    head.tied()
-                } else {
-                    head
-                },
-            );
-        Architecture { top, block }
-    }
-
-    /// A Llama-style attention block's cost.
-    const fn llama_attention(&self, lora: Option<Lora>) -> Cost {
-        let (d, h, kv, hd) = (
-            self.hidden_size,
-            self.num_heads,
-            self.num_kv_heads,
-            self.head_dim,
-        );
-        if lora.is_none() && self.standard_attention() {
-            return attention(d, h, kv, hd, self.qkv_bias, self.sliding_window);
-        }
-        let t = targets(lora);
-        let r = rank(lora);
-        let frozen = lora.is_some();
-        // the first projection that keeps the input keeps it for the others
-        let q = proj(d, h * hd, self.qkv_bias, t.q, r, frozen);
-        let mut shared = q.act.weight_input_per_token > 0;
-        let k = share(proj(d, kv * hd, self.qkv_bias, t.k, r, frozen), &mut shared);
-        let v = share(proj(d, kv * hd, self.qkv_bias, t.v, r, frozen), &mut shared);
-        q.add(k)
-            .add(v)
-            .add(attention_core(h, kv, hd, self.sliding_window))
-            .add(proj(h * hd, d, self.o_bias, t.o, r, frozen))
-    }
-
-    /// A Llama-style MLP's cost: gated, or a mixture of gated experts.
-    const fn llama_mlp(&self, lora: Option<Lora>) -> Cost {
-        let (d, f) = (self.hidden_size, self.intermediate_size);
-        let ffn = match lora {
-            None => gated_feed_forward(d, f),
-            Some(l) => {
-                let t = l.targets;
-                let gate = proj(d, f, false, t.gate, l.rank, true);
-                let mut shared = gate.act.weight_input_per_token > 0;
-                let up = share(proj(d, f, false, t.up, l.rank, true), &mut shared);
-                // the same tensors as `gated_feed_forward`, with adapted or frozen projections
-                gate.add(up)
-                    .add(keeps_input(f))
-                    .saves(Activations {
-                        per_token: 2 * f,
-                        textbook_per_token: 4 * f,
-                        ..Activations::ZERO
-                    })
-                    .add(proj(f, d, false, t.down, l.rank, true))
-                    .saves(Activations {
-                        textbook_per_token: d,
-                        ..Activations::ZERO
-                    })
-                    .live(d + 3 * f)
-            }
-        };
-        if self.num_experts > 0 {
-            let m = moe(d, self.num_experts, self.experts_per_token, ffn);
-            if lora.is_some() { m.frozen() } else { m }
-        } else {
-            ffn
-        }
+        build::architecture(self, lora)
     }
 }
 
@@ -374,9 +435,10 @@ pub struct Lora {
     pub targets: LoraTargets,
 }
 
-/// Which projections carry LoRA adapters, by Hugging Face's module names (peft's
-/// `target_modules`): `q_proj`, `k_proj`, `v_proj`, `o_proj`, `gate_proj`, `up_proj`,
-/// `down_proj`; for GPT-2 `c_attn` is q/k/v, `c_proj` the attention and MLP outputs, `c_fc` up.
+/// Which projections carry LoRA adapters, by role: query, key, value, attention output, MLP
+/// gate, up and down projections. A family's module names for them (peft's `target_modules`:
+/// `q_proj`, GPT-2's `c_attn`, Phi-3's `qkv_proj` …) are in its [`families::Family`]; a fused
+/// projection is adapted as one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[allow(
     clippy::struct_excessive_bools,
@@ -422,49 +484,18 @@ impl LoraTargets {
         up: true,
         down: true,
     };
-}
 
-const fn targets(lora: Option<Lora>) -> LoraTargets {
-    match lora {
-        Some(l) => l.targets,
-        None => LoraTargets::NONE,
-    }
-}
-
-const fn rank(lora: Option<Lora>) -> u64 {
-    match lora {
-        Some(l) => l.rank,
-        None => 0,
-    }
-}
-
-/// A projection: LoRA-adapted, frozen (under LoRA, untargeted), or plain.
-const fn proj(inp: u64, out: u64, bias: bool, adapted: bool, rank: u64, frozen: bool) -> Cost {
-    if adapted {
-        lora(inp, out, bias, rank)
-    } else {
-        freeze(linear(inp, out, bias), frozen)
-    }
-}
-
-const fn freeze(c: Cost, frozen: bool) -> Cost {
-    if frozen { c.frozen() } else { c }
-}
-
-/// A projection reading the same input as an earlier one: the textbook counts that input once;
-/// and once one of them keeps it (a frozen projection does not), the others share the storage.
-const fn share(c: Cost, kept: &mut bool) -> Cost {
-    let deduped = c.shares_input();
-    if *kept || c.act.weight_input_per_token == 0 {
-        deduped
-    } else {
-        *kept = true;
-        Cost {
-            act: Activations {
-                textbook_per_token: deduped.act.textbook_per_token,
-                ..c.act
-            },
-            ..c
+    /// Both sets of targets.
+    #[must_use]
+    pub const fn union(self, o: LoraTargets) -> LoraTargets {
+        LoraTargets {
+            q: self.q || o.q,
+            k: self.k || o.k,
+            v: self.v || o.v,
+            o: self.o || o.o,
+            gate: self.gate || o.gate,
+            up: self.up || o.up,
+            down: self.down || o.down,
         }
     }
 }
@@ -476,10 +507,29 @@ pub struct Part {
     pub name: &'static str,
     /// The layer type's name.
     pub kind: &'static str,
-    /// Copies (the layer count for the block stack).
+    /// Copies (the layer count for a block stack).
     pub repeat: u64,
     /// The part's cost, all copies included.
     pub cost: Cost,
+    /// For a block stack, the index of its block in [`Architecture::blocks`].
+    pub block: Option<usize>,
+}
+
+impl Part {
+    /// The part as an entry of the layer tree (what `Summary` prints), with `children` under
+    /// a block stack.
+    #[must_use]
+    pub const fn layer<'a>(&self, children: &'a [Layer<'a>]) -> Layer<'a> {
+        Layer {
+            name: self.name,
+            kind: self.kind,
+            repeat: self.repeat,
+            cost: self.cost,
+            tied: self.cost.tied > 0 && self.cost.params == 0,
+            frozen: self.cost.params > 0 && self.cost.trainable == 0,
+            children,
+        }
+    }
 }
 
 /// Up to 16 named parts in order.
@@ -490,14 +540,17 @@ pub struct Parts {
 }
 
 impl Parts {
+    const EMPTY: Part = Part {
+        name: "",
+        kind: "",
+        repeat: 0,
+        cost: Cost::ZERO,
+        block: None,
+    };
+
     const fn new() -> Parts {
         Parts {
-            items: [Part {
-                name: "",
-                kind: "",
-                repeat: 0,
-                cost: Cost::ZERO,
-            }; 16],
+            items: [Parts::EMPTY; 16],
             len: 0,
         }
     }
@@ -508,15 +561,28 @@ impl Parts {
             kind,
             repeat: 1,
             cost,
+            block: None,
         };
         self.len += 1;
         self
     }
 
-    /// Appends `block` stacked `n` times (see [`Cost::repeated`]).
-    const fn repeat(self, name: &'static str, kind: &'static str, block: Parts, n: u64) -> Parts {
+    /// Appends `block` (the `index`th of the architecture's blocks) stacked `n` times (see
+    /// [`Cost::repeated`]); nothing when `n` is 0.
+    const fn repeat(
+        self,
+        name: &'static str,
+        kind: &'static str,
+        block: &Parts,
+        index: usize,
+        n: u64,
+    ) -> Parts {
+        if n == 0 {
+            return self;
+        }
         let mut s = self.push(name, kind, block.cost().repeated(n));
         s.items[s.len - 1].repeat = n;
+        s.items[s.len - 1].block = Some(index);
         s
     }
 
@@ -524,6 +590,12 @@ impl Parts {
     #[must_use]
     pub fn as_slice(&self) -> &[Part] {
         &self.items[..self.len]
+    }
+
+    /// The parts, in order (a `const` form of [`Parts::as_slice`]).
+    #[must_use]
+    pub const fn items(&self) -> &[Part] {
+        self.items.split_at(self.len).0
     }
 
     /// The parts one after another (see [`Cost::add`]).
@@ -543,13 +615,14 @@ impl Parts {
     }
 }
 
-/// A model as named parts: the top level, and the fields of its repeated block.
+/// A model as named parts: the top level, and the fields of each kind of repeated block
+/// (full or sliding attention, dense or mixture-of-experts MLP).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Architecture {
-    /// The model's own fields; one of them is the block stack.
+    /// The model's own fields; the block stacks among them point into `blocks`.
     pub top: Parts,
-    /// One repeated block's fields.
-    pub block: Parts,
+    /// The fields of each kind of block.
+    pub blocks: [Parts; 4],
 }
 
 impl Architecture {

@@ -6,7 +6,13 @@ use alloc::vec::Vec;
 
 use serde_json::{Map, Value};
 
-use super::{ModelConfig, ModelType};
+use super::families::{
+    DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, SharedRule, SlidingRule,
+};
+use super::{
+    Act, Attention, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Positions, QkNorm,
+    ScoreCorrection,
+};
 
 /// What is wrong with a `config.json`: one line that names the key and says what to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,16 +46,6 @@ struct Keys<'a> {
 }
 
 impl Keys<'_> {
-    /// A required positive integer.
-    fn count(&self, key: &str) -> Result<u64, ConfigError> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Err(ConfigError::new(format!(
-                "missing key `{key}`; add it (a positive integer) to the config"
-            ))),
-            Some(v) => positive(key, v),
-        }
-    }
-
     /// An optional positive integer: `default` when absent or null.
     fn count_or(&self, key: &str, default: u64) -> Result<u64, ConfigError> {
         match self.map.get(key) {
@@ -132,17 +128,368 @@ fn positive(key: &str, v: &Value) -> Result<u64, ConfigError> {
 /// derived from a config can overflow.
 const MAX_DIM: u64 = 1 << 24;
 
+impl Keys<'_> {
+    /// The first of `keys` present and not null.
+    fn first(&self, keys: &[&'static str]) -> Option<(&'static str, &Value)> {
+        keys.iter().find_map(|k| match self.map.get(*k) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some((*k, v)),
+        })
+    }
+
+    /// A required positive integer under the first of `keys`.
+    fn dim(&self, keys: &[&'static str]) -> Result<u64, ConfigError> {
+        match self.first(keys) {
+            Some((k, v)) => positive(k, v),
+            None => Err(ConfigError::new(format!(
+                "missing key `{}`; add it (a positive integer) to the config",
+                keys.first().copied().unwrap_or("?")
+            ))),
+        }
+    }
+
+    fn dim_rule(&self, rule: Dim, hidden: u64) -> Result<u64, ConfigError> {
+        match rule {
+            Dim::Key(keys) => self.dim(keys),
+            Dim::Or(keys, default) => match self.first(keys) {
+                Some((k, v)) => positive(k, v),
+                None => Ok(default),
+            },
+            Dim::TimesHidden(keys, n) => match self.first(keys) {
+                Some((k, v)) => positive(k, v),
+                None => Ok(hidden.saturating_mul(n)),
+            },
+        }
+    }
+
+    /// An optional count that may be zero.
+    fn number_or(&self, key: &str, default: u64) -> Result<u64, ConfigError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v.as_u64().ok_or_else(|| {
+                ConfigError::new(format!(
+                    "`{key}` must be a non-negative integer, found {}",
+                    short(v)
+                ))
+            }),
+        }
+    }
+
+    fn flag(&self, f: Flag) -> Result<bool, ConfigError> {
+        match f {
+            Flag::Fixed(b) => Ok(b),
+            Flag::Key(k, default) => self.flag_or(k, default),
+            Flag::Keys(ks, default) => match self.first(ks) {
+                Some((k, _)) => self.flag_or(k, default),
+                None => Ok(default),
+            },
+        }
+    }
+
+    /// An optional number (integer or float).
+    fn float_or(&self, key: &str, default: f64) -> Result<f64, ConfigError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v.as_f64().ok_or_else(|| {
+                ConfigError::new(format!("`{key}` must be a number, found {}", short(v)))
+            }),
+        }
+    }
+
+    /// A list of layer indices (`mlp_only_layers`).
+    fn indices(&self, key: &str) -> Result<Vec<u64>, ConfigError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|x| {
+                    x.as_u64().ok_or_else(|| {
+                        ConfigError::new(format!(
+                            "`{key}` must list layer indices, found {}",
+                            short(x)
+                        ))
+                    })
+                })
+                .collect(),
+            Some(other) => Err(ConfigError::new(format!(
+                "`{key}` must be a list of layer indices, found {}",
+                short(other)
+            ))),
+        }
+    }
+}
+
+/// The activation names Hugging Face's `ACT2FN` knows, as the memory model prices them.
+fn activation(key: &str, name: &str) -> Result<Act, ConfigError> {
+    Ok(match name {
+        "gelu_new" | "gelu_fast" | "gelu_python" => Act::NewGelu,
+        "relu" => Act::Relu,
+        "silu" | "swish" | "gelu" | "gelu_pytorch_tanh" | "gelu_accurate" | "quick_gelu"
+        | "relu2" | "relu6" | "tanh" | "sigmoid" | "mish" | "leaky_relu" | "gelu_10" => Act::Fused,
+        other => {
+            return Err(ConfigError::new(format!(
+                "unknown activation `{}` in `{key}`; use one of Hugging Face's (silu, gelu, gelu_new, relu, …)",
+                clip(other)
+            )));
+        }
+    })
+}
+
+/// A string from a config shown in an error, cut to a readable length.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => String::from(s),
+    }
+}
+
+/// The head `architectures[0]` names, as `from_pretrained` would build it.
+fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
+    let name = match keys.map.get("architectures") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => match a.first() {
+            None => None,
+            Some(Value::String(s)) => Some(s.as_str()),
+            Some(other) => {
+                return Err(ConfigError::new(format!(
+                    "`architectures` must list class names, found {}",
+                    short(other)
+                )));
+            }
+        },
+        Some(other) => {
+            return Err(ConfigError::new(format!(
+                "`architectures` must be a list of class names, found {}",
+                short(other)
+            )));
+        }
+    };
+    let Some(name) = name else {
+        return Ok(if f.encoder {
+            Head::None
+        } else {
+            Head::LanguageModel
+        });
+    };
+    let labels = || -> Result<u64, ConfigError> {
+        if let Some(n) = keys.maybe_count("num_labels")? {
+            return Ok(n);
+        }
+        match keys.map.get("id2label") {
+            Some(Value::Object(m)) if !m.is_empty() => Ok(m.len() as u64),
+            _ => Ok(2),
+        }
+    };
+    let lm = name.ends_with("ForCausalLM") || name.ends_with("LMHeadModel");
+    Ok(if lm || (f.encoder && name.ends_with("ForMaskedLM")) {
+        Head::LanguageModel
+    } else if name.ends_with("ForSequenceClassification") {
+        Head::SequenceClassification(labels()?)
+    } else if name.ends_with("ForTokenClassification") {
+        Head::TokenClassification(labels()?)
+    } else if name.ends_with("ForQuestionAnswering") {
+        Head::QuestionAnswering
+    } else if f.encoder && name.ends_with("ForPreTraining") {
+        Head::PreTraining
+    } else if name.ends_with("Model") {
+        Head::None
+    } else {
+        return Err(ConfigError::new(format!(
+            "unsupported head `{}` in `architectures`; supported: *ForCausalLM, *LMHeadModel, *Model, *ForSequenceClassification, *ForTokenClassification, *ForQuestionAnswering{}",
+            clip(name),
+            if f.encoder {
+                ", *ForMaskedLM, *ForPreTraining"
+            } else {
+                ""
+            }
+        )));
+    })
+}
+
+/// Which layers slide (`true`), from `layer_types` or the family's rule, and the window.
+fn sliding(keys: &Keys<'_>, f: &Family, layers: u64) -> Result<(Vec<bool>, u64), ConfigError> {
+    // 0 and null both mean no window (Qwen2-MoE writes 0)
+    let window = Some(keys.number_or("sliding_window", 0)?).filter(|w| *w > 0);
+    let n = usize::try_from(layers).unwrap_or(usize::MAX);
+    let pattern: Vec<bool> = if let Some(types) =
+        keys.map.get("layer_types").filter(|v| !v.is_null())
+    {
+        let Value::Array(types) = types else {
+            return Err(ConfigError::new(format!(
+                "`layer_types` must be a list of layer types, found {}",
+                short(types)
+            )));
+        };
+        if types.len() != n {
+            return Err(ConfigError::new(format!(
+                "`layer_types` lists {} layers but `num_hidden_layers` is {layers}; make them agree",
+                types.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(n);
+        for t in types {
+            out.push(match t.as_str() {
+                Some("full_attention") => false,
+                Some("sliding_attention") => true,
+                _ => {
+                    return Err(ConfigError::new(format!(
+                        "layer type {} in `layer_types` is not supported for {}; supported: full_attention, sliding_attention",
+                        short(t),
+                        f.name
+                    )));
+                }
+            });
+        }
+        out
+    } else {
+        match f.sliding {
+            SlidingRule::None => alloc::vec![false; n],
+            SlidingRule::All { gate, default } => {
+                let gated = match gate {
+                    Some(g) => keys.flag_or(g, false)?,
+                    None => true,
+                };
+                let set = match keys.map.get("sliding_window") {
+                    None => default.is_some(),
+                    Some(_) => window.is_some(),
+                };
+                if gated && set {
+                    let w = window.or(default).unwrap_or(0);
+                    return Ok((alloc::vec![true; n], w));
+                }
+                alloc::vec![false; n]
+            }
+            SlidingRule::EveryNth { keys: ks, default } => {
+                let period = match keys.first(ks) {
+                    Some((k, v)) => positive(k, v)?,
+                    None => default,
+                };
+                (0..layers).map(|i| (i + 1) % period != 0).collect()
+            }
+            SlidingRule::FirstOfN { n: period } => (0..layers).map(|i| i % period != 0).collect(),
+            SlidingRule::FromMaxWindowLayers => {
+                let on = keys.flag_or("use_sliding_window", false)? && window.is_some();
+                let from = keys.number_or("max_window_layers", 28)?;
+                (0..layers).map(|i| on && i >= from).collect()
+            }
+        }
+    };
+    let any = pattern.iter().any(|s| *s);
+    match (any, window) {
+        (false, _) => Ok((pattern, 0)),
+        (true, Some(w)) => Ok((pattern, w)),
+        (true, None) => Err(ConfigError::new(
+            "the config has sliding-window layers but no `sliding_window`; give the window in tokens",
+        )),
+    }
+}
+
+/// Which layers keep a dense MLP.
+fn dense(
+    keys: &Keys<'_>,
+    rule: &MoeRule,
+    experts: u64,
+    layers: u64,
+) -> Result<Vec<bool>, ConfigError> {
+    Ok(match rule.dense {
+        DenseRule::None => (0..layers).map(|_| false).collect(),
+        DenseRule::First(key) => {
+            let k = keys.number_or(key, 0)?;
+            (0..layers).map(|i| i < k).collect()
+        }
+        DenseRule::SparseStep => {
+            let step = keys.count_or("decoder_sparse_step", 1)?;
+            let only = keys.indices("mlp_only_layers")?;
+            (0..layers)
+                .map(|i| only.contains(&i) || !(experts > 0 && (i + 1) % step == 0))
+                .collect()
+        }
+    })
+}
+
+fn mixture(keys: &Keys<'_>, rule: &MoeRule, hidden: u64) -> Result<Moe, ConfigError> {
+    let experts = match keys.first(rule.experts) {
+        Some((k, v)) => positive(k, v)?,
+        None => rule.experts_default,
+    };
+    let top_k = match keys.first(rule.top_k) {
+        Some((k, v)) => positive(k, v)?,
+        None => rule.top_k_default,
+    };
+    let width = keys.dim_rule(rule.width, hidden)?;
+    let shared_width = match rule.shared {
+        SharedRule::None => 0,
+        SharedRule::Count(key) => keys.number_or(key, 0)?.saturating_mul(width),
+        SharedRule::Width(key) => keys.number_or(key, 0)?,
+    };
+    if top_k > experts {
+        return Err(ConfigError::new(format!(
+            "`{}` ({top_k}) must be at most `{}` ({experts})",
+            rule.top_k.first().copied().unwrap_or("num_experts_per_tok"),
+            rule.experts.first().copied().unwrap_or("num_experts")
+        )));
+    }
+    Ok(Moe {
+        experts,
+        top_k,
+        width,
+        shared_width,
+        shared_gate: rule.shared_gate && shared_width > 0,
+        router_bias: rule.router_bias,
+        expert_bias: rule.expert_bias,
+        score_correction: rule.score_correction,
+    })
+}
+
+/// Refuses what the description cannot count.
+fn refusals(keys: &Keys<'_>, f: &Family, hidden: u64) -> Result<(), ConfigError> {
+    if let Some(q) = keys.map.get("quantization_config").filter(|v| !v.is_null()) {
+        let method = q
+            .get("quant_method")
+            .and_then(Value::as_str)
+            .map(|m| format!(" ({})", clip(m)))
+            .unwrap_or_default();
+        return Err(ConfigError::new(format!(
+            "`quantization_config`{method} is not priced yet: the stored weights are not 16-bit; remove the key to price the unquantized model, and choose the weight dtype with --weights"
+        )));
+    }
+    for r in f.refuse {
+        let bad = match *r {
+            Refuse::True(k) => keys.flag_or(k, false)?.then(|| format!("`{k}: true`")),
+            Refuse::Present(k) => keys
+                .map
+                .get(k)
+                .filter(|v| !v.is_null())
+                .map(|v| format!("`{k}` ({})", short(v))),
+            Refuse::NotHidden(k) => keys
+                .maybe_count(k)?
+                .filter(|v| *v != hidden)
+                .map(|v| format!("`{k}` = {v} (not the hidden size {hidden})")),
+        };
+        if let Some(what) = bad {
+            return Err(ConfigError::new(format!(
+                "{what} changes what {} builds in a way this estimator does not count yet; remove it only if the checkpoint does not use it",
+                f.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl ModelConfig {
     /// Reads a Hugging Face `config.json`.
     ///
-    /// Supported `model_type`s: see [`ModelType::NAMES`]. Hugging Face's defaults fill the
-    /// optional keys (`num_key_value_heads`, `head_dim`, `tie_word_embeddings`, …).
+    /// Supported `model_type`s: [`families::ALL`](super::families::ALL), each read by its
+    /// description with the defaults of its transformers configuration class;
+    /// `architectures[0]` selects the head.
     ///
     /// # Errors
     /// A [`ConfigError`] naming the key when the JSON is malformed, a required key is missing,
-    /// a value has the wrong type or is zero or absurd, the heads do not divide, or the
-    /// `model_type` is not supported.
+    /// a value has the wrong type or is zero or absurd, the heads do not divide, the
+    /// `model_type` or head is not supported, or a key would change the model in a way the
+    /// description does not count.
     pub fn from_json(text: &str) -> Result<ModelConfig, ConfigError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let value: Value = serde_json::from_str(text).map_err(|e| {
             ConfigError::new(format!(
                 "not valid JSON ({e}); check the file is a config.json"
@@ -154,11 +501,22 @@ impl ModelConfig {
             ));
         };
         let keys = Keys { map };
+        let names = || {
+            super::families::ALL
+                .iter()
+                .map(|f| f.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let model_type = match map.get("model_type") {
             Some(Value::String(s)) => ModelType::from_name(s).ok_or_else(|| {
+                let hint = closest(s, super::families::ALL.iter().map(|f| f.name))
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
                 ConfigError::new(format!(
-                    "unsupported model_type `{s}`; supported: {}",
-                    ModelType::NAMES.join(", ")
+                    "unsupported model_type `{}`{hint}; supported: {}",
+                    clip(s),
+                    names()
                 ))
             })?,
             Some(other) => {
@@ -170,202 +528,267 @@ impl ModelConfig {
             None => {
                 return Err(ConfigError::new(format!(
                     "missing key `model_type`; add one of: {}",
-                    ModelType::NAMES.join(", ")
+                    names()
                 )));
             }
         };
-        let config = match model_type {
-            ModelType::Gpt2 => gpt2(&keys)?,
-            ModelType::Bert => bert(&keys, map)?,
-            _ => llama_like(&keys, model_type)?,
-        };
+        let config = read(&keys, model_type)?;
         check(&config)?;
         Ok(config)
     }
 }
 
-fn gpt2(keys: &Keys<'_>) -> Result<ModelConfig, ConfigError> {
-    let d = keys.count("n_embd")?;
-    let h = keys.count("n_head")?;
-    let dropout = keys.any_dropout(&["resid_pdrop", "embd_pdrop", "attn_pdrop"], 0.1)?;
-    Ok(ModelConfig {
-        model_type: ModelType::Gpt2,
-        vocab_size: keys.count("vocab_size")?,
-        hidden_size: d,
-        num_layers: keys.count("n_layer")?,
-        num_heads: h,
-        num_kv_heads: h,
-        head_dim: d / h.max(1),
-        intermediate_size: keys.count_or("n_inner", d.saturating_mul(4))?,
-        max_positions: keys.count_or("n_positions", 1024)?,
-        tie_word_embeddings: keys.flag_or("tie_word_embeddings", true)?,
-        sliding_window: 0,
-        num_experts: 0,
-        experts_per_token: 0,
-        qkv_bias: true,
-        o_bias: true,
-        type_vocab_size: 0,
-        masked_lm: false,
-        dropout,
-    })
-    .and_then(|c| divides(c, "n_embd", "n_head"))
-}
-
-fn bert(keys: &Keys<'_>, map: &Map<String, Value>) -> Result<ModelConfig, ConfigError> {
-    let d = keys.count("hidden_size")?;
-    let h = keys.count("num_attention_heads")?;
-    let masked_lm = map
-        .get("architectures")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some("BertForMaskedLM")));
-    let dropout = keys.any_dropout(
-        &["hidden_dropout_prob", "attention_probs_dropout_prob"],
-        0.1,
-    )?;
-    Ok(ModelConfig {
-        model_type: ModelType::Bert,
-        vocab_size: keys.count("vocab_size")?,
-        hidden_size: d,
-        num_layers: keys.count("num_hidden_layers")?,
-        num_heads: h,
-        num_kv_heads: h,
-        head_dim: d / h.max(1),
-        intermediate_size: keys.count("intermediate_size")?,
-        max_positions: keys.count_or("max_position_embeddings", 512)?,
-        tie_word_embeddings: true,
-        sliding_window: 0,
-        num_experts: 0,
-        experts_per_token: 0,
-        qkv_bias: true,
-        o_bias: true,
-        type_vocab_size: keys.count_or("type_vocab_size", 2)?,
-        masked_lm,
-        dropout,
-    })
-    .and_then(|c| divides(c, "hidden_size", "num_attention_heads"))
-}
-
-fn llama_like(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigError> {
-    let d = keys.count("hidden_size")?;
-    let h = keys.count("num_attention_heads")?;
-    let kv = keys.count_or("num_key_value_heads", h)?;
-    let explicit_head_dim = keys.maybe_count("head_dim")?;
-    let head_dim = match (explicit_head_dim, model_type) {
-        (Some(hd), _) => hd,
-        (None, ModelType::Gemma) => 256,
-        (None, _) => {
-            if d % h != 0 {
+#[allow(
+    clippy::too_many_lines,
+    reason = "one part of the description after another, each read once"
+)]
+fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigError> {
+    let f = model_type.family();
+    let d = keys.dim(f.hidden)?;
+    let layers = keys.dim(f.layers)?;
+    let h = keys.dim(f.heads)?;
+    let vocab = keys.dim(f.vocab)?;
+    refusals(keys, f, d)?;
+    let multi_query = match f.multi_query {
+        Some((k, default)) => keys.flag_or(k, default)?,
+        None => false,
+    };
+    let kv = if multi_query {
+        1
+    } else {
+        match keys.first(f.kv_heads) {
+            Some((k, v)) => positive(k, v)?,
+            None => h,
+        }
+    };
+    let head_key = f.heads.first().copied().unwrap_or("num_attention_heads");
+    let hidden_key = f.hidden.first().copied().unwrap_or("hidden_size");
+    let explicit = if f.head_dim_key {
+        keys.maybe_count("head_dim")?
+    } else {
+        None
+    };
+    let head_dim = match explicit {
+        Some(hd) => hd,
+        None if f.head_dim_default > 0 => f.head_dim_default,
+        // Hugging Face's `hidden_size // num_attention_heads`
+        None if f.head_dim_key && d >= h => d / h,
+        None => {
+            if !d.is_multiple_of(h) {
                 return Err(ConfigError::new(format!(
-                    "`num_attention_heads` ({h}) must divide `hidden_size` ({d}), or give `head_dim`"
+                    "`{head_key}` ({h}) must divide `{hidden_key}` ({d})"
                 )));
             }
             d / h
         }
     };
-    let (qkv_bias, o_bias) = if model_type == ModelType::Qwen2 {
-        (true, false)
+    if !h.is_multiple_of(kv) {
+        return Err(ConfigError::new(format!(
+            "`num_key_value_heads` ({kv}) must divide `{head_key}` ({h})"
+        )));
+    }
+    let max_positions = keys.dim_rule(f.max_positions, d)?;
+    let intermediate_size = keys.dim_rule(f.intermediate, d)?;
+    let mla = if f.mla {
+        Some(Mla {
+            // null: a plain `q_proj` (DeepSeek-V2-Lite); absent: the class default
+            q_lora_rank: if keys.map.contains_key("q_lora_rank") {
+                keys.number_or("q_lora_rank", 0)?
+            } else {
+                1536
+            },
+            kv_lora_rank: keys.count_or("kv_lora_rank", 512)?,
+            qk_nope_head_dim: keys.count_or("qk_nope_head_dim", 128)?,
+            qk_rope_head_dim: keys.count_or("qk_rope_head_dim", 64)?,
+            v_head_dim: keys.count_or("v_head_dim", 128)?,
+        })
     } else {
-        let b = keys.flag_or("attention_bias", false)?;
-        (b, b)
+        None
     };
-    let sliding_window = match model_type {
-        // HF's MistralConfig defaults to 4096; null turns it off (v0.2 on)
-        ModelType::Mistral => match keys.map.get("sliding_window") {
-            None => 4096,
-            Some(_) => keys.maybe_count("sliding_window")?.unwrap_or(0),
-        },
-        ModelType::Mixtral | ModelType::Phi3 => keys.maybe_count("sliding_window")?.unwrap_or(0),
-        ModelType::Qwen2 if keys.flag_or("use_sliding_window", false)? => {
-            keys.maybe_count("sliding_window")?.unwrap_or(0)
+    let head_dim = match mla {
+        Some(m) => m.qk_nope_head_dim + m.qk_rope_head_dim,
+        None => head_dim,
+    };
+    let (slides, window) = sliding(keys, f, layers)?;
+    let moe = match &f.moe {
+        Some(rule) => Some((rule, mixture(keys, rule, d)?)),
+        None => None,
+    };
+    let dense_pattern = match moe {
+        Some((rule, m)) => dense(keys, rule, m.experts, layers)?,
+        None => alloc::vec![true; slides.len()],
+    };
+    let count = |v: &[bool]| v.iter().filter(|x| **x).count() as u64;
+    let both: Vec<bool> = slides
+        .iter()
+        .zip(&dense_pattern)
+        .map(|(s, dn)| *s && *dn)
+        .collect();
+    let positions = match f.positions {
+        PositionRule::Rotary { percent } => {
+            let rope = keys.map.get("rope_parameters").filter(|v| v.is_object());
+            let factor = match rope.and_then(|r| r.get("partial_rotary_factor")) {
+                Some(v) => v.as_f64().ok_or_else(|| {
+                    ConfigError::new(format!(
+                        "`partial_rotary_factor` must be a number, found {}",
+                        short(v)
+                    ))
+                })?,
+                None => match keys.first(&["partial_rotary_factor", "rotary_pct"]) {
+                    Some((k, _)) => keys.float_or(k, 1.0)?,
+                    None => f64::from(u32::try_from(percent).unwrap_or(100)) / 100.0,
+                },
+            };
+            if !(factor > 0.0 && factor <= 1.0) {
+                return Err(ConfigError::new(format!(
+                    "`partial_rotary_factor` must be in (0, 1], found {factor}"
+                )));
+            }
+            let rotated = match mla {
+                Some(m) => m.qk_rope_head_dim,
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    clippy::cast_precision_loss,
+                    reason = "Hugging Face's int(head_dim * partial_rotary_factor), of a head width below 2^24"
+                )]
+                None => (head_dim as f64 * factor) as u64,
+            };
+            let kinds =
+                u64::from(slides.iter().any(|s| *s)) + u64::from(slides.iter().any(|s| !*s));
+            Positions::Rotary {
+                dim: rotated,
+                tables: if f.rope_per_layer_type {
+                    kinds.max(1)
+                } else {
+                    1
+                },
+            }
         }
-        _ => 0,
+        PositionRule::RotaryTable => Positions::RotaryTable {
+            dim: keys.count_or("rotary_dim", head_dim)?,
+        },
+        PositionRule::Learned { offset } => Positions::Learned {
+            rows: max_positions + offset,
+        },
+        PositionRule::Sinusoidal { offset } => Positions::Sinusoidal {
+            rows: max_positions + offset,
+        },
+        PositionRule::None => Positions::None,
     };
-    let (num_experts, experts_per_token) = match model_type {
-        ModelType::Mixtral => (
-            keys.count_or("num_local_experts", 8)?,
-            keys.count_or("num_experts_per_tok", 2)?,
-        ),
-        _ => (0, 0),
+    let layout = match f.parallel {
+        Some((k, default, norms)) if keys.flag_or(k, default)? => Layout::Parallel { norms },
+        _ => f.layout,
     };
-    let tie_default = matches!(model_type, ModelType::Gemma);
-    let dropout = keys.any_dropout(&["attention_dropout"], 0.0)?;
-    let config = ModelConfig {
+    let qk_norm = match f.qk_norm_key {
+        Some((k, default)) if !keys.flag_or(k, default)? => QkNorm::None,
+        _ => f.qk_norm,
+    };
+    let act_key = f.act_keys.first().copied().unwrap_or("hidden_act");
+    let act = match keys.first(f.act_keys) {
+        Some((k, Value::String(s))) => activation(k, s)?,
+        Some((k, other)) => {
+            return Err(ConfigError::new(format!(
+                "`{k}` must name an activation, found {}",
+                short(other)
+            )));
+        }
+        None => activation(act_key, f.act_default)?,
+    };
+    let dropout = keys.any_dropout(f.dropout_keys, f.dropout_default)?;
+    Ok(ModelConfig {
         model_type,
-        vocab_size: keys.count("vocab_size")?,
+        head: head(keys, f)?,
+        vocab_size: vocab,
         hidden_size: d,
-        num_layers: keys.count("num_hidden_layers")?,
+        num_layers: layers,
         num_heads: h,
         num_kv_heads: kv,
         head_dim,
-        intermediate_size: keys.count("intermediate_size")?,
-        max_positions: keys.count_or("max_position_embeddings", 2048)?,
-        tie_word_embeddings: keys.flag_or("tie_word_embeddings", tie_default)?,
-        sliding_window,
-        num_experts,
-        experts_per_token,
-        qkv_bias,
-        o_bias,
-        type_vocab_size: 0,
-        masked_lm: false,
+        intermediate_size,
+        max_positions,
+        positions,
+        norm: f.norm,
+        layout,
+        attention: Attention {
+            qkv_bias: keys.flag(f.qkv_bias)?,
+            o_bias: keys.flag(f.o_bias)?,
+            fused_qkv: f.fused_qkv,
+            qk_norm,
+            qk_norm_kind: f.qk_norm_kind,
+            sinks: f.sinks,
+            softmax_fp32: f.softmax_fp32,
+            mla,
+        },
+        mlp: Mlp {
+            gated: f.gated,
+            fused_gate_up: f.fused_gate_up,
+            bias: keys.flag(f.mlp_bias)?,
+            act,
+        },
+        moe: moe.map_or(NO_MOE, |(_, m)| m),
+        sliding_layers: count(&slides),
+        sliding_dense_layers: count(&both),
+        dense_layers: count(&dense_pattern),
+        sliding_window: window,
+        tie_word_embeddings: keys.flag(f.tie)?,
+        head_bias: keys.flag(f.head_bias)?,
+        embed_norm: f.embed_norm,
+        embed_scale: f.embed_scale,
+        causal_mask: f.causal_mask,
+        resid_dropout: f.resid_dropout,
+        encoder: f.encoder,
+        type_vocab_size: if f.encoder {
+            keys.count_or("type_vocab_size", 2)?
+        } else {
+            0
+        },
         dropout,
-    };
-    if h % kv != 0 {
-        return Err(ConfigError::new(format!(
-            "`num_key_value_heads` ({kv}) must divide `num_attention_heads` ({h})"
-        )));
-    }
-    if head_dim % 2 != 0 {
-        return Err(ConfigError::new(format!(
-            "the head width ({head_dim}) must be even for rotary embeddings"
-        )));
-    }
-    if experts_per_token > num_experts {
-        return Err(ConfigError::new(format!(
-            "`num_experts_per_tok` ({experts_per_token}) must be at most `num_local_experts` ({num_experts})"
-        )));
-    }
-    Ok(config)
+    })
 }
 
-fn divides(c: ModelConfig, d_key: &str, h_key: &str) -> Result<ModelConfig, ConfigError> {
-    if c.hidden_size.is_multiple_of(c.num_heads) {
-        Ok(c)
-    } else {
-        Err(ConfigError::new(format!(
-            "`{h_key}` ({}) must divide `{d_key}` ({})",
-            c.num_heads, c.hidden_size
-        )))
-    }
-}
-
-/// The key as the model type's config.json spells it (GPT-2 has its own names).
-fn file_key(model_type: ModelType, key: &'static str) -> &'static str {
-    match (model_type, key) {
-        (ModelType::Gpt2, "hidden_size") => "n_embd",
-        (ModelType::Gpt2, "num_hidden_layers") => "n_layer",
-        (ModelType::Gpt2, "num_attention_heads" | "num_key_value_heads") => "n_head",
-        (ModelType::Gpt2, "intermediate_size") => "n_inner",
-        (ModelType::Gpt2, "max_position_embeddings") => "n_positions",
-        _ => key,
-    }
-}
+const NO_MOE: Moe = Moe {
+    experts: 0,
+    top_k: 0,
+    width: 0,
+    shared_width: 0,
+    shared_gate: false,
+    router_bias: false,
+    expert_bias: false,
+    score_correction: ScoreCorrection::None,
+};
 
 /// Rejects absurd sizes before any count is formed, so that counting cannot overflow.
 fn check(c: &ModelConfig) -> Result<(), ConfigError> {
+    let f = c.model_type.family();
+    let key =
+        |keys: &[&'static str], fallback: &'static str| keys.first().copied().unwrap_or(fallback);
+    let mla = c.attention.mla.unwrap_or(Mla {
+        q_lora_rank: 0,
+        kv_lora_rank: 0,
+        qk_nope_head_dim: 0,
+        qk_rope_head_dim: 0,
+        v_head_dim: 0,
+    });
     let dims = [
-        ("vocab_size", c.vocab_size),
-        ("hidden_size", c.hidden_size),
-        ("num_hidden_layers", c.num_layers),
-        ("num_attention_heads", c.num_heads),
+        (key(f.vocab, "vocab_size"), c.vocab_size),
+        (key(f.hidden, "hidden_size"), c.hidden_size),
+        (key(f.layers, "num_hidden_layers"), c.num_layers),
+        (key(f.heads, "num_attention_heads"), c.num_heads),
         ("num_key_value_heads", c.num_kv_heads),
         ("head_dim", c.head_dim),
         ("intermediate_size", c.intermediate_size),
         ("max_position_embeddings", c.max_positions),
-        ("num_local_experts", c.num_experts),
+        ("sliding_window", c.sliding_window),
+        ("num_experts", c.moe.experts),
+        ("moe_intermediate_size", c.moe.width),
+        ("shared expert width", c.moe.shared_width),
         ("type_vocab_size", c.type_vocab_size),
+        ("q_lora_rank", mla.q_lora_rank),
+        ("kv_lora_rank", mla.kv_lora_rank),
+        ("v_head_dim", mla.v_head_dim),
     ];
     for (key, value) in dims {
-        let key = file_key(c.model_type, key);
         if value > MAX_DIM {
             return Err(ConfigError::new(format!(
                 "`{key}` = {value} is beyond any real model (the limit is {MAX_DIM}); check the value"
@@ -377,13 +800,17 @@ fn check(c: &ModelConfig) -> Result<(), ConfigError> {
         c.vocab_size,
         c.hidden_size,
         c.intermediate_size,
+        c.moe.width,
+        c.moe.shared_width,
         c.num_heads * c.head_dim,
+        c.num_heads * mla.v_head_dim,
+        c.max_positions,
     ]
     .into_iter()
     .max()
     .map_or(0, u128::from);
     let bound =
-        (u128::from(c.num_layers) + 2) * widest * widest * 4 * (u128::from(c.num_experts) + 1);
+        (u128::from(c.num_layers) + 2) * widest * widest * 8 * (u128::from(c.moe.experts) + 1);
     if bound >= 1 << 60 {
         return Err(ConfigError::new(
             "the model is too large to count (beyond 2^60 parameters); check the sizes",

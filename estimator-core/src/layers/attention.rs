@@ -183,3 +183,35 @@ impl<const HEAD_DIM: u64> Params for Rotary<HEAD_DIM> {
     };
     const KIND: &'static str = "Rotary";
 }
+
+/// The parameter-free core of multi-head latent attention (DeepSeek-V2/V3) as Hugging Face
+/// runs it: `h` heads whose queries and keys are `qk_dim` wide (the non-rotary part from the
+/// latent, plus the shared rotary key) and whose values are `v_dim` wide, every head's keys
+/// and values materialised.
+///
+/// Saved for backward per token: the query and key (`h·qk_dim` each) and value (`h·v_dim`);
+/// eager attention also keeps the softmax output. KV cache: `h·(qk_dim + v_dim)` elements per
+/// token — what `transformers`' `DynamicCache` holds for these models (the compressed latent
+/// that serving engines keep instead is `kv_lora_rank + qk_rope_head_dim`).
+#[must_use]
+pub const fn latent_attention_core(h: u64, qk_dim: u64, v_dim: u64, window: u64) -> Cost {
+    assert!(
+        h > 0 && qk_dim > 0 && v_dim > 0,
+        "estimator: latent attention needs at least one head and non-zero head widths"
+    );
+    let q = dim_mul(h, qk_dim);
+    let v = dim_mul(h, v_dim);
+    let saved = dim_add(dim_mul(2, q), v);
+    Cost::ZERO
+        .saves(Activations {
+            attention_per_token: saved,
+            score_heads: h,
+            score_dropout_heads: h,
+            textbook_per_token: textbook_elems(saved),
+            textbook_per_token_seq: dim_mul(5, h),
+            ..Activations::ZERO
+        })
+        .caches(dim_add(q, v), window)
+        .widths(q, v)
+        .live(dim_add(saved, v))
+}

@@ -23,10 +23,14 @@ pub use activation::{
 pub use adapters::{Frozen, Lora, lora};
 pub use attention::{
     AttentionCore, MultiHeadAttention, Rotary, attention, attention_core, attention_core_with,
+    latent_attention_core,
 };
 pub use conv::{Conv1d, Conv2d, conv};
 pub use ffn::{FeedForward, GatedFeedForward, feed_forward, gated_feed_forward};
 pub use linear::{Buffer, Embedding, Linear, Parameter, embedding, linear};
 pub use moe::{Moe, moe};
-pub use norm::{BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, batch_norm, layer_norm, rms_norm};
+pub use norm::{
+    BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, batch_norm, layer_norm, non_parametric_norm,
+    rms_norm,
+};
 pub use transformer::{TransformerLayer, transformer_layer};

@@ -40,6 +40,13 @@ pub const fn layer_norm(d: u64, bias: bool) -> Cost {
     .widths(d, d)
 }
 
+/// The cost of a LayerNorm without parameters (`elementwise_affine=False`, OLMo 1) as a
+/// value: what [`layer_norm`] saves, no weights.
+#[must_use]
+pub const fn non_parametric_norm(d: u64) -> Cost {
+    Cost::ZERO.saves(layer_norm(d, false).act).widths(d, d)
+}
+
 impl<const D: u64, const BIAS: bool> Params for LayerNorm<D, BIAS> {
     const COST: Cost = layer_norm(D, BIAS);
     const KIND: &'static str = "LayerNorm";

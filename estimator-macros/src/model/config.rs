@@ -1,15 +1,25 @@
-//! `model!(pub Name = "config.json")`: read the file at compile time and declare the model as
-//! types, through `#[derive(Params)]`.
+//! `model!(pub Name = "config.json")`: read the file at compile time and declare the model as a
+//! type whose cost is the file's [`ModelConfig`], evaluated by the compiler.
+//!
+//! The macro reads the file with the same family table as the CLI and emits the resulting
+//! `ModelConfig` as a literal (`Name::CONFIG`); `Params::COST` is `Name::CONFIG.cost()` and the
+//! layer tree is `Name::CONFIG.architecture(None)`, so the type and the CLI cannot disagree.
 
 use std::path::PathBuf;
 
-use estimator_core::config::{ModelConfig, ModelType};
+use estimator_core::config::{
+    Act, Attention, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions, QkNorm,
+    ScoreCorrection,
+};
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote};
 use syn::LitStr;
 
+use super::crate_path;
 use super::parse::ModelInput;
-use super::{crate_path, helper};
+
+/// The largest config file read: far beyond any real `config.json`.
+const MAX_BYTES: u64 = 4 << 20;
 
 /// The file named by `path`, relative to the file that calls the macro.
 fn resolve(path: &LitStr) -> PathBuf {
@@ -26,23 +36,40 @@ fn resolve(path: &LitStr) -> PathBuf {
     }
 }
 
+/// The file's text, read up to [`MAX_BYTES`].
+fn read(file: &std::path::Path) -> std::io::Result<Result<String, &'static str>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)?
+        .take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Ok(Err("is larger than any config.json (4 MiB)"));
+    }
+    Ok(String::from_utf8(bytes).map_err(|_| "is not a text file (invalid UTF-8)"))
+}
+
 pub(super) fn expand(input: &ModelInput, path: &LitStr) -> syn::Result<TokenStream> {
     let file = resolve(path);
     let shown = path.value();
-    let text = std::fs::read_to_string(&file).map_err(|e| {
-        syn::Error::new(
-            path.span(),
-            format!(
-                "cannot read `{shown}` ({}): {e}; the path is relative to this source file",
-                file.display()
-            ),
-        )
-    })?;
+    let text = read(&file)
+        .map_err(|e| {
+            syn::Error::new(
+                path.span(),
+                format!(
+                    "cannot read `{shown}` ({}): {e}; the path is relative to this source file",
+                    file.display()
+                ),
+            )
+        })?
+        .map_err(|why| {
+            syn::Error::new(path.span(), format!("`{shown}` {why}; give a config.json"))
+        })?;
     let config = ModelConfig::from_json(&text)
         .map_err(|e| syn::Error::new(path.span(), format!("`{shown}`: {e}")))?;
     let krate = crate_path(&input.attrs);
     let absolute = file.canonicalize().unwrap_or(file).display().to_string();
-    let body = structs(input, &config, &krate, &shown);
+    let body = model(input, &config, &krate, &shown);
     Ok(quote! {
         #body
         // an edit of the config rebuilds the crate
@@ -54,312 +81,307 @@ fn lit(v: u64) -> Literal {
     Literal::u64_unsuffixed(v)
 }
 
-/// What every generated struct of one model shares.
-struct Gen<'a> {
-    vis: &'a syn::Visibility,
-    attrs: &'a [syn::Attribute],
-    name: &'a syn::Ident,
-    l: &'a TokenStream,
-    c: &'a ModelConfig,
-    model_doc: String,
-    block_doc: String,
-    part_doc: String,
-    /// The config's sizes as literals.
-    n: Dims,
-    /// The repeated block's struct: `NameBlock`.
-    block: syn::Ident,
-}
-
-/// The sizes every architecture uses, as unsuffixed literals.
-struct Dims {
-    v: Literal,
-    d: Literal,
-    layers: Literal,
-    h: Literal,
-    kv: Literal,
-    hd: Literal,
-    f: Literal,
-    positions: Literal,
-}
-
-/// The model's structs, mirroring [`ModelConfig::cost`] field by field.
-fn structs(input: &ModelInput, c: &ModelConfig, krate: &TokenStream, shown: &str) -> TokenStream {
-    let name = &input.name;
-    let g = Gen {
-        vis: &input.vis,
-        attrs: &input.attrs,
-        name,
-        l: krate,
-        c,
-        model_doc: format!(
-            "`{name}` from `{shown}` ({}): {} parameters, declared with `model!`.",
-            c.model_type.name(),
-            c.params()
-        ),
-        block_doc: format!("A repeated block of `{name}`."),
-        part_doc: format!("A part of `{name}`'s block."),
-        n: Dims {
-            v: lit(c.vocab_size),
-            d: lit(c.hidden_size),
-            layers: lit(c.num_layers),
-            h: lit(c.num_heads),
-            kv: lit(c.num_kv_heads),
-            hd: lit(c.head_dim),
-            f: lit(c.intermediate_size),
-            positions: lit(c.max_positions),
-        },
-        block: helper(name, "Block"),
-    };
-    match c.model_type {
-        ModelType::Gpt2 => gpt2(&g),
-        ModelType::Bert => bert(&g),
-        _ => llama_like(&g),
+/// The model's type: a unit struct with its `CONFIG`, and `Params` from it.
+fn model(input: &ModelInput, c: &ModelConfig, l: &TokenStream, shown: &str) -> TokenStream {
+    let (vis, attrs, name) = (&input.vis, &input.attrs, &input.name);
+    let doc = format!(
+        "`{name}` from `{shown}` ({}): {} parameters, declared with `model!`.",
+        c.model_type.name(),
+        c.params()
+    );
+    let kind = name.to_string();
+    let literal = config_tokens(c, l);
+    let arch = c.architecture(None);
+    // one constant per kind of block present, then the top level pointing at them
+    let mut consts = Vec::new();
+    for (i, block) in arch.blocks.iter().enumerate() {
+        let n = block.as_slice().len();
+        if n == 0 || !arch.top.as_slice().iter().any(|p| p.block == Some(i)) {
+            continue;
+        }
+        let ident = format_ident!("__BLOCK{}", i);
+        let entries = (0..n).map(|j| quote!(Self::__ARCH.blocks[#i].items()[#j].layer(&[])));
+        consts.push(quote! {
+            #[doc(hidden)]
+            const #ident: [#l::Layer<'static>; #n] = [#(#entries),*];
+        });
     }
-}
-
-fn gpt2(g: &Gen<'_>) -> TokenStream {
-    let Gen {
-        vis,
-        attrs,
-        name,
-        l,
-        c,
-        model_doc,
-        block_doc,
-        part_doc,
-        n,
-        block,
-    } = g;
-    let Dims {
-        v,
-        d,
-        layers,
-        h,
-        f,
-        positions: p,
-        ..
-    } = n;
-    let (attn, mlp) = (helper(name, "Attention"), helper(name, "Mlp"));
-    let (d3, hdim) = (lit(3 * c.hidden_size), lit(c.hidden_size / c.num_heads));
+    let top = arch.top.as_slice();
+    let nt = top.len();
+    let entries = top.iter().enumerate().map(|(j, p)| {
+        if let Some(i) = p.block {
+            let ident = format_ident!("__BLOCK{}", i);
+            quote!(Self::__ARCH.top.items()[#j].layer(&Self::#ident))
+        } else {
+            quote!(Self::__ARCH.top.items()[#j].layer(&[]))
+        }
+    });
     quote! {
-        #[doc = #part_doc]
-        #[derive(#l::Params)]
-        #vis struct #attn {
-            c_attn: #l::layers::Linear<#d, #d3>,
-            attn: #l::layers::AttentionCore<#h, #h, #hdim, 0, false>,
-            c_proj: #l::layers::Linear<#d, #d>,
-            resid_dropout: #l::layers::Dropout<#d>,
-        }
-        #[doc = #part_doc]
-        #[derive(#l::Params)]
-        #vis struct #mlp {
-            c_fc: #l::layers::Linear<#d, #f>,
-            act: #l::layers::NewGelu<#f>,
-            c_proj: #l::layers::Linear<#f, #d>,
-            dropout: #l::layers::Dropout<#d>,
-        }
-        #[doc = #block_doc]
-        #[derive(#l::Params)]
-        #vis struct #block {
-            ln_1: #l::layers::LayerNorm<#d>,
-            attn: #attn,
-            ln_2: #l::layers::LayerNorm<#d>,
-            mlp: #mlp,
-        }
-        #[doc = #model_doc]
+        #[doc = #doc]
         #(#attrs)*
-        #[derive(#l::Params)]
-        #vis struct #name {
-            wte: #l::layers::Embedding<#v, #d>,
-            wpe: #l::layers::Embedding<#p, #d>,
-            drop: #l::layers::Dropout<#d>,
-            h: [#block; #layers],
-            ln_f: #l::layers::LayerNorm<#d>,
-            #[params(tied)]
-            lm_head: #l::layers::Linear<#d, #v, false>,
+        #[derive(Clone, Copy, Debug, Default)]
+        #vis struct #name;
+
+        impl #name {
+            /// The hyper-parameters read from the config file, as the family table reads them.
+            #vis const CONFIG: #l::config::ModelConfig = #literal;
+            #[doc(hidden)]
+            const __ARCH: #l::config::Architecture = Self::CONFIG.architecture(::core::option::Option::None);
+            #(#consts)*
+            #[doc(hidden)]
+            const __TOP: [#l::Layer<'static>; #nt] = [#(#entries),*];
+        }
+
+        #[automatically_derived]
+        impl #l::Params for #name {
+            const COST: #l::Cost = Self::CONFIG.cost();
+            const KIND: &'static str = #kind;
+            const LAYERS: &'static [#l::Layer<'static>] = &Self::__TOP;
         }
     }
 }
 
-fn bert(g: &Gen<'_>) -> TokenStream {
-    let Gen {
-        vis,
-        attrs,
-        name,
-        l,
-        c,
-        model_doc,
-        block_doc,
-        part_doc,
-        n,
-        block,
-    } = g;
-    let Dims {
-        v,
-        d,
-        layers,
-        h,
-        f,
-        positions: p,
-        ..
-    } = n;
-    let (emb, head) = (helper(name, "Embeddings"), helper(name, "Head"));
-    let (types, hdim) = (lit(c.type_vocab_size), lit(c.hidden_size / c.num_heads));
-    let (top, head_struct) = if c.masked_lm {
-        (
-            quote! { cls: #head, },
-            quote! {
-                #[doc = #part_doc]
-                #[derive(#l::Params)]
-                #vis struct #head {
-                    dense: #l::layers::Linear<#d, #d>,
-                    act: #l::layers::Gelu<#d>,
-                    layer_norm: #l::layers::LayerNorm<#d>,
-                    #[params(tied)]
-                    decoder: #l::layers::Linear<#d, #v, false>,
-                    bias: #l::layers::Parameter<#v>,
-                }
+/// `config` as a Rust expression (every field named, so a new field is a compile error here).
+#[allow(
+    clippy::too_many_lines,
+    reason = "one line per field of the config, written out so that none is forgotten"
+)]
+fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
+    let ModelConfig {
+        model_type,
+        head,
+        vocab_size,
+        hidden_size,
+        num_layers,
+        num_heads,
+        num_kv_heads,
+        head_dim,
+        intermediate_size,
+        max_positions,
+        positions,
+        norm,
+        layout,
+        attention,
+        mlp,
+        moe,
+        sliding_layers,
+        sliding_dense_layers,
+        dense_layers,
+        sliding_window,
+        tie_word_embeddings,
+        head_bias,
+        embed_norm,
+        embed_scale,
+        causal_mask,
+        resid_dropout,
+        encoder,
+        type_vocab_size,
+        dropout,
+    } = *c;
+    let cfg = quote!(#l::config);
+    let name = model_type.name();
+    let head = match head {
+        Head::LanguageModel => quote!(#cfg::Head::LanguageModel),
+        Head::None => quote!(#cfg::Head::None),
+        Head::SequenceClassification(n) => {
+            let n = lit(n);
+            quote!(#cfg::Head::SequenceClassification(#n))
+        }
+        Head::TokenClassification(n) => {
+            let n = lit(n);
+            quote!(#cfg::Head::TokenClassification(#n))
+        }
+        Head::QuestionAnswering => quote!(#cfg::Head::QuestionAnswering),
+        Head::PreTraining => quote!(#cfg::Head::PreTraining),
+    };
+    let positions = match positions {
+        Positions::Rotary { dim, tables } => {
+            let (dim, tables) = (lit(dim), lit(tables));
+            quote!(#cfg::Positions::Rotary { dim: #dim, tables: #tables })
+        }
+        Positions::RotaryTable { dim } => {
+            let dim = lit(dim);
+            quote!(#cfg::Positions::RotaryTable { dim: #dim })
+        }
+        Positions::Learned { rows } => {
+            let rows = lit(rows);
+            quote!(#cfg::Positions::Learned { rows: #rows })
+        }
+        Positions::Sinusoidal { rows } => {
+            let rows = lit(rows);
+            quote!(#cfg::Positions::Sinusoidal { rows: #rows })
+        }
+        Positions::None => quote!(#cfg::Positions::None),
+    };
+    let norm_tokens = |n: Norm| match n {
+        Norm::Rms => quote!(#cfg::Norm::Rms),
+        Norm::LayerNorm => quote!(#cfg::Norm::LayerNorm),
+        Norm::LayerNormNoBias => quote!(#cfg::Norm::LayerNormNoBias),
+        Norm::NonParametric => quote!(#cfg::Norm::NonParametric),
+    };
+    let norm = norm_tokens(norm);
+    let layout = match layout {
+        Layout::PreNorm => quote!(#cfg::Layout::PreNorm),
+        Layout::Parallel { norms } => {
+            let norms = lit(norms);
+            quote!(#cfg::Layout::Parallel { norms: #norms })
+        }
+        Layout::PostNorm => quote!(#cfg::Layout::PostNorm),
+        Layout::Sandwich => quote!(#cfg::Layout::Sandwich),
+    };
+    let Attention {
+        qkv_bias,
+        o_bias,
+        fused_qkv,
+        qk_norm,
+        qk_norm_kind,
+        sinks,
+        softmax_fp32,
+        mla,
+    } = attention;
+    let qk_norm = match qk_norm {
+        QkNorm::None => quote!(#cfg::QkNorm::None),
+        QkNorm::PerHead => quote!(#cfg::QkNorm::PerHead),
+        QkNorm::Full => quote!(#cfg::QkNorm::Full),
+        QkNorm::PerHeadModules => quote!(#cfg::QkNorm::PerHeadModules),
+    };
+    let qk_norm_kind = norm_tokens(qk_norm_kind);
+    let mla = match mla {
+        None => quote!(::core::option::Option::None),
+        Some(Mla {
+            q_lora_rank,
+            kv_lora_rank,
+            qk_nope_head_dim,
+            qk_rope_head_dim,
+            v_head_dim,
+        }) => {
+            let (a, b, n, r, v) = (
+                lit(q_lora_rank),
+                lit(kv_lora_rank),
+                lit(qk_nope_head_dim),
+                lit(qk_rope_head_dim),
+                lit(v_head_dim),
+            );
+            quote!(::core::option::Option::Some(#cfg::Mla {
+                q_lora_rank: #a, kv_lora_rank: #b, qk_nope_head_dim: #n,
+                qk_rope_head_dim: #r, v_head_dim: #v,
+            }))
+        }
+    };
+    let Mlp {
+        gated,
+        fused_gate_up,
+        bias,
+        act,
+    } = mlp;
+    let act = match act {
+        Act::Fused => quote!(#cfg::Act::Fused),
+        Act::NewGelu => quote!(#cfg::Act::NewGelu),
+        Act::Relu => quote!(#cfg::Act::Relu),
+    };
+    let Moe {
+        experts,
+        top_k,
+        width,
+        shared_width,
+        shared_gate,
+        router_bias,
+        expert_bias,
+        score_correction,
+    } = moe;
+    let score_correction = match score_correction {
+        ScoreCorrection::None => quote!(#cfg::ScoreCorrection::None),
+        ScoreCorrection::Buffer => quote!(#cfg::ScoreCorrection::Buffer),
+        ScoreCorrection::Parameter => quote!(#cfg::ScoreCorrection::Parameter),
+    };
+    let [experts, top_k, width, shared_width] = [experts, top_k, width, shared_width].map(lit);
+    let [
+        vocab_size,
+        hidden_size,
+        num_layers,
+        num_heads,
+        num_kv_heads,
+        head_dim,
+        intermediate_size,
+        max_positions,
+        sliding_layers,
+        sliding_dense_layers,
+        dense_layers,
+        sliding_window,
+        type_vocab_size,
+    ] = [
+        vocab_size,
+        hidden_size,
+        num_layers,
+        num_heads,
+        num_kv_heads,
+        head_dim,
+        intermediate_size,
+        max_positions,
+        sliding_layers,
+        sliding_dense_layers,
+        dense_layers,
+        sliding_window,
+        type_vocab_size,
+    ]
+    .map(lit);
+    quote! {
+        #cfg::ModelConfig {
+            model_type: match #cfg::ModelType::from_name(#name) {
+                ::core::option::Option::Some(t) => t,
+                ::core::option::Option::None => ::core::panic!("estimator: unknown model_type"),
             },
-        )
-    } else {
-        (quote! { pooler: #l::layers::Linear<#d, #d>, }, quote!())
-    };
-    quote! {
-        #[doc = #part_doc]
-        #[derive(#l::Params)]
-        #vis struct #emb {
-            word_embeddings: #l::layers::Embedding<#v, #d>,
-            position_embeddings: #l::layers::Embedding<#p, #d>,
-            token_type_embeddings: #l::layers::Embedding<#types, #d>,
-            layer_norm: #l::layers::LayerNorm<#d>,
-            dropout: #l::layers::Dropout<#d>,
-            position_ids: #l::layers::Buffer<#p, 8>,
-            token_type_ids: #l::layers::Buffer<#p, 8>,
-        }
-        #[doc = #block_doc]
-        #[derive(#l::Params)]
-        #vis struct #block {
-            query: #l::layers::Linear<#d, #d>,
-            #[params(shares_input)]
-            key: #l::layers::Linear<#d, #d>,
-            #[params(shares_input)]
-            value: #l::layers::Linear<#d, #d>,
-            attn: #l::layers::AttentionCore<#h, #h, #hdim, 0, false>,
-            attention_output: #l::layers::Linear<#d, #d>,
-            attention_dropout: #l::layers::Dropout<#d>,
-            attention_norm: #l::layers::LayerNorm<#d>,
-            intermediate: #l::layers::Linear<#d, #f>,
-            act: #l::layers::Gelu<#f>,
-            output: #l::layers::Linear<#f, #d>,
-            output_dropout: #l::layers::Dropout<#d>,
-            output_norm: #l::layers::LayerNorm<#d>,
-        }
-        #head_struct
-        #[doc = #model_doc]
-        #(#attrs)*
-        #[derive(#l::Params)]
-        #vis struct #name {
-            embeddings: #emb,
-            encoder: [#block; #layers],
-            #top
-        }
-    }
-}
-
-fn llama_like(g: &Gen<'_>) -> TokenStream {
-    let Gen {
-        vis,
-        attrs,
-        name,
-        l,
-        c,
-        model_doc,
-        block_doc,
-        part_doc,
-        n,
-        block,
-    } = g;
-    let Dims {
-        v,
-        d,
-        layers,
-        h,
-        kv,
-        hd,
-        f,
-        ..
-    } = n;
-    let window = lit(c.sliding_window);
-    let (attn_ty, attn_struct) = if c.standard_attention() {
-        let bias = c.qkv_bias;
-        (
-            quote!(#l::layers::MultiHeadAttention<#d, #h, #kv, #bias, #window>),
-            quote!(),
-        )
-    } else {
-        let attn = helper(name, "Attention");
-        let (q, kvw) = (
-            lit(c.num_heads * c.head_dim),
-            lit(c.num_kv_heads * c.head_dim),
-        );
-        let (qb, ob) = (c.qkv_bias, c.o_bias);
-        (
-            quote!(#attn),
-            quote! {
-                #[doc = #part_doc]
-                #[derive(#l::Params)]
-                #vis struct #attn {
-                    q_proj: #l::layers::Linear<#d, #q, #qb>,
-                    #[params(shares_input)]
-                    k_proj: #l::layers::Linear<#d, #kvw, #qb>,
-                    #[params(shares_input)]
-                    v_proj: #l::layers::Linear<#d, #kvw, #qb>,
-                    attn: #l::layers::AttentionCore<#h, #kv, #hd, #window>,
-                    o_proj: #l::layers::Linear<#q, #d, #ob>,
-                }
+            head: #head,
+            vocab_size: #vocab_size,
+            hidden_size: #hidden_size,
+            num_layers: #num_layers,
+            num_heads: #num_heads,
+            num_kv_heads: #num_kv_heads,
+            head_dim: #head_dim,
+            intermediate_size: #intermediate_size,
+            max_positions: #max_positions,
+            positions: #positions,
+            norm: #norm,
+            layout: #layout,
+            attention: #cfg::Attention {
+                qkv_bias: #qkv_bias,
+                o_bias: #o_bias,
+                fused_qkv: #fused_qkv,
+                qk_norm: #qk_norm,
+                qk_norm_kind: #qk_norm_kind,
+                sinks: #sinks,
+                softmax_fp32: #softmax_fp32,
+                mla: #mla,
             },
-        )
-    };
-    let mlp_ty = if c.num_experts > 0 {
-        let (e, k) = (lit(c.num_experts), lit(c.experts_per_token));
-        quote!(#l::layers::Moe<#d, #e, #k, #l::layers::GatedFeedForward<#d, #f>>)
-    } else {
-        quote!(#l::layers::GatedFeedForward<#d, #f>)
-    };
-    let normalizer = if matches!(c.model_type, ModelType::Gemma) {
-        quote! {
-            /// `sqrt(hidden_size)`, a non-persistent fp32 buffer
-            normalizer: #l::layers::Buffer<1, 4>,
-        }
-    } else {
-        quote!()
-    };
-    let tied = if c.tie_word_embeddings {
-        quote!(#[params(tied)])
-    } else {
-        quote!()
-    };
-    quote! {
-        #attn_struct
-        #[doc = #block_doc]
-        #[derive(#l::Params)]
-        #vis struct #block {
-            input_layernorm: #l::layers::RmsNorm<#d>,
-            self_attn: #attn_ty,
-            post_attention_layernorm: #l::layers::RmsNorm<#d>,
-            mlp: #mlp_ty,
-        }
-        #[doc = #model_doc]
-        #(#attrs)*
-        #[derive(#l::Params)]
-        #vis struct #name {
-            embed_tokens: #l::layers::Embedding<#v, #d>,
-            #normalizer
-            layers: [#block; #layers],
-            norm: #l::layers::RmsNorm<#d>,
-            rotary_emb: #l::layers::Rotary<#hd>,
-            #tied
-            lm_head: #l::layers::Linear<#d, #v, false>,
+            mlp: #cfg::Mlp {
+                gated: #gated,
+                fused_gate_up: #fused_gate_up,
+                bias: #bias,
+                act: #act,
+            },
+            moe: #cfg::Moe {
+                experts: #experts,
+                top_k: #top_k,
+                width: #width,
+                shared_width: #shared_width,
+                shared_gate: #shared_gate,
+                router_bias: #router_bias,
+                expert_bias: #expert_bias,
+                score_correction: #score_correction,
+            },
+            sliding_layers: #sliding_layers,
+            sliding_dense_layers: #sliding_dense_layers,
+            dense_layers: #dense_layers,
+            sliding_window: #sliding_window,
+            tie_word_embeddings: #tie_word_embeddings,
+            head_bias: #head_bias,
+            embed_norm: #embed_norm,
+            embed_scale: #embed_scale,
+            causal_mask: #causal_mask,
+            resid_dropout: #resid_dropout,
+            encoder: #encoder,
+            type_vocab_size: #type_vocab_size,
+            dropout: #dropout,
         }
     }
 }

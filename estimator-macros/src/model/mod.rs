@@ -7,7 +7,7 @@ mod parse;
 use std::collections::HashMap;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{ToTokens, format_ident, quote};
+use quote::{ToTokens, quote};
 use syn::spanned::Spanned;
 use syn::{Expr, GenericArgument, Ident, PathArguments, Type};
 
@@ -500,9 +500,4 @@ fn eval(e: &Expr, env: &Env) -> syn::Result<u64> {
             "expected an integer expression of numbers and hyper-parameters (+ - * / %)".to_owned(),
         )),
     }
-}
-
-/// Names the generated helper structs of a config-built model: `Llama2_7B` + `Block`.
-pub(crate) fn helper(name: &Ident, suffix: &str) -> Ident {
-    format_ident!("{}{}", name, suffix)
 }

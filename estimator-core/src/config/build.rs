@@ -1,0 +1,530 @@
+//! A [`ModelConfig`] as named parts, built from the shared layer costs: one recipe for every
+//! decoder family (norm kind and placement, attention variant, dense or gated MLP, mixture of
+//! experts, per-layer pattern, head), and BERT's encoder.
+
+use super::{
+    Act, Architecture, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts, Positions,
+    QkNorm, ScoreCorrection,
+};
+use crate::cost::{Activations, Cost};
+use crate::layers::{
+    attention, attention_core_with, dropout, embedding, gated_feed_forward, keeps_input,
+    keeps_output, latent_attention_core, layer_norm, linear, lora, moe, new_gelu,
+    non_parametric_norm, rms_norm,
+};
+
+pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
+    if c.encoder { bert(c) } else { decoder(c, lora) }
+}
+
+const fn targets(lora: Option<Lora>) -> LoraTargets {
+    match lora {
+        Some(l) => l.targets,
+        None => LoraTargets::NONE,
+    }
+}
+
+const fn rank(lora: Option<Lora>) -> u64 {
+    match lora {
+        Some(l) => l.rank,
+        None => 0,
+    }
+}
+
+/// A projection: LoRA-adapted, frozen (under LoRA, untargeted), or plain.
+const fn proj(inp: u64, out: u64, bias: bool, adapted: bool, rank: u64, frozen: bool) -> Cost {
+    if adapted {
+        lora(inp, out, bias, rank)
+    } else {
+        freeze(linear(inp, out, bias), frozen)
+    }
+}
+
+const fn freeze(c: Cost, frozen: bool) -> Cost {
+    if frozen { c.frozen() } else { c }
+}
+
+/// A projection reading the same input as an earlier one: the textbook counts that input once;
+/// and once one of them keeps it (a frozen projection does not), the others share the storage.
+const fn share(c: Cost, kept: &mut bool) -> Cost {
+    let deduped = c.shares_input();
+    if *kept || c.act.weight_input_per_token == 0 {
+        deduped
+    } else {
+        *kept = true;
+        Cost {
+            act: Activations {
+                textbook_per_token: deduped.act.textbook_per_token,
+                ..c.act
+            },
+            ..c
+        }
+    }
+}
+
+/// The first projection of an MLP: it shares its input with the attention's projections when
+/// `kept` says one of them keeps it already; otherwise it may keep the input itself.
+const fn first(c: Cost, kept: &mut bool) -> Cost {
+    if *kept {
+        share(c, kept)
+    } else {
+        *kept = c.act.weight_input_per_token > 0;
+        c
+    }
+}
+
+/// A norm of width `d` of the given kind.
+const fn norm(kind: Norm, d: u64) -> Cost {
+    match kind {
+        Norm::Rms => rms_norm(d),
+        Norm::LayerNorm => layer_norm(d, true),
+        Norm::LayerNormNoBias => layer_norm(d, false),
+        Norm::NonParametric => non_parametric_norm(d),
+    }
+}
+
+/// A norm whose input another norm of the block already keeps (parallel blocks): the saved
+/// input is one storage, counted once.
+const fn second_norm(kind: Norm, d: u64) -> Cost {
+    let n = norm(kind, d);
+    Cost {
+        act: Activations {
+            residual_per_token: 0,
+            textbook_per_token: 0,
+            ..n.act
+        },
+        ..n
+    }
+}
+
+/// One norm module of `width` applied to each of `rows` slices of a token (queries' heads).
+const fn per_row(n: Cost, rows: u64) -> Cost {
+    Cost {
+        act: n.act.times(rows),
+        live_per_token: n.live_per_token.saturating_mul(rows),
+        ..n
+    }
+}
+
+/// The query/key norms of `h` query and `kv` key heads of `hd`.
+const fn qk_norms(scope: QkNorm, kind: Norm, h: u64, kv: u64, hd: u64) -> Cost {
+    match scope {
+        QkNorm::None => Cost::ZERO,
+        QkNorm::PerHead => per_row(norm(kind, hd), h).add(per_row(norm(kind, hd), kv)),
+        QkNorm::Full => norm(kind, h * hd).add(norm(kind, kv * hd)),
+        QkNorm::PerHeadModules => per_row(norm(kind, hd), 1)
+            .times(h)
+            .add(per_row(norm(kind, hd), 1).times(kv)),
+    }
+}
+
+/// The self-attention of one block, keys and values cached for at most `window` tokens (0:
+/// all).
+const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cost {
+    let a = &c.attention;
+    let (d, h, kv, hd) = (c.hidden_size, c.num_heads, c.num_kv_heads, c.head_dim);
+    let frozen = lora.is_some();
+    let t = targets(lora);
+    let r = rank(lora);
+    if let Some(m) = a.mla {
+        // DeepSeek-V2/V3: q through a low-rank bottleneck (or one projection), k and v through
+        // the compressed latent plus a shared rotary key
+        let qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
+        let bias = a.o_bias;
+        let q = if m.q_lora_rank == 0 {
+            freeze(linear(d, h * qk, false), frozen)
+        } else {
+            freeze(
+                linear(d, m.q_lora_rank, bias)
+                    .add(rms_norm(m.q_lora_rank))
+                    .add(linear(m.q_lora_rank, h * qk, false)),
+                frozen,
+            )
+        };
+        let mut kept = q.act.weight_input_per_token > 0;
+        let kv_a = share(
+            freeze(linear(d, m.kv_lora_rank + m.qk_rope_head_dim, bias), frozen),
+            &mut kept,
+        );
+        let kv_b = freeze(
+            rms_norm(m.kv_lora_rank).add(linear(
+                m.kv_lora_rank,
+                h * (m.qk_nope_head_dim + m.v_head_dim),
+                false,
+            )),
+            frozen,
+        );
+        return q
+            .add(kv_a)
+            .add(kv_b)
+            .add(latent_attention_core(h, qk, m.v_head_dim, window))
+            .add(freeze(linear(h * m.v_head_dim, d, bias), frozen))
+            .widths(d, d);
+    }
+    let plain = lora.is_none()
+        && !a.fused_qkv
+        && matches!(a.qk_norm, QkNorm::None)
+        && !a.sinks
+        && a.softmax_fp32
+        && a.qkv_bias == a.o_bias
+        && h * hd == d;
+    if plain {
+        return attention(d, h, kv, hd, a.qkv_bias, window);
+    }
+    let qkv = if a.fused_qkv {
+        proj(
+            d,
+            (h + 2 * kv) * hd,
+            a.qkv_bias,
+            t.q || t.k || t.v,
+            r,
+            frozen,
+        )
+    } else {
+        // the first projection that keeps the input keeps it for the others
+        let q = proj(d, h * hd, a.qkv_bias, t.q, r, frozen);
+        let mut shared = q.act.weight_input_per_token > 0;
+        let k = share(proj(d, kv * hd, a.qkv_bias, t.k, r, frozen), &mut shared);
+        let v = share(proj(d, kv * hd, a.qkv_bias, t.v, r, frozen), &mut shared);
+        q.add(k).add(v)
+    };
+    let sinks = if a.sinks {
+        freeze(Cost::parameter(&[h]), frozen)
+    } else {
+        Cost::ZERO
+    };
+    qkv.add(freeze(
+        qk_norms(a.qk_norm, a.qk_norm_kind, h, kv, hd),
+        frozen,
+    ))
+    .add(sinks)
+    .add(attention_core_with(h, kv, hd, window, a.softmax_fp32))
+    .add(proj(h * hd, d, a.o_bias, t.o, r, frozen))
+    .widths(d, d)
+}
+
+/// The activation between an MLP's projections, over `w` features.
+const fn activation(act: Act, w: u64) -> Cost {
+    match act {
+        Act::Fused => keeps_input(w),
+        Act::NewGelu => new_gelu(w),
+        Act::Relu => keeps_output(w),
+    }
+}
+
+/// A dense MLP of hidden width `w`. `shared_input`: its first projection reads a tensor the
+/// attention's projections already keep (a parallel block with one norm).
+const fn dense_mlp(c: &ModelConfig, w: u64, lora: Option<Lora>, shared_input: bool) -> Cost {
+    let m = &c.mlp;
+    let d = c.hidden_size;
+    let frozen = lora.is_some();
+    let t = targets(lora);
+    let r = rank(lora);
+    let mut kept = shared_input;
+    if !m.gated {
+        let up = first(proj(d, w, m.bias, t.up, r, frozen), &mut kept);
+        return up
+            .add(activation(m.act, w))
+            .add(proj(w, d, m.bias, t.down, r, frozen));
+    }
+    if lora.is_none() && !m.fused_gate_up && !m.bias && !shared_input {
+        return gated_feed_forward(d, w);
+    }
+    let gate_up = if m.fused_gate_up {
+        first(proj(d, 2 * w, m.bias, t.gate || t.up, r, frozen), &mut kept)
+    } else {
+        let gate = first(proj(d, w, m.bias, t.gate, r, frozen), &mut kept);
+        let up = share(proj(d, w, m.bias, t.up, r, frozen), &mut kept);
+        gate.add(up)
+    };
+    // the same tensors as `gated_feed_forward`: the activation's input, both factors of the
+    // product, and the down projection's input
+    gate_up
+        .add(keeps_input(w))
+        .saves(Activations {
+            per_token: 2 * w,
+            textbook_per_token: 4 * w,
+            ..Activations::ZERO
+        })
+        .add(proj(w, d, m.bias, t.down, r, frozen))
+        .saves(Activations {
+            textbook_per_token: d,
+            ..Activations::ZERO
+        })
+        .live(d + 3 * w)
+}
+
+/// One routed expert as transformers 5 stacks it: `gate_up_proj` (`[2·w, d]` per expert) and
+/// `down_proj` (`[d, w]`), with their biases when the family has them.
+const fn expert(d: u64, w: u64, bias: bool) -> Cost {
+    linear(d, 2 * w, bias)
+        .add(keeps_input(w))
+        .saves(Activations {
+            per_token: 2 * w,
+            textbook_per_token: 4 * w,
+            ..Activations::ZERO
+        })
+        .add(linear(w, d, bias))
+        .saves(Activations {
+            textbook_per_token: d,
+            ..Activations::ZERO
+        })
+        .live(d + 3 * w)
+}
+
+/// The mixture-of-experts MLP of a sparse layer: router, stacked experts, shared experts.
+const fn sparse_mlp(c: &ModelConfig, lora: Option<Lora>) -> Cost {
+    let (d, m) = (c.hidden_size, &c.moe);
+    let mut cost = moe(d, m.experts, m.top_k, expert(d, m.width, m.expert_bias));
+    if m.router_bias {
+        cost = cost.add(Cost::parameter(&[m.experts]));
+    }
+    match m.score_correction {
+        ScoreCorrection::None => {}
+        ScoreCorrection::Buffer => cost = cost.add(Cost::buffer(m.experts, 4)),
+        ScoreCorrection::Parameter => cost = cost.add(Cost::parameter(&[1, m.experts])),
+    }
+    if m.shared_width > 0 {
+        // every token goes through the shared experts, reading the router's input
+        let shared = gated_feed_forward(d, m.shared_width).shares_input();
+        cost = cost.add(shared);
+        if m.shared_gate {
+            cost = cost.add(linear(d, 1, false).shares_input());
+        }
+    }
+    let cost = cost.widths(d, d);
+    if lora.is_some() { cost.frozen() } else { cost }
+}
+
+/// One block: attention with `window` (0: full), and a mixture of experts when `sparse`.
+const fn block(c: &ModelConfig, lora: Option<Lora>, window: u64, sparse: bool) -> Parts {
+    let d = c.hidden_size;
+    let frozen = lora.is_some();
+    let n = freeze(norm(c.norm, d), frozen);
+    let mut attn = self_attention(c, lora, window);
+    let parallel_one_norm = matches!(c.layout, Layout::Parallel { norms: 1 });
+    let mut mlp = if sparse {
+        sparse_mlp(c, lora)
+    } else {
+        dense_mlp(c, c.intermediate_size, lora, parallel_one_norm)
+    };
+    if c.resid_dropout {
+        attn = attn.add(dropout(d));
+        mlp = mlp.add(dropout(d));
+    }
+    let mlp_kind = if sparse { "Moe" } else { "Mlp" };
+    match c.layout {
+        Layout::PreNorm => Parts::new()
+            .push("input_layernorm", "Norm", n)
+            .push("self_attn", "Attention", attn)
+            .push("post_attention_layernorm", "Norm", n)
+            .push("mlp", mlp_kind, mlp),
+        Layout::Parallel { norms } => {
+            let p = Parts::new().push("input_layernorm", "Norm", n).push(
+                "self_attn",
+                "Attention",
+                attn,
+            );
+            let p = if norms >= 2 {
+                p.push(
+                    "post_attention_layernorm",
+                    "Norm",
+                    freeze(second_norm(c.norm, d), frozen),
+                )
+            } else {
+                p
+            };
+            p.push("mlp", mlp_kind, mlp)
+        }
+        Layout::PostNorm => Parts::new()
+            .push("self_attn", "Attention", attn)
+            .push("post_attention_layernorm", "Norm", n)
+            .push("mlp", mlp_kind, mlp)
+            .push("post_feedforward_layernorm", "Norm", n),
+        Layout::Sandwich => Parts::new()
+            .push("input_layernorm", "Norm", n)
+            .push("self_attn", "Attention", attn)
+            .push("post_attention_layernorm", "Norm", n)
+            .push("pre_feedforward_layernorm", "Norm", n)
+            .push("mlp", mlp_kind, mlp)
+            .push("post_feedforward_layernorm", "Norm", n),
+    }
+}
+
+/// `⌈dim / 2⌉`: the length of `inv_freq` (`arange(0, dim, 2)`).
+const fn half_up(dim: u64) -> u64 {
+    dim / 2 + dim % 2
+}
+
+#[allow(
+    clippy::large_stack_arrays,
+    reason = "four blocks of named parts, about 40 KB, built once per estimate"
+)]
+const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
+    let (d, v) = (c.hidden_size, c.vocab_size);
+    let frozen = lora.is_some();
+    let window = c.sliding_window;
+    let sliding_sparse = c.sliding_layers - c.sliding_dense_layers;
+    let counts = [
+        c.dense_layers - c.sliding_dense_layers,
+        c.sliding_dense_layers,
+        c.moe_layers() - sliding_sparse,
+        sliding_sparse,
+    ];
+    // (window, sparse) of each kind; a kind with no layers is not built
+    let kinds = [(0, false), (window, false), (0, true), (window, true)];
+    let mut blocks = [Parts::new(); 4];
+    let mut k = 0;
+    while k < 4 {
+        if counts[k] > 0 {
+            blocks[k] = block(c, lora, kinds[k].0, kinds[k].1);
+        }
+        k += 1;
+    }
+    let mut top = Parts::new().push("embed_tokens", "Embedding", freeze(embedding(v, d), frozen));
+    match c.positions {
+        Positions::Learned { rows } => {
+            top = top.push(
+                "embed_positions",
+                "Embedding",
+                freeze(embedding(rows, d), frozen),
+            );
+        }
+        Positions::Sinusoidal { rows } => {
+            top = top.push("embed_positions", "Buffer", Cost::buffer(rows * d, 4));
+        }
+        Positions::RotaryTable { dim } => {
+            top = top.push(
+                "embed_positions",
+                "Buffer",
+                Cost::buffer(c.max_positions * dim, 4),
+            );
+        }
+        Positions::Rotary { .. } | Positions::None => {}
+    }
+    if c.causal_mask {
+        top = top.push(
+            "causal_mask",
+            "Buffer",
+            Cost::buffer(c.max_positions * c.max_positions, 1),
+        );
+    }
+    if c.embed_scale {
+        top = top.push("normalizer", "Buffer", Cost::buffer(1, 4));
+    }
+    if c.embed_norm {
+        top = top.push("embed_layernorm", "Norm", freeze(norm(c.norm, d), frozen));
+    }
+    if c.resid_dropout {
+        top = top.push("drop", "Dropout", dropout(d));
+    }
+    let names = [
+        "layers",
+        "sliding_layers",
+        "moe_layers",
+        "sliding_moe_layers",
+    ];
+    let mut i = 0;
+    while i < 4 {
+        top = top.repeat(names[i], "Block", &blocks[i], i, counts[i]);
+        i += 1;
+    }
+    top = top.push("norm", "Norm", freeze(norm(c.norm, d), frozen));
+    if let Positions::Rotary { dim, tables } = c.positions {
+        let half = half_up(dim);
+        top = top.push(
+            "rotary_emb",
+            "Rotary",
+            Cost::buffer(half, 4)
+                .add(Cost::buffer(half, 4))
+                .times(tables),
+        );
+    }
+    top = match c.head {
+        Head::LanguageModel | Head::PreTraining => {
+            let w = freeze(linear(d, v, false), frozen);
+            let w = if c.tie_word_embeddings { w.tied() } else { w };
+            let head = if c.head_bias {
+                w.add(freeze(Cost::parameter(&[v]), frozen))
+            } else {
+                w
+            };
+            top.push("lm_head", "Linear", head)
+        }
+        Head::None => top,
+        Head::SequenceClassification(n) => top.push("score", "Linear", linear(d, n, false)),
+        Head::TokenClassification(n) => {
+            top.push("dropout", "Dropout", dropout(d))
+                .push("score", "Linear", linear(d, n, true))
+        }
+        Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
+    };
+    Architecture { top, blocks }
+}
+
+#[allow(
+    clippy::large_stack_arrays,
+    reason = "four blocks of named parts, about 40 KB, built once per estimate"
+)]
+const fn bert(c: &ModelConfig) -> Architecture {
+    let (d, v, f, h, p) = (
+        c.hidden_size,
+        c.vocab_size,
+        c.intermediate_size,
+        c.num_heads,
+        c.max_positions,
+    );
+    let embeddings = embedding(v, d)
+        .add(embedding(p, d))
+        .add(embedding(c.type_vocab_size, d))
+        .add(layer_norm(d, true))
+        .add(dropout(d))
+        .add(Cost::buffer(p, 8))
+        .add(Cost::buffer(p, 8));
+    let attention = linear(d, d, true)
+        .add(linear(d, d, true).shares_input())
+        .add(linear(d, d, true).shares_input())
+        .add(attention_core_with(h, h, d / h, 0, false))
+        .add(linear(d, d, true))
+        .add(dropout(d))
+        .add(layer_norm(d, true));
+    let ffn = linear(d, f, true)
+        .add(keeps_input(f))
+        .add(linear(f, d, true))
+        .add(dropout(d))
+        .add(layer_norm(d, true));
+    let block = Parts::new()
+        .push("attention", "BertAttention", attention)
+        .push("ffn", "BertFeedForward", ffn);
+    let empty = Parts::new();
+    let blocks = [block, empty, empty, empty];
+    let top = Parts::new()
+        .push("embeddings", "BertEmbeddings", embeddings)
+        .repeat("encoder", "BertLayer", &block, 0, c.num_layers);
+    let mlm = linear(d, d, true)
+        .add(keeps_input(d))
+        .add(layer_norm(d, true))
+        .add(linear(d, v, false).tied())
+        .add(Cost::parameter(&[v]));
+    let pooler = linear(d, d, true);
+    let top = match c.head {
+        Head::LanguageModel => top.push("cls", "BertMlmHead", mlm),
+        Head::None => top.push("pooler", "Linear", pooler),
+        Head::PreTraining => top.push("pooler", "Linear", pooler).push(
+            "cls",
+            "BertPreTrainingHeads",
+            mlm.add(linear(d, 2, true)),
+        ),
+        Head::SequenceClassification(n) => top
+            .push("pooler", "Linear", pooler)
+            .push("dropout", "Dropout", dropout(d))
+            .push("classifier", "Linear", linear(d, n, true)),
+        Head::TokenClassification(n) => top.push("dropout", "Dropout", dropout(d)).push(
+            "classifier",
+            "Linear",
+            linear(d, n, true),
+        ),
+        Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
+    };
+    Architecture { top, blocks }
+}
