@@ -127,8 +127,9 @@ pub use estimator_macros::Params;
 /// - `lora(rank = r, targets = [q_proj, v_proj])` puts adapters of rank `r` on every field of
 ///   those names (in the model or its blocks) and freezes every other layer, as peft does.
 /// - `model!(pub Name = "config.json")` reads a Hugging Face config (path relative to the
-///   calling file; an edit rebuilds): `model_type` `llama`, `mistral`, `mixtral`, `qwen2`,
-///   `gemma`, `phi3`, `gpt2` or `bert` (see [`config::ModelConfig`]).
+///   calling file; an edit rebuilds) with the same family table as the command line: 45 decoder
+///   families and BERT (see [`config::families`]); `Name::CONFIG` is the
+///   [`config::ModelConfig`] read, and `Name::COST` its cost.
 ///
 /// Every struct is declared through `#[derive(Params)]`, so the summary shows its fields.
 pub use estimator_macros::model;

@@ -90,3 +90,139 @@ fn at_least_forty_decoder_families() {
     let decoders = families::ALL.iter().filter(|f| !f.encoder).count();
     assert!(decoders >= 40, "{decoders} decoder families");
 }
+
+#[test]
+fn every_bundled_config_counts_what_pytorch_counts() {
+    // tests/fixtures/config-params.json: PyTorch's counts of every configs/*.json, made by
+    // gen_config_params.py (meta device, torch 2.15.0, transformers 5.24.0)
+    let reference: Value = serde_json::from_str(include_str!("fixtures/config-params.json"))
+        .expect("config-params.json is valid JSON");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("configs/ is readable") {
+        let path = entry.expect("a directory entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let want = &reference["configs"][&name];
+        assert!(
+            want.is_object(),
+            "configs/{name} has no PyTorch count; run gen_config_params.py"
+        );
+        let text = std::fs::read_to_string(&path).expect("a readable config");
+        let cost = ModelConfig::from_json(&text)
+            .unwrap_or_else(|e| panic!("configs/{name}: {e}"))
+            .cost();
+        assert_eq!(
+            (cost.params, cost.tensors, cost.buffers),
+            (
+                count(want, "total_params"),
+                count(want, "param_tensors"),
+                count(want, "buffers_numel")
+            ),
+            "configs/{name}: (params, tensors, buffers)"
+        );
+        seen += 1;
+    }
+    assert!(seen >= 37, "{seen} bundled configs");
+}
+
+/// Every key a description reads, in order, each once.
+fn keys_read(f: &families::Family) -> Vec<&'static str> {
+    use families::{DenseRule, Dim, Flag, SharedRule, SlidingRule};
+    let mut keys: Vec<&'static str> = Vec::new();
+    let dim = |d: Dim| match d {
+        Dim::Key(k) | Dim::Or(k, _) | Dim::TimesHidden(k, _) => k.to_vec(),
+    };
+    let flag = |x: Flag| match x {
+        Flag::Fixed(_) => vec![],
+        Flag::Key(k, _) => vec![k],
+        Flag::Keys(k, _) => k.to_vec(),
+    };
+    keys.extend(f.vocab);
+    keys.extend(f.hidden);
+    keys.extend(dim(f.intermediate));
+    keys.extend(f.layers);
+    keys.extend(f.heads);
+    keys.extend(f.kv_heads);
+    keys.extend(f.multi_query.map(|(k, _)| k));
+    if f.head_dim_key {
+        keys.push("head_dim");
+    }
+    keys.extend(dim(f.max_positions));
+    if let families::PositionRule::Rotary { .. } = f.positions {
+        keys.push("partial_rotary_factor");
+    }
+    if let families::PositionRule::RotaryTable = f.positions {
+        keys.push("rotary_dim");
+    }
+    keys.extend(f.parallel.map(|(k, _, _)| k));
+    keys.extend(flag(f.qkv_bias));
+    keys.extend(flag(f.o_bias));
+    keys.extend(f.qk_norm_key.map(|(k, _)| k));
+    if f.mla {
+        keys.extend(["q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"]);
+    }
+    keys.extend(flag(f.mlp_bias));
+    keys.extend(f.act_keys);
+    if let Some(m) = f.moe {
+        keys.extend(m.experts);
+        keys.extend(m.top_k);
+        keys.extend(dim(m.width));
+        match m.shared {
+            SharedRule::None => {}
+            SharedRule::Count(k) | SharedRule::Width(k) => keys.push(k),
+        }
+        match m.dense {
+            DenseRule::None => {}
+            DenseRule::First(k) => keys.push(k),
+            DenseRule::SparseStep => keys.extend(["decoder_sparse_step", "mlp_only_layers"]),
+        }
+    }
+    match f.sliding {
+        SlidingRule::None => {}
+        SlidingRule::All { gate, .. } => {
+            keys.push("sliding_window");
+            keys.extend(gate);
+        }
+        SlidingRule::EveryNth { keys: k, .. } => {
+            keys.extend(["layer_types", "sliding_window"]);
+            keys.extend(k);
+        }
+        SlidingRule::FirstOfN { .. } => keys.extend(["layer_types", "sliding_window"]),
+        SlidingRule::FromMaxWindowLayers => keys.extend([
+            "layer_types",
+            "use_sliding_window",
+            "sliding_window",
+            "max_window_layers",
+        ]),
+    }
+    keys.extend(flag(f.tie));
+    keys.extend(flag(f.head_bias));
+    if f.encoder {
+        keys.push("type_vocab_size");
+    }
+    keys.extend(f.dropout_keys);
+    keys.push("architectures");
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(*k));
+    keys
+}
+
+#[test]
+fn the_reference_lists_every_family_with_its_keys() {
+    let table: String = families::ALL
+        .iter()
+        .map(|f| {
+            let keys: Vec<String> = keys_read(f).iter().map(|k| format!("`{k}`")).collect();
+            format!("| `{}` | {} | {} |\n", f.name, f.about, keys.join(", "))
+        })
+        .collect();
+    let doc = include_str!("../docs/reference.md");
+    assert!(
+        doc.contains(&table),
+        "docs/reference.md must hold the family table as generated; replace it with:\n{table}"
+    );
+}

@@ -42,6 +42,67 @@ pub(crate) const PRESETS: &[(&str, &str)] = &[
     ("qwen2-7b", include_str!("../../configs/qwen2-7b.json")),
     ("gemma-2b", include_str!("../../configs/gemma-2b.json")),
     ("phi3-mini", include_str!("../../configs/phi3-mini.json")),
+    (
+        "llama-3.1-8b",
+        include_str!("../../configs/llama-3.1-8b.json"),
+    ),
+    (
+        "mistral-nemo-12b",
+        include_str!("../../configs/mistral-nemo-12b.json"),
+    ),
+    ("qwen2.5-7b", include_str!("../../configs/qwen2.5-7b.json")),
+    ("qwen3-8b", include_str!("../../configs/qwen3-8b.json")),
+    (
+        "qwen3-30b-a3b",
+        include_str!("../../configs/qwen3-30b-a3b.json"),
+    ),
+    ("gemma-2-9b", include_str!("../../configs/gemma-2-9b.json")),
+    (
+        "gemma-3-12b",
+        include_str!("../../configs/gemma-3-12b.json"),
+    ),
+    ("phi-2", include_str!("../../configs/phi-2.json")),
+    (
+        "phi-3-medium",
+        include_str!("../../configs/phi-3-medium.json"),
+    ),
+    ("olmo-2-7b", include_str!("../../configs/olmo-2-7b.json")),
+    ("smollm3-3b", include_str!("../../configs/smollm3-3b.json")),
+    (
+        "starcoder2-7b",
+        include_str!("../../configs/starcoder2-7b.json"),
+    ),
+    (
+        "deepseek-v2-lite",
+        include_str!("../../configs/deepseek-v2-lite.json"),
+    ),
+    (
+        "deepseek-v3",
+        include_str!("../../configs/deepseek-v3.json"),
+    ),
+    (
+        "gpt-oss-20b",
+        include_str!("../../configs/gpt-oss-20b.json"),
+    ),
+    (
+        "gpt-oss-120b",
+        include_str!("../../configs/gpt-oss-120b.json"),
+    ),
+    (
+        "pythia-6.9b",
+        include_str!("../../configs/pythia-6.9b.json"),
+    ),
+    (
+        "gpt-neox-20b",
+        include_str!("../../configs/gpt-neox-20b.json"),
+    ),
+    ("falcon-7b", include_str!("../../configs/falcon-7b.json")),
+    ("bloom-560m", include_str!("../../configs/bloom-560m.json")),
+    ("opt-1.3b", include_str!("../../configs/opt-1.3b.json")),
+    (
+        "stablelm-2-1.6b",
+        include_str!("../../configs/stablelm-2-1.6b.json"),
+    ),
 ];
 
 /// A model to estimate: its name for reports and its hyper-parameters.
