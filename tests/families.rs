@@ -163,7 +163,13 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
     keys.extend(flag(f.o_bias));
     keys.extend(f.qk_norm_key.map(|(k, _)| k));
     if f.mla {
-        keys.extend(["q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"]);
+        keys.extend([
+            "q_lora_rank",
+            "kv_lora_rank",
+            "qk_nope_head_dim",
+            "qk_rope_head_dim",
+            "v_head_dim",
+        ]);
     }
     keys.extend(flag(f.mlp_bias));
     keys.extend(f.act_keys);
