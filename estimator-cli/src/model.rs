@@ -103,6 +103,46 @@ pub(crate) const PRESETS: &[(&str, &str)] = &[
         "stablelm-2-1.6b",
         include_str!("../../configs/stablelm-2-1.6b.json"),
     ),
+    (
+        "llama-3.1-70b",
+        include_str!("../../configs/llama-3.1-70b.json"),
+    ),
+    (
+        "llama-3.1-405b",
+        include_str!("../../configs/llama-3.1-405b.json"),
+    ),
+    (
+        "llama-3.2-1b",
+        include_str!("../../configs/llama-3.2-1b.json"),
+    ),
+    (
+        "llama-3.2-3b",
+        include_str!("../../configs/llama-3.2-3b.json"),
+    ),
+    (
+        "qwen2.5-72b",
+        include_str!("../../configs/qwen2.5-72b.json"),
+    ),
+    ("qwen3-32b", include_str!("../../configs/qwen3-32b.json")),
+    (
+        "qwen3-235b-a22b",
+        include_str!("../../configs/qwen3-235b-a22b.json"),
+    ),
+    (
+        "gemma-2-27b",
+        include_str!("../../configs/gemma-2-27b.json"),
+    ),
+    (
+        "gemma-3-27b",
+        include_str!("../../configs/gemma-3-27b.json"),
+    ),
+    (
+        "phi-3.5-moe",
+        include_str!("../../configs/phi-3.5-moe.json"),
+    ),
+    ("opt-13b", include_str!("../../configs/opt-13b.json")),
+    ("opt-66b", include_str!("../../configs/opt-66b.json")),
+    ("bloom-7b1", include_str!("../../configs/bloom-7b1.json")),
 ];
 
 /// A model to estimate: its name for reports and its hyper-parameters.
