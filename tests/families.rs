@@ -211,6 +211,11 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
         keys.push("type_vocab_size");
     }
     keys.extend(f.dropout_keys);
+    keys.extend(f.refuse.iter().map(|r| match *r {
+        families::Refuse::True(k)
+        | families::Refuse::Present(k)
+        | families::Refuse::NotHidden(k) => k,
+    }));
     keys.push("architectures");
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(*k));
@@ -235,5 +240,44 @@ fn the_reference_lists_every_family_with_its_keys() {
     assert!(
         doc.contains(&table),
         "docs/reference.md must hold the family table as generated; replace it with:\n{table}"
+    );
+}
+
+#[test]
+fn every_lora_module_name_adapts_something() {
+    // a module name the architecture does not have must not be accepted as a silent no-op:
+    // each name a family lists, where LoRA is supported, puts trainable adapters somewhere
+    use estimator::config::Lora;
+    let fixtures = fixtures();
+    for f in families::ALL {
+        let case = &fixtures[f.name]["default"];
+        let config = ModelConfig::from_json(&case["config"].to_string())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        for (name, targets) in f.lora {
+            if !config.supports_lora(*targets) {
+                continue;
+            }
+            let lora = Lora {
+                rank: 8,
+                targets: *targets,
+            };
+            let trainable = config.architecture(Some(lora)).cost().trainable;
+            assert!(trainable > 0, "{}: LoRA on `{name}` adapts nothing", f.name);
+        }
+    }
+}
+
+#[test]
+fn a_huge_size_is_refused_as_it_is_read() {
+    // gemma2 builds a per-layer list from `num_hidden_layers`: 10^15 layers must be an error
+    // naming the key, not an allocation of 10^15 entries
+    let text = r#"{"model_type": "gemma2", "vocab_size": 1000, "hidden_size": 256,
+        "intermediate_size": 512, "num_attention_heads": 4, "num_hidden_layers": 1000000000000000}"#;
+    let err = ModelConfig::from_json(text)
+        .expect_err("absurd")
+        .to_string();
+    assert_eq!(
+        err,
+        "`num_hidden_layers` = 1000000000000000 is beyond any real model (the limit is 16777216); check the value"
     );
 }

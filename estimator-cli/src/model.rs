@@ -7,142 +7,66 @@ use estimator::config::closest;
 
 use crate::CliError;
 
-/// The bundled presets: the repository's `configs/`, compiled in.
-pub(crate) const PRESETS: &[(&str, &str)] = &[
-    ("gpt2", include_str!("../../configs/gpt2.json")),
-    (
-        "gpt2-medium",
-        include_str!("../../configs/gpt2-medium.json"),
-    ),
-    ("gpt2-large", include_str!("../../configs/gpt2-large.json")),
-    ("gpt2-xl", include_str!("../../configs/gpt2-xl.json")),
-    (
-        "bert-base-uncased",
-        include_str!("../../configs/bert-base-uncased.json"),
-    ),
-    (
-        "bert-large-uncased",
-        include_str!("../../configs/bert-large-uncased.json"),
-    ),
-    ("llama-2-7b", include_str!("../../configs/llama-2-7b.json")),
-    (
-        "llama-2-13b",
-        include_str!("../../configs/llama-2-13b.json"),
-    ),
-    (
-        "llama-2-70b",
-        include_str!("../../configs/llama-2-70b.json"),
-    ),
-    ("llama-3-8b", include_str!("../../configs/llama-3-8b.json")),
-    ("mistral-7b", include_str!("../../configs/mistral-7b.json")),
-    (
-        "mixtral-8x7b",
-        include_str!("../../configs/mixtral-8x7b.json"),
-    ),
-    ("qwen2-7b", include_str!("../../configs/qwen2-7b.json")),
-    ("gemma-2b", include_str!("../../configs/gemma-2b.json")),
-    ("phi3-mini", include_str!("../../configs/phi3-mini.json")),
-    (
-        "llama-3.1-8b",
-        include_str!("../../configs/llama-3.1-8b.json"),
-    ),
-    (
-        "mistral-nemo-12b",
-        include_str!("../../configs/mistral-nemo-12b.json"),
-    ),
-    ("qwen2.5-7b", include_str!("../../configs/qwen2.5-7b.json")),
-    ("qwen3-8b", include_str!("../../configs/qwen3-8b.json")),
-    (
-        "qwen3-30b-a3b",
-        include_str!("../../configs/qwen3-30b-a3b.json"),
-    ),
-    ("gemma-2-9b", include_str!("../../configs/gemma-2-9b.json")),
-    (
-        "gemma-3-12b",
-        include_str!("../../configs/gemma-3-12b.json"),
-    ),
-    ("phi-2", include_str!("../../configs/phi-2.json")),
-    (
-        "phi-3-medium",
-        include_str!("../../configs/phi-3-medium.json"),
-    ),
-    ("olmo-2-7b", include_str!("../../configs/olmo-2-7b.json")),
-    ("smollm3-3b", include_str!("../../configs/smollm3-3b.json")),
-    (
-        "starcoder2-7b",
-        include_str!("../../configs/starcoder2-7b.json"),
-    ),
-    (
-        "deepseek-v2-lite",
-        include_str!("../../configs/deepseek-v2-lite.json"),
-    ),
-    (
-        "deepseek-v3",
-        include_str!("../../configs/deepseek-v3.json"),
-    ),
-    (
-        "gpt-oss-20b",
-        include_str!("../../configs/gpt-oss-20b.json"),
-    ),
-    (
-        "gpt-oss-120b",
-        include_str!("../../configs/gpt-oss-120b.json"),
-    ),
-    (
-        "pythia-6.9b",
-        include_str!("../../configs/pythia-6.9b.json"),
-    ),
-    (
-        "gpt-neox-20b",
-        include_str!("../../configs/gpt-neox-20b.json"),
-    ),
-    ("falcon-7b", include_str!("../../configs/falcon-7b.json")),
-    ("bloom-560m", include_str!("../../configs/bloom-560m.json")),
-    ("opt-1.3b", include_str!("../../configs/opt-1.3b.json")),
-    (
-        "stablelm-2-1.6b",
-        include_str!("../../configs/stablelm-2-1.6b.json"),
-    ),
-    (
-        "llama-3.1-70b",
-        include_str!("../../configs/llama-3.1-70b.json"),
-    ),
-    (
-        "llama-3.1-405b",
-        include_str!("../../configs/llama-3.1-405b.json"),
-    ),
-    (
-        "llama-3.2-1b",
-        include_str!("../../configs/llama-3.2-1b.json"),
-    ),
-    (
-        "llama-3.2-3b",
-        include_str!("../../configs/llama-3.2-3b.json"),
-    ),
-    (
-        "qwen2.5-72b",
-        include_str!("../../configs/qwen2.5-72b.json"),
-    ),
-    ("qwen3-32b", include_str!("../../configs/qwen3-32b.json")),
-    (
-        "qwen3-235b-a22b",
-        include_str!("../../configs/qwen3-235b-a22b.json"),
-    ),
-    (
-        "gemma-2-27b",
-        include_str!("../../configs/gemma-2-27b.json"),
-    ),
-    (
-        "gemma-3-27b",
-        include_str!("../../configs/gemma-3-27b.json"),
-    ),
-    (
-        "phi-3.5-moe",
-        include_str!("../../configs/phi-3.5-moe.json"),
-    ),
-    ("opt-13b", include_str!("../../configs/opt-13b.json")),
-    ("opt-66b", include_str!("../../configs/opt-66b.json")),
-    ("bloom-7b1", include_str!("../../configs/bloom-7b1.json")),
+/// `(name, text)` for each `configs/<name>.json`, compiled in.
+macro_rules! presets {
+    ($($name:literal),+ $(,)?) => {
+        &[$(($name, include_str!(concat!("../../configs/", $name, ".json")))),+]
+    };
+}
+
+/// The bundled presets: the repository's `configs/`, compiled in (each one's PyTorch count is
+/// in `tests/fixtures/config-params.json`, and `tests/families.rs` checks every file).
+pub(crate) const PRESETS: &[(&str, &str)] = presets![
+    "gpt2",
+    "gpt2-medium",
+    "gpt2-large",
+    "gpt2-xl",
+    "bert-base-uncased",
+    "bert-large-uncased",
+    "llama-2-7b",
+    "llama-2-13b",
+    "llama-2-70b",
+    "llama-3-8b",
+    "mistral-7b",
+    "mixtral-8x7b",
+    "qwen2-7b",
+    "gemma-2b",
+    "phi3-mini",
+    "llama-3.1-8b",
+    "mistral-nemo-12b",
+    "qwen2.5-7b",
+    "qwen3-8b",
+    "qwen3-30b-a3b",
+    "gemma-2-9b",
+    "gemma-3-12b",
+    "phi-2",
+    "phi-3-medium",
+    "olmo-2-7b",
+    "smollm3-3b",
+    "starcoder2-7b",
+    "deepseek-v2-lite",
+    "deepseek-v3",
+    "gpt-oss-20b",
+    "gpt-oss-120b",
+    "pythia-6.9b",
+    "gpt-neox-20b",
+    "falcon-7b",
+    "bloom-560m",
+    "opt-1.3b",
+    "stablelm-2-1.6b",
+    "llama-3.1-70b",
+    "llama-3.1-405b",
+    "llama-3.2-1b",
+    "llama-3.2-3b",
+    "qwen2.5-72b",
+    "qwen3-32b",
+    "qwen3-235b-a22b",
+    "gemma-2-27b",
+    "gemma-3-27b",
+    "phi-3.5-moe",
+    "opt-13b",
+    "opt-66b",
+    "bloom-7b1",
 ];
 
 /// A model to estimate: its name for reports and its hyper-parameters.
@@ -200,5 +124,26 @@ pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model,
         (None, None) => Err(CliError::new(
             "give a model: --config FILE or --preset NAME",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PRESETS;
+
+    #[test]
+    fn every_bundled_config_is_a_preset() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("configs/ is readable")
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                Some(name.strip_suffix(".json")?.to_owned())
+            })
+            .collect();
+        files.sort();
+        let mut names: Vec<String> = PRESETS.iter().map(|(n, _)| (*n).to_owned()).collect();
+        names.sort();
+        assert_eq!(names, files);
     }
 }

@@ -198,19 +198,25 @@ fn lora_of(
         }
     };
     let family = config.model_type.family();
+    if family.lora.is_empty() {
+        return Err(CliError::new(format!(
+            "LoRA on {} is not supported on the command line; declare it with `model!` in Rust",
+            family.name
+        )));
+    }
     let names: Vec<String> = if let Some(t) = &s.lora_targets {
         t.iter().map(|n| n.trim().to_owned()).collect()
     } else {
-        // peft's defaults: the query and value projections (fused ones as they are named)
-        let default = family
+        // peft's defaults (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING): the modules
+        // holding the query and value projections, fused or not
+        let default: Vec<String> = family
             .lora
             .iter()
             .filter(|(_, r)| r.q || r.v)
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(",");
-        assumed.push(format!("lora-targets {default}"));
-        default.split(',').map(str::to_owned).collect()
+            .map(|(n, _)| (*n).to_owned())
+            .collect();
+        assumed.push(format!("lora-targets {}", default.join(",")));
+        default
     };
     let known: Vec<&str> = family
         .lora
@@ -218,12 +224,6 @@ fn lora_of(
         .map(|(n, _)| *n)
         .chain(["all-linear"])
         .collect();
-    if family.lora.is_empty() {
-        return Err(CliError::new(format!(
-            "LoRA on {} is not supported on the command line; declare it with `model!` in Rust",
-            family.name
-        )));
-    }
     let mut t = LoraTargets::default();
     for name in &names {
         if name == "all-linear" {
@@ -243,11 +243,16 @@ fn lora_of(
         t = t.union(*roles);
     }
     if !config.supports_lora(t) {
-        return Err(CliError::new(if config.attention.mla.is_some() {
-            "LoRA on latent attention is not supported; target the MLP projections of the dense layers, or declare it with `model!` in Rust".to_owned()
-        } else {
-            "LoRA on mixture-of-experts MLPs is not supported; target the attention projections (q_proj, k_proj, v_proj, o_proj)".to_owned()
-        }));
+        let attention: Vec<&str> = family
+            .lora
+            .iter()
+            .filter(|(_, r)| r.q || r.k || r.v || r.o)
+            .map(|(n, _)| *n)
+            .collect();
+        return Err(CliError::new(format!(
+            "LoRA on mixture-of-experts MLPs is not supported; target the attention projections ({})",
+            attention.join(", ")
+        )));
     }
     Ok(Some(Lora { rank, targets: t }))
 }

@@ -20,15 +20,16 @@ mod json;
 #[cfg(feature = "config")]
 pub use json::{ConfigError, closest};
 
-/// A supported `model_type`: a handle on its [`families::Family`] description.
+/// A supported `model_type`: a handle on its [`families::Family`] description (its index in
+/// [`families::ALL`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ModelType(&'static str);
+pub struct ModelType(usize);
 
 impl ModelType {
     /// The name `config.json` uses (`"llama"`).
     #[must_use]
     pub const fn name(self) -> &'static str {
-        self.0
+        self.family().name
     }
 
     /// The type `config.json` calls `name`, when it is one of [`families::ALL`].
@@ -37,7 +38,7 @@ impl ModelType {
         let mut i = 0;
         while i < families::ALL.len() {
             if bytes_equal(families::ALL[i].name.as_bytes(), name.as_bytes()) {
-                return Some(ModelType(families::ALL[i].name));
+                return Some(ModelType(i));
             }
             i += 1;
         }
@@ -45,15 +46,13 @@ impl ModelType {
     }
 
     /// This type's description.
-    ///
-    /// # Panics
-    /// Never for a `ModelType` made by [`ModelType::from_name`] (the only constructor).
     #[must_use]
-    pub fn family(self) -> &'static families::Family {
-        families::find(self.0).unwrap_or(&families::ALL[0])
+    pub const fn family(self) -> &'static families::Family {
+        &families::ALL[self.0]
     }
 }
 
+/// `a == b` in a `const fn` (slice equality is a trait method, not `const`).
 const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -71,7 +70,7 @@ const fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
 #[cfg(feature = "serde")]
 impl serde::Serialize for ModelType {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.0)
+        s.serialize_str(self.name())
     }
 }
 
@@ -331,7 +330,8 @@ pub struct ModelConfig {
     pub num_heads: u64,
     /// `num_key_value_heads` (default: the attention heads).
     pub num_kv_heads: u64,
-    /// The width of one attention head (`head_dim`, default `hidden_size / heads`).
+    /// The width of one attention head (`head_dim`, default `hidden_size / heads`; with latent
+    /// attention the query/key head, `qk_nope_head_dim + qk_rope_head_dim`).
     pub head_dim: u64,
     /// The dense MLP's hidden width (`intermediate_size`, `n_inner`, `ffn_dim`).
     pub intermediate_size: u64,

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
-    attention, attention_core_with, dropout, embedding, gated_feed_forward, keeps_input,
+    attention, attention_core_with, dropout, embedding, gated, gated_feed_forward, keeps_input,
     keeps_output, latent_attention_core, layer_norm, linear, lora, moe, new_gelu,
     non_parametric_norm, rms_norm,
 };
@@ -112,9 +112,8 @@ const fn qk_norms(scope: QkNorm, kind: Norm, h: u64, kv: u64, hd: u64) -> Cost {
         QkNorm::None => Cost::ZERO,
         QkNorm::PerHead => per_row(norm(kind, hd), h).add(per_row(norm(kind, hd), kv)),
         QkNorm::Full => norm(kind, h * hd).add(norm(kind, kv * hd)),
-        QkNorm::PerHeadModules => per_row(norm(kind, hd), 1)
-            .times(h)
-            .add(per_row(norm(kind, hd), 1).times(kv)),
+        // a module per head: `h + kv` tensors of `hd`
+        QkNorm::PerHeadModules => norm(kind, hd).times(h).add(norm(kind, hd).times(kv)),
     }
 }
 
@@ -237,39 +236,13 @@ const fn dense_mlp(c: &ModelConfig, w: u64, lora: Option<Lora>, shared_input: bo
         let up = share(proj(d, w, m.bias, t.up, r, frozen), &mut kept);
         gate.add(up)
     };
-    // the same tensors as `gated_feed_forward`: the activation's input, both factors of the
-    // product, and the down projection's input
-    gate_up
-        .add(keeps_input(w))
-        .saves(Activations {
-            per_token: 2 * w,
-            textbook_per_token: 4 * w,
-            ..Activations::ZERO
-        })
-        .add(proj(w, d, m.bias, t.down, r, frozen))
-        .saves(Activations {
-            textbook_per_token: d,
-            ..Activations::ZERO
-        })
-        .live(d + 3 * w)
+    gated(gate_up, proj(w, d, m.bias, t.down, r, frozen), d, w)
 }
 
 /// One routed expert as transformers 5 stacks it: `gate_up_proj` (`[2·w, d]` per expert) and
 /// `down_proj` (`[d, w]`), with their biases when the family has them.
 const fn expert(d: u64, w: u64, bias: bool) -> Cost {
-    linear(d, 2 * w, bias)
-        .add(keeps_input(w))
-        .saves(Activations {
-            per_token: 2 * w,
-            textbook_per_token: 4 * w,
-            ..Activations::ZERO
-        })
-        .add(linear(w, d, bias))
-        .saves(Activations {
-            textbook_per_token: d,
-            ..Activations::ZERO
-        })
-        .live(d + 3 * w)
+    gated(linear(d, 2 * w, bias), linear(w, d, bias), d, w)
 }
 
 /// The mixture-of-experts MLP of a sparse layer: router, stacked experts, shared experts.
@@ -364,6 +337,15 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
     let (d, v) = (c.hidden_size, c.vocab_size);
     let frozen = lora.is_some();
     let window = c.sliding_window;
+    assert!(
+        c.sliding_layers <= c.num_layers
+            && c.dense_layers <= c.num_layers
+            && c.sliding_dense_layers <= c.sliding_layers
+            && c.sliding_dense_layers <= c.dense_layers
+            && c.num_layers - c.dense_layers >= c.sliding_layers - c.sliding_dense_layers
+            && (c.moe.experts > 0 || c.dense_layers == c.num_layers),
+        "estimator: a ModelConfig's layer pattern must fit its layers: sliding_dense_layers <= sliding_layers, dense_layers <= num_layers, and every layer dense without experts"
+    );
     let sliding_sparse = c.sliding_layers - c.sliding_dense_layers;
     let counts = [
         c.dense_layers - c.sliding_dense_layers,
@@ -440,7 +422,16 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
                 .times(tables),
         );
     }
-    top = match c.head {
+    Architecture {
+        top: head(c, top, frozen),
+        blocks,
+    }
+}
+
+/// `top` followed by the head `architectures[0]` names.
+const fn head(c: &ModelConfig, top: Parts, frozen: bool) -> Parts {
+    let (d, v) = (c.hidden_size, c.vocab_size);
+    match c.head {
         Head::LanguageModel | Head::PreTraining => {
             let w = freeze(linear(d, v, false), frozen);
             let w = if c.tie_word_embeddings { w.tied() } else { w };
@@ -458,8 +449,7 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
                 .push("score", "Linear", linear(d, n, true))
         }
         Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
-    };
-    Architecture { top, blocks }
+    }
 }
 
 #[allow(

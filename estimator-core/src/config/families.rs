@@ -33,13 +33,13 @@ pub enum Dim {
 }
 
 /// Where the positions come from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum PositionRule {
     /// Rotary over `partial_rotary_factor` of the head (`rope_parameters`, the top-level key,
-    /// or `rotary_pct`), this default factor when none is given.
+    /// or `rotary_pct`), `factor` when none is given.
     Rotary {
-        /// The default fraction of the head that rotates, in percent.
-        percent: u64,
+        /// The default fraction of the head that rotates.
+        factor: f64,
     },
     /// Rotary over `rotary_dim` (default: the whole head) from a precomputed table.
     RotaryTable,
@@ -276,6 +276,26 @@ const PHI3_LORA: &[(&str, LoraTargets)] = &[
     ("down_proj", DOWN),
 ];
 
+/// Llama's names with GLM's fused `gate_up_proj`.
+const GLM_LORA: &[(&str, LoraTargets)] = &[
+    ("q_proj", Q),
+    ("k_proj", K),
+    ("v_proj", V),
+    ("o_proj", O),
+    ("gate_up_proj", GATE.union(UP)),
+    ("down_proj", DOWN),
+];
+
+/// Llama's names for an MLP without a gate (Arcee's squared-ReLU `up_proj`, `down_proj`).
+const UNGATED_LORA: &[(&str, LoraTargets)] = &[
+    ("q_proj", Q),
+    ("k_proj", K),
+    ("v_proj", V),
+    ("o_proj", O),
+    ("up_proj", UP),
+    ("down_proj", DOWN),
+];
+
 /// GPT-2's Conv1D names.
 const GPT2_LORA: &[(&str, LoraTargets)] =
     &[("c_attn", QKV), ("c_proj", O.union(DOWN)), ("c_fc", UP)];
@@ -312,7 +332,7 @@ pub const LLAMA: Family = Family {
     intermediate: Dim::Key(&["intermediate_size"]),
     vocab: &["vocab_size"],
     max_positions: Dim::Or(&["max_position_embeddings"], 2048),
-    positions: PositionRule::Rotary { percent: 100 },
+    positions: PositionRule::Rotary { factor: 1.0 },
     rope_per_layer_type: false,
     norm: Norm::Rms,
     layout: Layout::PreNorm,
@@ -444,16 +464,10 @@ const OPT: Family = Family {
 const GPT_NEOX: Family = Family {
     name: "gpt_neox",
     about: "GPT-NeoX-20B, Pythia",
-    hidden: &["hidden_size"],
-    layers: &["num_hidden_layers"],
-    heads: &["num_attention_heads"],
     kv_heads: &[],
     head_dim_key: false,
-    intermediate: Dim::Key(&["intermediate_size"]),
-    max_positions: Dim::Or(&["max_position_embeddings"], 2048),
-    positions: PositionRule::Rotary { percent: 25 },
+    positions: PositionRule::Rotary { factor: 0.25 },
     norm: Norm::LayerNorm,
-    layout: Layout::PreNorm,
     parallel: Some(("use_parallel_residual", true, 2)),
     qkv_bias: Flag::Key("attention_bias", true),
     o_bias: Flag::Key("attention_bias", true),
@@ -605,7 +619,7 @@ pub const ALL: &[Family] = &[
         about: "Phi-1 / Phi-1.5 / Phi-2 (parallel block, partial rotary, biased head)",
         norm: Norm::LayerNorm,
         layout: Layout::Parallel { norms: 1 },
-        positions: PositionRule::Rotary { percent: 50 },
+        positions: PositionRule::Rotary { factor: 0.5 },
         qkv_bias: Flag::Fixed(true),
         o_bias: Flag::Fixed(true),
         qk_norm: QkNorm::PerHead,
@@ -734,8 +748,9 @@ pub const ALL: &[Family] = &[
         qkv_bias: Flag::Key("attention_bias", true),
         o_bias: Flag::Fixed(false),
         fused_gate_up: true,
-        positions: PositionRule::Rotary { percent: 50 },
+        positions: PositionRule::Rotary { factor: 0.5 },
         max_positions: Dim::Or(&["max_position_embeddings"], 131_072),
+        lora: GLM_LORA,
         ..LLAMA
     },
     Family {
@@ -745,8 +760,9 @@ pub const ALL: &[Family] = &[
         o_bias: Flag::Fixed(false),
         fused_gate_up: true,
         layout: Layout::Sandwich,
-        positions: PositionRule::Rotary { percent: 50 },
+        positions: PositionRule::Rotary { factor: 0.5 },
         max_positions: Dim::Or(&["max_position_embeddings"], 131_072),
+        lora: GLM_LORA,
         ..LLAMA
     },
     Family {
@@ -811,6 +827,8 @@ pub const ALL: &[Family] = &[
         about: "DeepSeek-V2 / V2-Lite (latent attention, shared experts)",
         mla: true,
         moe: Some(DEEPSEEK_MOE),
+        // latent attention and experts: no module LoRA can adapt here yet
+        lora: &[],
         ..LLAMA
     },
     Family {
@@ -823,6 +841,7 @@ pub const ALL: &[Family] = &[
             score_correction: ScoreCorrection::Buffer,
             ..DEEPSEEK_MOE
         }),
+        lora: &[],
         ..LLAMA
     },
     Family {
@@ -849,7 +868,7 @@ pub const ALL: &[Family] = &[
         name: "stablelm",
         about: "StableLM 2 / StableLM-3B (LayerNorm, partial rotary)",
         norm: Norm::LayerNorm,
-        positions: PositionRule::Rotary { percent: 25 },
+        positions: PositionRule::Rotary { factor: 0.25 },
         parallel: Some(("use_parallel_residual", false, 1)),
         qkv_bias: Flag::Key("use_qkv_bias", false),
         o_bias: Flag::Fixed(false),
@@ -866,7 +885,7 @@ pub const ALL: &[Family] = &[
         kv_heads: &[],
         head_dim_key: false,
         norm: Norm::LayerNorm,
-        positions: PositionRule::Rotary { percent: 50 },
+        positions: PositionRule::Rotary { factor: 0.5 },
         qkv_bias: Flag::Fixed(true),
         o_bias: Flag::Fixed(true),
         fused_qkv: true,
@@ -887,6 +906,7 @@ pub const ALL: &[Family] = &[
         gated: false,
         act_default: "relu2",
         max_positions: Dim::Or(&["max_position_embeddings"], 4096),
+        lora: UNGATED_LORA,
         ..LLAMA
     },
     GPT2,
@@ -945,12 +965,9 @@ pub const ALL: &[Family] = &[
     GPT_NEOX,
     Family {
         name: "falcon",
-        about: "Falcon-7B/40B/180B (parallel block, multi-query or grouped KV)",
-        hidden: &["hidden_size"],
-        layers: &["num_hidden_layers"],
-        heads: &["num_attention_heads"],
+        about: "Falcon-7B (parallel block, multi-query attention)",
         intermediate: Dim::TimesHidden(&["ffn_hidden_size"], 4),
-        positions: PositionRule::Rotary { percent: 100 },
+        positions: PositionRule::Rotary { factor: 1.0 },
         parallel: Some(("parallel_attn", true, 1)),
         multi_query: Some(("multi_query", true)),
         qkv_bias: Flag::Key("bias", false),
@@ -1014,12 +1031,8 @@ pub const ALL: &[Family] = &[
     Family {
         name: "bert",
         about: "BERT encoders (BertModel with its pooler, masked LM, classification heads)",
-        hidden: &["hidden_size"],
-        layers: &["num_hidden_layers"],
-        heads: &["num_attention_heads"],
         kv_heads: &[],
         head_dim_key: false,
-        intermediate: Dim::Key(&["intermediate_size"]),
         max_positions: Dim::Or(&["max_position_embeddings"], 512),
         positions: PositionRule::Learned { offset: 0 },
         norm: Norm::LayerNorm,
@@ -1044,6 +1057,9 @@ pub const ALL: &[Family] = &[
 
 /// The family named `name`.
 #[must_use]
-pub fn find(name: &str) -> Option<&'static Family> {
-    ALL.iter().find(|f| f.name == name)
+pub const fn find(name: &str) -> Option<&'static Family> {
+    match super::ModelType::from_name(name) {
+        Some(t) => Some(t.family()),
+        None => None,
+    }
 }

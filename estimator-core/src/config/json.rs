@@ -46,6 +46,41 @@ struct Keys<'a> {
 }
 
 impl Keys<'_> {
+    /// The first of `keys` present and not null.
+    fn first(&self, keys: &[&'static str]) -> Option<(&'static str, &Value)> {
+        keys.iter().find_map(|k| match self.map.get(*k) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some((*k, v)),
+        })
+    }
+
+    /// A required positive integer under the first of `keys`.
+    fn dim(&self, keys: &[&'static str]) -> Result<u64, ConfigError> {
+        match self.first(keys) {
+            Some((k, v)) => positive(k, v),
+            None => Err(ConfigError::new(format!(
+                "missing key `{}`; add it (a positive integer) to the config",
+                keys.first().copied().unwrap_or("?")
+            ))),
+        }
+    }
+
+    /// An optional positive integer under the first of `keys`, `default` when none is present.
+    fn dim_or(&self, keys: &[&'static str], default: u64) -> Result<u64, ConfigError> {
+        match self.first(keys) {
+            Some((k, v)) => positive(k, v),
+            None => Ok(default),
+        }
+    }
+
+    fn dim_rule(&self, rule: Dim, hidden: u64) -> Result<u64, ConfigError> {
+        match rule {
+            Dim::Key(keys) => self.dim(keys),
+            Dim::Or(keys, default) => self.dim_or(keys, default),
+            Dim::TimesHidden(keys, n) => self.dim_or(keys, hidden.saturating_mul(n)),
+        }
+    }
+
     /// An optional positive integer: `default` when absent or null.
     fn count_or(&self, key: &str, default: u64) -> Result<u64, ConfigError> {
         match self.map.get(key) {
@@ -62,6 +97,14 @@ impl Keys<'_> {
         }
     }
 
+    /// An optional size that may be zero.
+    fn number_or(&self, key: &str, default: u64) -> Result<u64, ConfigError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => size(key, v),
+        }
+    }
+
     /// An optional boolean.
     fn flag_or(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
         match self.map.get(key) {
@@ -71,6 +114,27 @@ impl Keys<'_> {
                 "`{key}` must be true or false, found {}",
                 short(other)
             ))),
+        }
+    }
+
+    fn flag(&self, f: Flag) -> Result<bool, ConfigError> {
+        match f {
+            Flag::Fixed(b) => Ok(b),
+            Flag::Key(k, default) => self.flag_or(k, default),
+            Flag::Keys(ks, default) => match self.first(ks) {
+                Some((k, _)) => self.flag_or(k, default),
+                None => Ok(default),
+            },
+        }
+    }
+
+    /// The first of `keys` present, as a number (integer or float).
+    fn float(&self, keys: &[&'static str]) -> Result<Option<f64>, ConfigError> {
+        match self.first(keys) {
+            None => Ok(None),
+            Some((k, v)) => v.as_f64().map(Some).ok_or_else(|| {
+                ConfigError::new(format!("`{k}` must be a number, found {}", short(v)))
+            }),
         }
     }
 
@@ -98,103 +162,6 @@ impl Keys<'_> {
             },
         }
     }
-}
-
-/// A JSON value shown briefly in an error.
-fn short(v: &Value) -> String {
-    let mut s = v.to_string();
-    if s.len() > 40 {
-        let cut = (0..=37).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
-        s.truncate(cut);
-        s.push('…');
-    }
-    s
-}
-
-fn positive(key: &str, v: &Value) -> Result<u64, ConfigError> {
-    match v.as_u64() {
-        Some(0) => Err(ConfigError::new(format!(
-            "`{key}` must be at least 1, found 0"
-        ))),
-        Some(n) => Ok(n),
-        None => Err(ConfigError::new(format!(
-            "`{key}` must be a positive integer, found {}",
-            short(v)
-        ))),
-    }
-}
-
-/// The largest dimension accepted: far beyond any real model, small enough that no count
-/// derived from a config can overflow.
-const MAX_DIM: u64 = 1 << 24;
-
-impl Keys<'_> {
-    /// The first of `keys` present and not null.
-    fn first(&self, keys: &[&'static str]) -> Option<(&'static str, &Value)> {
-        keys.iter().find_map(|k| match self.map.get(*k) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some((*k, v)),
-        })
-    }
-
-    /// A required positive integer under the first of `keys`.
-    fn dim(&self, keys: &[&'static str]) -> Result<u64, ConfigError> {
-        match self.first(keys) {
-            Some((k, v)) => positive(k, v),
-            None => Err(ConfigError::new(format!(
-                "missing key `{}`; add it (a positive integer) to the config",
-                keys.first().copied().unwrap_or("?")
-            ))),
-        }
-    }
-
-    fn dim_rule(&self, rule: Dim, hidden: u64) -> Result<u64, ConfigError> {
-        match rule {
-            Dim::Key(keys) => self.dim(keys),
-            Dim::Or(keys, default) => match self.first(keys) {
-                Some((k, v)) => positive(k, v),
-                None => Ok(default),
-            },
-            Dim::TimesHidden(keys, n) => match self.first(keys) {
-                Some((k, v)) => positive(k, v),
-                None => Ok(hidden.saturating_mul(n)),
-            },
-        }
-    }
-
-    /// An optional count that may be zero.
-    fn number_or(&self, key: &str, default: u64) -> Result<u64, ConfigError> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v.as_u64().ok_or_else(|| {
-                ConfigError::new(format!(
-                    "`{key}` must be a non-negative integer, found {}",
-                    short(v)
-                ))
-            }),
-        }
-    }
-
-    fn flag(&self, f: Flag) -> Result<bool, ConfigError> {
-        match f {
-            Flag::Fixed(b) => Ok(b),
-            Flag::Key(k, default) => self.flag_or(k, default),
-            Flag::Keys(ks, default) => match self.first(ks) {
-                Some((k, _)) => self.flag_or(k, default),
-                None => Ok(default),
-            },
-        }
-    }
-
-    /// An optional number (integer or float).
-    fn float_or(&self, key: &str, default: f64) -> Result<f64, ConfigError> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(default),
-            Some(v) => v.as_f64().ok_or_else(|| {
-                ConfigError::new(format!("`{key}` must be a number, found {}", short(v)))
-            }),
-        }
-    }
 
     /// A list of layer indices (`mlp_only_layers`).
     fn indices(&self, key: &str) -> Result<Vec<u64>, ConfigError> {
@@ -219,6 +186,52 @@ impl Keys<'_> {
     }
 }
 
+/// A JSON value shown briefly in an error.
+fn short(v: &Value) -> String {
+    clip(&v.to_string())
+}
+
+/// A string from a config shown in an error, cut to a readable length.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => String::from(s),
+    }
+}
+
+/// The largest size accepted for any key: far beyond any real model, small enough that no
+/// count derived from a config can overflow, and checked as each key is read (before a
+/// per-layer list is built from it).
+const MAX_DIM: u64 = 1 << 24;
+
+/// A size read from `key` (0 allowed), at most [`MAX_DIM`].
+fn size(key: &str, v: &Value) -> Result<u64, ConfigError> {
+    match v.as_u64() {
+        Some(n) if n > MAX_DIM => Err(ConfigError::new(format!(
+            "`{key}` = {n} is beyond any real model (the limit is {MAX_DIM}); check the value"
+        ))),
+        Some(n) => Ok(n),
+        None => Err(ConfigError::new(format!(
+            "`{key}` must be a non-negative integer, found {}",
+            short(v)
+        ))),
+    }
+}
+
+/// A size read from `key` that must be at least 1.
+fn positive(key: &str, v: &Value) -> Result<u64, ConfigError> {
+    match v.as_u64() {
+        Some(0) => Err(ConfigError::new(format!(
+            "`{key}` must be at least 1, found 0"
+        ))),
+        Some(_) => size(key, v),
+        None => Err(ConfigError::new(format!(
+            "`{key}` must be a positive integer, found {}",
+            short(v)
+        ))),
+    }
+}
+
 /// The activation names Hugging Face's `ACT2FN` knows, as the memory model prices them.
 fn activation(key: &str, name: &str) -> Result<Act, ConfigError> {
     Ok(match name {
@@ -233,14 +246,6 @@ fn activation(key: &str, name: &str) -> Result<Act, ConfigError> {
             )));
         }
     })
-}
-
-/// A string from a config shown in an error, cut to a readable length.
-fn clip(s: &str) -> String {
-    match s.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => String::from(s),
-    }
 }
 
 /// The head `architectures[0]` names, as `from_pretrained` would build it.
@@ -360,10 +365,7 @@ fn sliding(keys: &Keys<'_>, f: &Family, layers: u64) -> Result<(Vec<bool>, u64),
                 alloc::vec![false; n]
             }
             SlidingRule::EveryNth { keys: ks, default } => {
-                let period = match keys.first(ks) {
-                    Some((k, v)) => positive(k, v)?,
-                    None => default,
-                };
+                let period = keys.dim_or(ks, default)?;
                 (0..layers).map(|i| (i + 1) % period != 0).collect()
             }
             SlidingRule::FirstOfN { n: period } => (0..layers).map(|i| i % period != 0).collect(),
@@ -408,14 +410,8 @@ fn dense(
 }
 
 fn mixture(keys: &Keys<'_>, rule: &MoeRule, hidden: u64) -> Result<Moe, ConfigError> {
-    let experts = match keys.first(rule.experts) {
-        Some((k, v)) => positive(k, v)?,
-        None => rule.experts_default,
-    };
-    let top_k = match keys.first(rule.top_k) {
-        Some((k, v)) => positive(k, v)?,
-        None => rule.top_k_default,
-    };
+    let experts = keys.dim_or(rule.experts, rule.experts_default)?;
+    let top_k = keys.dim_or(rule.top_k, rule.top_k_default)?;
     let width = keys.dim_rule(rule.width, hidden)?;
     let shared_width = match rule.shared {
         SharedRule::None => 0,
@@ -556,10 +552,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
     let kv = if multi_query {
         1
     } else {
-        match keys.first(f.kv_heads) {
-            Some((k, v)) => positive(k, v)?,
-            None => h,
-        }
+        keys.dim_or(f.kv_heads, h)?
     };
     let head_key = f.heads.first().copied().unwrap_or("num_attention_heads");
     let hidden_key = f.hidden.first().copied().unwrap_or("hidden_size");
@@ -625,19 +618,18 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         .map(|(s, dn)| *s && *dn)
         .collect();
     let positions = match f.positions {
-        PositionRule::Rotary { percent } => {
-            let rope = keys.map.get("rope_parameters").filter(|v| v.is_object());
-            let factor = match rope.and_then(|r| r.get("partial_rotary_factor")) {
-                Some(v) => v.as_f64().ok_or_else(|| {
-                    ConfigError::new(format!(
-                        "`partial_rotary_factor` must be a number, found {}",
-                        short(v)
-                    ))
-                })?,
-                None => match keys.first(&["partial_rotary_factor", "rotary_pct"]) {
-                    Some((k, _)) => keys.float_or(k, 1.0)?,
-                    None => f64::from(u32::try_from(percent).unwrap_or(100)) / 100.0,
-                },
+        PositionRule::Rotary { factor } => {
+            // transformers 5 writes it in `rope_parameters`; older files at the top level, or
+            // as GPT-NeoX's `rotary_pct`
+            let nested = match keys.map.get("rope_parameters") {
+                Some(Value::Object(r)) => Keys { map: r }.float(&["partial_rotary_factor"])?,
+                _ => None,
+            };
+            let factor = match nested {
+                Some(x) => x,
+                None => keys
+                    .float(&["partial_rotary_factor", "rotary_pct"])?
+                    .unwrap_or(factor),
             };
             if !(factor > 0.0 && factor <= 1.0) {
                 return Err(ConfigError::new(format!(
@@ -758,59 +750,29 @@ const NO_MOE: Moe = Moe {
     score_correction: ScoreCorrection::None,
 };
 
-/// Rejects absurd sizes before any count is formed, so that counting cannot overflow.
+/// Rejects a model too large to count. Each key is at most [`MAX_DIM`] as it is read; every
+/// parameter count is at most layers · (widest width)² · experts, kept below 2^60 so that no
+/// count derived from the config can overflow.
 fn check(c: &ModelConfig) -> Result<(), ConfigError> {
-    let f = c.model_type.family();
-    let key =
-        |keys: &[&'static str], fallback: &'static str| keys.first().copied().unwrap_or(fallback);
-    let mla = c.attention.mla.unwrap_or(Mla {
-        q_lora_rank: 0,
-        kv_lora_rank: 0,
-        qk_nope_head_dim: 0,
-        qk_rope_head_dim: 0,
-        v_head_dim: 0,
-    });
-    let dims = [
-        (key(f.vocab, "vocab_size"), c.vocab_size),
-        (key(f.hidden, "hidden_size"), c.hidden_size),
-        (key(f.layers, "num_hidden_layers"), c.num_layers),
-        (key(f.heads, "num_attention_heads"), c.num_heads),
-        ("num_key_value_heads", c.num_kv_heads),
-        ("head_dim", c.head_dim),
-        ("intermediate_size", c.intermediate_size),
-        ("max_position_embeddings", c.max_positions),
-        ("sliding_window", c.sliding_window),
-        ("num_experts", c.moe.experts),
-        ("moe_intermediate_size", c.moe.width),
-        ("shared expert width", c.moe.shared_width),
-        ("type_vocab_size", c.type_vocab_size),
-        ("q_lora_rank", mla.q_lora_rank),
-        ("kv_lora_rank", mla.kv_lora_rank),
-        ("v_head_dim", mla.v_head_dim),
-    ];
-    for (key, value) in dims {
-        if value > MAX_DIM {
-            return Err(ConfigError::new(format!(
-                "`{key}` = {value} is beyond any real model (the limit is {MAX_DIM}); check the value"
-            )));
-        }
-    }
-    // every parameter count is at most layers · (widths)² · experts: keep it below 2^60
+    let v_head_dim = c.attention.mla.map_or(0, |m| m.v_head_dim);
     let widest = [
         c.vocab_size,
         c.hidden_size,
         c.intermediate_size,
         c.moe.width,
         c.moe.shared_width,
-        c.num_heads * c.head_dim,
-        c.num_heads * mla.v_head_dim,
+        c.num_heads.saturating_mul(c.head_dim),
+        c.num_heads.saturating_mul(v_head_dim),
         c.max_positions,
     ]
     .into_iter()
     .max()
     .map_or(0, u128::from);
-    let bound =
-        (u128::from(c.num_layers) + 2) * widest * widest * 8 * (u128::from(c.moe.experts) + 1);
+    let bound = (u128::from(c.num_layers) + 2)
+        .saturating_mul(widest)
+        .saturating_mul(widest)
+        .saturating_mul(8)
+        .saturating_mul(u128::from(c.moe.experts) + 1);
     if bound >= 1 << 60 {
         return Err(ConfigError::new(
             "the model is too large to count (beyond 2^60 parameters); check the sizes",

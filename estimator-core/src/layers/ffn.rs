@@ -49,15 +49,27 @@ impl<const D: u64, const HIDDEN: u64, const BIAS: bool> Params for FeedForward<D
 /// bytes per token.
 #[must_use]
 pub const fn gated_feed_forward(d: u64, hidden: u64) -> Cost {
-    linear(d, hidden, false)
-        .add(linear(d, hidden, false).shares_input())
+    gated(
+        linear(d, hidden, false).add(linear(d, hidden, false).shares_input()),
+        linear(hidden, d, false),
+        d,
+        hidden,
+    )
+}
+
+/// A gated MLP of `hidden` features over `d` from its projections: `gate_up` (the gate and up
+/// projections, separate or fused, LoRA-adapted or frozen) and `down`. What the product between
+/// them keeps is the same whatever the projections are: the activation's input (`hidden`), both
+/// factors of the product (`2·hidden`), and `down`'s input (kept by `down` itself).
+pub(crate) const fn gated(gate_up: Cost, down: Cost, d: u64, hidden: u64) -> Cost {
+    gate_up
         .add(keeps_input(hidden))
         .saves(Activations {
             per_token: dim_mul(2, hidden),
             textbook_per_token: textbook_elems(dim_mul(2, hidden)),
             ..Activations::ZERO
         })
-        .add(linear(hidden, d, false))
+        .add(down)
         .saves(Activations {
             textbook_per_token: d,
             ..Activations::ZERO

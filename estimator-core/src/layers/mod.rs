@@ -26,6 +26,7 @@ pub use attention::{
     latent_attention_core,
 };
 pub use conv::{Conv1d, Conv2d, conv};
+pub(crate) use ffn::gated;
 pub use ffn::{FeedForward, GatedFeedForward, feed_forward, gated_feed_forward};
 pub use linear::{Buffer, Embedding, Linear, Parameter, embedding, linear};
 pub use moe::{Moe, moe};

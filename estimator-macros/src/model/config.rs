@@ -295,36 +295,26 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         ScoreCorrection::Parameter => quote!(#cfg::ScoreCorrection::Parameter),
     };
     let [experts, top_k, width, shared_width] = [experts, top_k, width, shared_width].map(lit);
-    let [
-        vocab_size,
-        hidden_size,
-        num_layers,
-        num_heads,
-        num_kv_heads,
-        head_dim,
-        intermediate_size,
-        max_positions,
-        sliding_layers,
-        sliding_dense_layers,
-        dense_layers,
-        sliding_window,
-        type_vocab_size,
-    ] = [
-        vocab_size,
-        hidden_size,
-        num_layers,
-        num_heads,
-        num_kv_heads,
-        head_dim,
-        intermediate_size,
-        max_positions,
-        sliding_layers,
-        sliding_dense_layers,
-        dense_layers,
-        sliding_window,
-        type_vocab_size,
+    // the plain sizes, each written `name: value`
+    let sizes = [
+        ("vocab_size", vocab_size),
+        ("hidden_size", hidden_size),
+        ("num_layers", num_layers),
+        ("num_heads", num_heads),
+        ("num_kv_heads", num_kv_heads),
+        ("head_dim", head_dim),
+        ("intermediate_size", intermediate_size),
+        ("max_positions", max_positions),
+        ("sliding_layers", sliding_layers),
+        ("sliding_dense_layers", sliding_dense_layers),
+        ("dense_layers", dense_layers),
+        ("sliding_window", sliding_window),
+        ("type_vocab_size", type_vocab_size),
     ]
-    .map(lit);
+    .map(|(field, v)| {
+        let (field, v) = (format_ident!("{}", field), lit(v));
+        quote!(#field: #v,)
+    });
     quote! {
         #cfg::ModelConfig {
             model_type: match #cfg::ModelType::from_name(#name) {
@@ -332,14 +322,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
                 ::core::option::Option::None => ::core::panic!("estimator: unknown model_type"),
             },
             head: #head,
-            vocab_size: #vocab_size,
-            hidden_size: #hidden_size,
-            num_layers: #num_layers,
-            num_heads: #num_heads,
-            num_kv_heads: #num_kv_heads,
-            head_dim: #head_dim,
-            intermediate_size: #intermediate_size,
-            max_positions: #max_positions,
+            #(#sizes)*
             positions: #positions,
             norm: #norm,
             layout: #layout,
@@ -369,10 +352,6 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
                 expert_bias: #expert_bias,
                 score_correction: #score_correction,
             },
-            sliding_layers: #sliding_layers,
-            sliding_dense_layers: #sliding_dense_layers,
-            dense_layers: #dense_layers,
-            sliding_window: #sliding_window,
             tie_word_embeddings: #tie_word_embeddings,
             head_bias: #head_bias,
             embed_norm: #embed_norm,
@@ -380,7 +359,6 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             causal_mask: #causal_mask,
             resid_dropout: #resid_dropout,
             encoder: #encoder,
-            type_vocab_size: #type_vocab_size,
             dropout: #dropout,
         }
     }
