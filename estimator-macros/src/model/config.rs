@@ -92,13 +92,10 @@ fn model(input: &ModelInput, c: &ModelConfig, l: &TokenStream, shown: &str) -> T
     let kind = name.to_string();
     let literal = config_tokens(c, l);
     let arch = c.architecture(None);
-    // one constant per kind of block present, then the top level pointing at them
+    // one constant per block stack's block, then the top level pointing at them
     let mut consts = Vec::new();
-    for (i, block) in arch.blocks.iter().enumerate() {
-        let n = block.as_slice().len();
-        if n == 0 || !arch.top.as_slice().iter().any(|p| p.block == Some(i)) {
-            continue;
-        }
+    for i in arch.top.as_slice().iter().filter_map(|p| p.block) {
+        let n = arch.blocks[i].as_slice().len();
         let ident = format_ident!("__BLOCK{}", i);
         let entries = (0..n).map(|j| quote!(Self::__ARCH.blocks[#i].items()[#j].layer(&[])));
         consts.push(quote! {
