@@ -14,7 +14,8 @@ use crate::units::Bytes;
 /// generated token (decode: the full cache).
 ///
 /// KV cache = 2 (K and V) × layers × kv_heads × head_dim × batch × (prompt + generated) × dtype
-/// bytes; layers with a sliding window cache at most the window.
+/// bytes; layers with a sliding window keep at most `window − 1` tokens (transformers'
+/// `DynamicSlidingWindowLayer`).
 ///
 /// ```
 /// use estimator::prelude::*;
@@ -218,9 +219,10 @@ impl Inference {
         } else {
             self.prompt as u128
         };
-        // KV cache
-        let windowed = if c.window > 0 && cached_tokens > c.window as u128 {
-            c.window as u128
+        // KV cache: a sliding layer keeps the last `window - 1` tokens (transformers'
+        // `DynamicSlidingWindowLayer`; the token being processed makes the window)
+        let windowed = if c.window > 0 && cached_tokens >= c.window as u128 {
+            c.window as u128 - 1
         } else {
             cached_tokens
         };

@@ -156,7 +156,13 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
         return q
             .add(kv_a)
             .add(kv_b)
-            .add(latent_attention_core(h, qk, m.v_head_dim, window))
+            .add(latent_attention_core(
+                h,
+                qk,
+                m.v_head_dim,
+                m.kv_lora_rank + m.qk_rope_head_dim,
+                window,
+            ))
             .add(freeze(linear(h * m.v_head_dim, d, bias), frozen))
             .widths(d, d);
     }

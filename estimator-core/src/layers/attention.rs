@@ -186,15 +186,23 @@ impl<const HEAD_DIM: u64> Params for Rotary<HEAD_DIM> {
 
 /// The parameter-free core of multi-head latent attention (DeepSeek-V2/V3) as Hugging Face
 /// runs it: `h` heads whose queries and keys are `qk_dim` wide (the non-rotary part from the
-/// latent, plus the shared rotary key) and whose values are `v_dim` wide, every head's keys
-/// and values materialised.
+/// latent, plus the shared rotary key) and whose values are `v_dim` wide; the cache holds the
+/// compressed latent, `latent` elements per token (`kv_lora_rank + qk_rope_head_dim`), and every
+/// head's keys and values are expanded from it for each forward.
 ///
 /// Saved for backward per token: the query and key (`h·qk_dim` each) and value (`h·v_dim`);
-/// eager attention also keeps the softmax output. KV cache: `h·(qk_dim + v_dim)` elements per
-/// token — what `transformers`' `DynamicCache` holds for these models (the compressed latent
-/// that serving engines keep instead is `kv_lora_rank + qk_rope_head_dim`).
+/// eager attention also keeps the softmax output. KV cache: `latent` per token — what
+/// transformers 5's `DeepseekV3Attention` passes to `cache.update` (measured: a tiny
+/// DeepSeek-V3 with `kv_lora_rank` 32 and `qk_rope_head_dim` 16 caches 48 elements per token and
+/// layer, `tests/fixtures/memory-families.json`), as vLLM and SGLang do too.
 #[must_use]
-pub const fn latent_attention_core(h: u64, qk_dim: u64, v_dim: u64, window: u64) -> Cost {
+pub const fn latent_attention_core(
+    h: u64,
+    qk_dim: u64,
+    v_dim: u64,
+    latent: u64,
+    window: u64,
+) -> Cost {
     assert!(
         h > 0 && qk_dim > 0 && v_dim > 0,
         "estimator: latent attention needs at least one head and non-zero head widths"
@@ -211,7 +219,7 @@ pub const fn latent_attention_core(h: u64, qk_dim: u64, v_dim: u64, window: u64)
             textbook_per_token_seq: dim_mul(5, h),
             ..Activations::ZERO
         })
-        .caches(dim_add(q, v), window)
+        .caches(latent, window)
         .widths(q, v)
         .live(dim_add(saved, v))
 }
