@@ -162,6 +162,7 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
     keys.extend(flag(f.qkv_bias));
     keys.extend(flag(f.o_bias));
     keys.extend(f.qk_norm_key.map(|(k, _)| k));
+    keys.extend(f.softcap_key);
     if f.mla {
         keys.extend([
             "q_lora_rank",

@@ -162,9 +162,15 @@ impl ModelType {
     }
 }
 
-/// The attention kernel a case's settings take: SDPA with dropout runs the math path on CPU.
-fn kernel(attn: &str, dropout: bool, device: Device) -> AttentionKernel {
-    match (attn, dropout, device) {
+/// The attention kernel a case's settings take: on CPU, SDPA runs the math path with dropout,
+/// and when the query/key heads are wider than the value heads (latent attention), which its
+/// flash kernel does not take.
+fn kernel(attn: &str, config: &ModelConfig, dropout: bool, device: Device) -> AttentionKernel {
+    let unequal = config
+        .attention
+        .mla
+        .is_some_and(|m| m.qk_nope_head_dim + m.qk_rope_head_dim != m.v_head_dim);
+    match (attn, dropout || unequal, device) {
         ("sdpa", true, Device::Cpu) => AttentionKernel::Math,
         ("eager", _, _) => AttentionKernel::Eager,
         _ => AttentionKernel::Flash,
@@ -256,7 +262,7 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         .precision(precision)
         .optimizer(optimizer)
         .optimizer_impl(optimizer_impl)
-        .attention(kernel(attn, config.dropout, device))
+        .attention(kernel(attn, &config, config.dropout, device))
         .dropout(config.dropout)
         .device(device);
     let step = t.checked_at(Phase::OptimizerStep).map_err(estimate_error)?;
@@ -327,7 +333,7 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         .prompt(prompt)
         .generate(cached.saturating_sub(prompt))
         .weights(weights)
-        .attention(kernel(attn, false, device));
+        .attention(kernel(attn, &config, false, device));
     let decode = inf.checked_at(Phase::Decode).map_err(estimate_error)?;
     let peak = inf.checked_estimate().map_err(estimate_error)?;
     Ok(vec![

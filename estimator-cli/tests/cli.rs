@@ -244,6 +244,25 @@ fn validate_reproduces_the_reference_measurements() {
         last.starts_with("validate: 8 cases, 8 within tolerance, worst "),
         "{last}"
     );
+    // tiny versions of 12 families of the config importer (measure.py --set families): every
+    // training and generation case within 10 % but Falcon's eager generation, whose model always
+    // materializes its causal mask (`allow_is_causal_skip=False`; see docs/accuracy.md)
+    let families = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/memory-families.json"
+    );
+    let run = estimator()
+        .args(["validate", families, "--tolerance", "0.10"])
+        .assert()
+        .code(1);
+    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(
+            "validate: 36 cases, 35 within tolerance, worst falcon_infer_fp32_eager_b2_p256_n16 peak"
+        ),
+        "{last}"
+    );
     // a tolerance no estimate meets: exit status 1 and the same summary line
     estimator()
         .args(["validate", file, "--tolerance", "0"])

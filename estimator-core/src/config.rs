@@ -104,6 +104,10 @@ pub enum Norm {
     LayerNormNoBias,
     /// LayerNorm without any parameters (`elementwise_affine=False`: OLMo 1).
     NonParametric,
+    /// LayerNorm written out in fp32 operations with a scale only (Cohere's `CohereLayerNorm`):
+    /// it keeps three fp32 copies of its width (the centred input twice, the normalized
+    /// output) and the reciprocal standard deviation.
+    LayerNormFp32,
 }
 
 /// Where the norms of a block sit.
@@ -185,6 +189,11 @@ pub struct Attention {
     /// The eager softmax runs in fp32 (Llama's descendants) rather than in the activation
     /// dtype (GPT-2, BERT).
     pub softmax_fp32: bool,
+    /// The scores go through tanh soft-capping (Gemma 2's `attn_logit_softcapping`).
+    pub softcap: bool,
+    /// The value is a view of the fused q/k/v projection's output, so a fused kernel keeping
+    /// it keeps the whole projection (GPT-NeoX's `query_key_value`, measured).
+    pub value_views_fused: bool,
     /// Multi-head latent attention instead of q/k/v projections.
     pub mla: Option<Mla>,
 }
@@ -200,6 +209,9 @@ pub enum Act {
     NewGelu,
     /// ReLU: keeps its output, which the next projection keeps too.
     Relu,
+    /// gpt-oss's clamped SwiGLU over the interleaved `gate_up_proj` (`gate·σ(α·gate)·(up + 1)`
+    /// with both clamped): keeps the whole projection and five tensors of its width.
+    ClampedSwiGlu,
 }
 
 /// A feed-forward block.
@@ -254,6 +266,8 @@ pub struct Moe {
     pub expert_bias: bool,
     /// Routing-score correction.
     pub score_correction: ScoreCorrection,
+    /// The experts' activation.
+    pub act: Act,
 }
 
 /// What sits on top of the decoder stack, from `architectures[0]`.

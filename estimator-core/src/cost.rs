@@ -53,6 +53,15 @@ pub struct Activations {
     /// Elements per token that only eager attention keeps: keys and values repeated to every
     /// query head for grouped-query attention (`repeat_kv`), `2·(H − KV)·head_dim`.
     pub eager_per_token: u64,
+    /// Elements per token that only a fused kernel (flash, SDPA's CPU flash path) keeps beyond
+    /// q, k and v: its output when the output projection reads a copy of it (queries built by
+    /// `torch.cat`, as partial rotary embedding does, give a head-major output whose transpose
+    /// back is a copy), and the rest of a fused q/k/v projection's storage that a value view
+    /// keeps alive once rotary embedding has replaced the query and key (GPT-NeoX).
+    pub flash_per_token: u64,
+    /// Heads whose eager scores go through tanh soft-capping (Gemma 2's
+    /// `attn_logit_softcapping`), which keeps its `s × s` output in the activation dtype.
+    pub score_cap_heads: u64,
     /// Elements per sample that do not grow with the sequence, in the activation dtype.
     pub per_sample: u64,
     /// Attention heads whose softmax output (`s × s` per head per sample) eager attention keeps;
@@ -87,6 +96,8 @@ impl Activations {
         mask_per_token: 0,
         dropout_per_token: 0,
         eager_per_token: 0,
+        flash_per_token: 0,
+        score_cap_heads: 0,
         per_sample: 0,
         score_heads: 0,
         score_dropout_heads: 0,
@@ -96,7 +107,7 @@ impl Activations {
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 16] {
+    const fn to_array(self) -> [u64; 18] {
         [
             self.per_token,
             self.attention_per_token,
@@ -108,6 +119,8 @@ impl Activations {
             self.mask_per_token,
             self.dropout_per_token,
             self.eager_per_token,
+            self.flash_per_token,
+            self.score_cap_heads,
             self.per_sample,
             self.score_heads,
             self.score_dropout_heads,
@@ -117,7 +130,7 @@ impl Activations {
         ]
     }
 
-    const fn from_array(a: [u64; 16]) -> Activations {
+    const fn from_array(a: [u64; 18]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -129,12 +142,14 @@ impl Activations {
             mask_per_token: a[7],
             dropout_per_token: a[8],
             eager_per_token: a[9],
-            per_sample: a[10],
-            score_heads: a[11],
-            score_dropout_heads: a[12],
-            score_dtype_heads: a[13],
-            textbook_per_token: a[14],
-            textbook_per_token_seq: a[15],
+            flash_per_token: a[10],
+            score_cap_heads: a[11],
+            per_sample: a[12],
+            score_heads: a[13],
+            score_dropout_heads: a[14],
+            score_dtype_heads: a[15],
+            textbook_per_token: a[16],
+            textbook_per_token_seq: a[17],
         }
     }
 
@@ -213,7 +228,8 @@ impl Activations {
                 .saturating_add(self.residual_weight_input_per_token)
                 .saturating_add(self.f32_per_token)
                 .saturating_add(self.mask_per_token)
-                .saturating_add(self.dropout_per_token),
+                .saturating_add(self.dropout_per_token)
+                .saturating_add(self.flash_per_token),
             self.score_heads,
         )
     }
@@ -344,6 +360,10 @@ pub struct Cost {
     /// Matmul-weight elements that do not train (a LoRA base, `Frozen<T>`): QLoRA stores these
     /// in NF4.
     pub frozen_matmul: u64,
+    /// Matmul-weight elements used outside autocast, so that it keeps no 16-bit copy of them:
+    /// transformers 5's grouped experts, which compute in the parameters' dtype (measured: their
+    /// activations stay fp32 under bf16 autocast, `tests/fixtures/memory-families.json`).
+    pub uncast_matmul: u64,
     /// Adafactor's second-moment elements over the trainable tensors (Shazeer & Stern 2018, as
     /// Hugging Face implements it): a tensor of shape `[.., r, c]` keeps `numel/c` row and
     /// `numel/r` column statistics; a vector keeps `numel`.
@@ -406,6 +426,7 @@ impl Cost {
         trainable_tensors: 0,
         matmul: 0,
         frozen_matmul: 0,
+        uncast_matmul: 0,
         factored: 0,
         small_trainable: 0,
         largest_tensor: 0,
@@ -558,6 +579,7 @@ impl Cost {
             trainable_tensors: tri!(add(self.trainable_tensors, next.trainable_tensors, P)),
             matmul: tri!(add(self.matmul, next.matmul, P)),
             frozen_matmul: tri!(add(self.frozen_matmul, next.frozen_matmul, P)),
+            uncast_matmul: tri!(add(self.uncast_matmul, next.uncast_matmul, P)),
             factored: tri!(add(self.factored, next.factored, P)),
             small_trainable: tri!(add(self.small_trainable, next.small_trainable, P)),
             largest_tensor: max(self.largest_tensor, next.largest_tensor),
@@ -599,6 +621,7 @@ impl Cost {
             trainable_tensors: tri!(mul(self.trainable_tensors, n, P)),
             matmul: tri!(mul(self.matmul, n, P)),
             frozen_matmul: tri!(mul(self.frozen_matmul, n, P)),
+            uncast_matmul: tri!(mul(self.uncast_matmul, n, P)),
             factored: tri!(mul(self.factored, n, P)),
             small_trainable: tri!(mul(self.small_trainable, n, P)),
             tied: tri!(mul(self.tied, n, P)),
@@ -685,6 +708,7 @@ impl Cost {
             trainable_tensors: 0,
             matmul: 0,
             frozen_matmul: 0,
+            uncast_matmul: 0,
             factored: 0,
             small_trainable: 0,
             largest_tensor: 0,

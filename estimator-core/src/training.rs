@@ -503,9 +503,9 @@ impl Training {
         // --- temporaries during forward and backward
         let mut forward_temporaries = 0u128;
         if let Precision::Autocast(_) = p {
-            // autocast keeps a 16-bit copy of every matmul weight (tied uses included) until
-            // backward
-            let copies = tri!(add(c.matmul as u128, c.tied as u128));
+            // autocast keeps a 16-bit copy of every matmul weight it casts (tied uses
+            // included) until backward
+            let copies = tri!(add((c.matmul - c.uncast_matmul) as u128, c.tied as u128));
             forward_temporaries = share(tri!(mul(copies, cl)), model_split as u64);
         }
         if zero >= ZeroStage::Three as u8 && dp > 1 {
@@ -652,6 +652,8 @@ impl Training {
         let mut attention = a.attention_per_token as u128;
         if eager {
             attention += a.eager_per_token as u128;
+        } else {
+            attention += a.flash_per_token as u128;
         }
         per_token += share(tri!(mul(attention, attn_b)), t);
         // autocast casts a shared input once per Linear
@@ -702,6 +704,8 @@ impl Training {
                 let own_dropped = if dropped < own { dropped } else { own };
                 per_position -= own * (4 - cb) + (own - own_dropped) * copy;
             }
+            // soft-capping's tanh output, in the activation dtype
+            per_position += a.score_cap_heads as u128 * cb;
             tri!(mul(positions, per_position))
         } else if eager {
             0

@@ -3,7 +3,7 @@
 //! experts, per-layer pattern, head), and BERT's encoder.
 
 use super::{
-    Act, Architecture, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts, Positions,
+    Act, Architecture, Head, Layout, Lora, LoraTargets, Mla, ModelConfig, Norm, Parts, Positions,
     QkNorm, ScoreCorrection,
 };
 use crate::cost::{Activations, Cost};
@@ -80,6 +80,15 @@ const fn norm(kind: Norm, d: u64) -> Cost {
         Norm::LayerNorm => layer_norm(d, true),
         Norm::LayerNormNoBias => layer_norm(d, false),
         Norm::NonParametric => non_parametric_norm(d),
+        // the scale only; three fp32 copies of the width and the fp32 reciprocal deviation
+        Norm::LayerNormFp32 => Cost::parameter(&[d])
+            .saves(Activations {
+                f32_per_token: 3 * d + 1,
+                textbook_per_token: 2 * d,
+                ..Activations::ZERO
+            })
+            .widths(d, d)
+            .live(3 * d),
     }
 }
 
@@ -117,6 +126,57 @@ const fn qk_norms(scope: QkNorm, kind: Norm, h: u64, kv: u64, hd: u64) -> Cost {
     }
 }
 
+/// Multi-head latent attention (DeepSeek-V2/V3): q through a low-rank bottleneck (or one
+/// projection), k and v through the compressed latent plus a shared rotary key.
+const fn latent_attention(c: &ModelConfig, m: Mla, frozen: bool, window: u64) -> Cost {
+    let (d, h) = (c.hidden_size, c.num_heads);
+    let qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
+    // `attention_bias` biases q_a, kv_a and o
+    let bias = c.attention.o_bias;
+    let q = if m.q_lora_rank == 0 {
+        freeze(linear(d, h * qk, false), frozen)
+    } else {
+        freeze(
+            linear(d, m.q_lora_rank, bias)
+                .add(rms_norm(m.q_lora_rank))
+                .add(linear(m.q_lora_rank, h * qk, false)),
+            frozen,
+        )
+    };
+    let mut kept = q.act.weight_input_per_token > 0;
+    let kv_a = share(
+        freeze(linear(d, m.kv_lora_rank + m.qk_rope_head_dim, bias), frozen),
+        &mut kept,
+    );
+    let kv_b = freeze(
+        rms_norm(m.kv_lora_rank).add(linear(
+            m.kv_lora_rank,
+            h * (m.qk_nope_head_dim + m.v_head_dim),
+            false,
+        )),
+        frozen,
+    );
+    q.add(kv_a)
+        .add(kv_b)
+        .add(
+            latent_attention_core(
+                h,
+                qk,
+                m.v_head_dim,
+                m.kv_lora_rank + m.qk_rope_head_dim,
+                window,
+            )
+            // the query is `torch.cat(q_pass, q_rot)`: a fused kernel's head-major
+            // output is copied for `o_proj`
+            .saves(Activations {
+                flash_per_token: h * m.v_head_dim,
+                ..Activations::ZERO
+            }),
+        )
+        .add(freeze(linear(h * m.v_head_dim, d, bias), frozen))
+        .widths(d, d)
+}
+
 /// The self-attention of one block, keys and values cached for at most `window` tokens (0:
 /// all).
 const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cost {
@@ -126,50 +186,29 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
     let t = targets(lora);
     let r = rank(lora);
     if let Some(m) = a.mla {
-        // DeepSeek-V2/V3: q through a low-rank bottleneck (or one projection), k and v through
-        // the compressed latent plus a shared rotary key
-        let qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
-        let bias = a.o_bias;
-        let q = if m.q_lora_rank == 0 {
-            freeze(linear(d, h * qk, false), frozen)
-        } else {
-            freeze(
-                linear(d, m.q_lora_rank, bias)
-                    .add(rms_norm(m.q_lora_rank))
-                    .add(linear(m.q_lora_rank, h * qk, false)),
-                frozen,
-            )
-        };
-        let mut kept = q.act.weight_input_per_token > 0;
-        let kv_a = share(
-            freeze(linear(d, m.kv_lora_rank + m.qk_rope_head_dim, bias), frozen),
-            &mut kept,
-        );
-        let kv_b = freeze(
-            rms_norm(m.kv_lora_rank).add(linear(
-                m.kv_lora_rank,
-                h * (m.qk_nope_head_dim + m.v_head_dim),
-                false,
-            )),
-            frozen,
-        );
-        return q
-            .add(kv_a)
-            .add(kv_b)
-            .add(latent_attention_core(
-                h,
-                qk,
-                m.v_head_dim,
-                m.kv_lora_rank + m.qk_rope_head_dim,
-                window,
-            ))
-            .add(freeze(linear(h * m.v_head_dim, d, bias), frozen))
-            .widths(d, d);
+        return latent_attention(c, m, frozen, window);
     }
+    let rotary = match c.positions {
+        Positions::Rotary { dim, .. } => Some(dim),
+        _ => None,
+    };
+    let flash_extra = match rotary {
+        // a fused kernel keeps the value view's whole projection once rotary has replaced
+        // the query and key (its q and k parts are (h + kv)·hd)
+        Some(_) if a.fused_qkv && a.value_views_fused => (h + kv) * hd,
+        _ => 0,
+    } + match rotary {
+        // partial rotary builds the query with `torch.cat`: a head-major kernel output, copied
+        // for the output projection
+        Some(dim) if dim < hd => h * hd,
+        _ => 0,
+    };
     let plain = lora.is_none()
         && !a.fused_qkv
         && matches!(a.qk_norm, QkNorm::None)
         && !a.sinks
+        && !a.softcap
+        && flash_extra == 0
         && a.softmax_fp32
         && a.qkv_bias == a.o_bias
         && h * hd == d;
@@ -198,12 +237,17 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
     } else {
         Cost::ZERO
     };
+    let core = attention_core_with(h, kv, hd, window, a.softmax_fp32).saves(Activations {
+        flash_per_token: flash_extra,
+        score_cap_heads: if a.softcap { h } else { 0 },
+        ..Activations::ZERO
+    });
     qkv.add(freeze(
         qk_norms(a.qk_norm, a.qk_norm_kind, h, kv, hd),
         frozen,
     ))
     .add(sinks)
-    .add(attention_core_with(h, kv, hd, window, a.softmax_fp32))
+    .add(core)
     .add(proj(h * hd, d, a.o_bias, t.o, r, frozen))
     .widths(d, d)
 }
@@ -211,7 +255,7 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
 /// The activation between an MLP's projections, over `w` features.
 const fn activation(act: Act, w: u64) -> Cost {
     match act {
-        Act::Fused => keeps_input(w),
+        Act::Fused | Act::ClampedSwiGlu => keeps_input(w),
         Act::NewGelu => new_gelu(w),
         Act::Relu => keeps_output(w),
     }
@@ -247,14 +291,53 @@ const fn dense_mlp(c: &ModelConfig, w: u64, lora: Option<Lora>, shared_input: bo
 
 /// One routed expert as transformers 5 stacks it: `gate_up_proj` (`[2·w, d]` per expert) and
 /// `down_proj` (`[d, w]`), with their biases when the family has them.
-const fn expert(d: u64, w: u64, bias: bool) -> Cost {
-    gated(linear(d, 2 * w, bias), linear(w, d, bias), d, w)
+const fn expert(d: u64, w: u64, bias: bool, act: Act) -> Cost {
+    match act {
+        // gpt-oss: the projection (kept by the clamps of its interleaved halves), σ(α·gate),
+        // the clamped gate, up + 1, their product with the gate, and the down projection's
+        // input (measured: 7·w per visit, tests/fixtures/memory-families.json)
+        Act::ClampedSwiGlu => linear(d, 2 * w, bias)
+            .saves(Activations {
+                per_token: 6 * w,
+                textbook_per_token: 12 * w,
+                ..Activations::ZERO
+            })
+            .add(linear(w, d, bias))
+            .live(d + 7 * w),
+        _ => gated(linear(d, 2 * w, bias), linear(w, d, bias), d, w),
+    }
+}
+
+/// Activations in the residual stream's dtype instead of the compute dtype: fp32 under
+/// autocast. transformers 5's grouped experts do not autocast (measured on CPU: a tiny
+/// Qwen3-MoE's, DeepSeek-V3's and gpt-oss's routed experts keep fp32 tensors under bf16
+/// autocast, `tests/fixtures/memory-families.json`).
+const fn in_residual_dtype(a: Activations) -> Activations {
+    Activations {
+        per_token: 0,
+        weight_input_per_token: 0,
+        residual_per_token: a.residual_per_token + a.per_token,
+        residual_weight_input_per_token: a.residual_weight_input_per_token
+            + a.weight_input_per_token,
+        ..a
+    }
 }
 
 /// The mixture-of-experts MLP of a sparse layer: router, stacked experts, shared experts.
 const fn sparse_mlp(c: &ModelConfig, lora: Option<Lora>) -> Cost {
     let (d, m) = (c.hidden_size, &c.moe);
-    let mut cost = moe(d, m.experts, m.top_k, expert(d, m.width, m.expert_bias));
+    let one = expert(d, m.width, m.expert_bias, m.act);
+    let one = Cost {
+        act: in_residual_dtype(one.act),
+        ..one
+    };
+    let mut cost = moe(d, m.experts, m.top_k, one);
+    // the stacked experts' weights: used outside autocast
+    cost.uncast_matmul = one.matmul * m.experts;
+    // the gathered input and each visit's output, which `moe` keeps in the compute dtype
+    let routed = m.top_k * d;
+    cost.act.per_token -= routed;
+    cost.act.residual_per_token += routed;
     if m.router_bias {
         cost = cost.add(Cost::parameter(&[m.experts]));
     }
@@ -441,8 +524,9 @@ const fn head(c: &ModelConfig, top: Parts, frozen: bool) -> Parts {
         Head::LanguageModel | Head::PreTraining => {
             let w = freeze(linear(d, v, false), frozen);
             let w = if c.tie_word_embeddings { w.tied() } else { w };
+            // the bias is a parameter of its own; the head's output is still the logits
             let head = if c.head_bias {
-                w.add(freeze(Cost::parameter(&[v]), frozen))
+                w.add(freeze(Cost::parameter(&[v]), frozen)).widths(d, v)
             } else {
                 w
             };
@@ -501,7 +585,8 @@ const fn bert(c: &ModelConfig) -> Architecture {
         .add(keeps_input(d))
         .add(layer_norm(d, true))
         .add(linear(d, v, false).tied())
-        .add(Cost::parameter(&[v]));
+        .add(Cost::parameter(&[v]))
+        .widths(d, v);
     let pooler = linear(d, d, true);
     let top = match c.head {
         Head::LanguageModel => top.push("cls", "BertMlmHead", mlm),

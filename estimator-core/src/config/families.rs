@@ -8,7 +8,7 @@
 //! PyTorch's own counts in `tests/fixtures/families.json` (its defaults and realistic
 //! variants), and a test refuses a family without them.
 
-use super::{Layout, LoraTargets, Norm, QkNorm, ScoreCorrection};
+use super::{Act, Layout, LoraTargets, Norm, QkNorm, ScoreCorrection};
 
 /// A boolean of the recipe: fixed by the family, or read from a key with a default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,6 +132,8 @@ pub struct MoeRule {
     pub expert_bias: bool,
     /// Routing-score correction.
     pub score_correction: ScoreCorrection,
+    /// The experts' activation.
+    pub act: Act,
     /// Dense layers.
     pub dense: DenseRule,
 }
@@ -207,6 +209,11 @@ pub struct Family {
     pub sinks: bool,
     /// The eager softmax in fp32.
     pub softmax_fp32: bool,
+    /// The key whose non-null value turns on score soft-capping (`attn_logit_softcapping`).
+    pub softcap_key: Option<&'static str>,
+    /// The value stays a view of the fused q/k/v output (see
+    /// [`Attention::value_views_fused`](super::Attention::value_views_fused)).
+    pub value_views_fused: bool,
     /// Multi-head latent attention (DeepSeek's keys).
     pub mla: bool,
     /// A gated MLP.
@@ -345,6 +352,8 @@ pub const LLAMA: Family = Family {
     qk_norm_kind: Norm::Rms,
     sinks: false,
     softmax_fp32: true,
+    softcap_key: None,
+    value_views_fused: false,
     mla: false,
     gated: true,
     fused_gate_up: false,
@@ -377,6 +386,7 @@ const MIXTRAL_MOE: MoeRule = MoeRule {
     router_bias: false,
     expert_bias: false,
     score_correction: ScoreCorrection::None,
+    act: Act::Fused,
     dense: DenseRule::None,
 };
 
@@ -472,6 +482,7 @@ const GPT_NEOX: Family = Family {
     qkv_bias: Flag::Key("attention_bias", true),
     o_bias: Flag::Key("attention_bias", true),
     fused_qkv: true,
+    value_views_fused: true,
     gated: false,
     mlp_bias: Flag::Fixed(true),
     act_keys: &["hidden_act"],
@@ -556,7 +567,8 @@ pub const ALL: &[Family] = &[
     },
     Family {
         name: "gemma2",
-        about: "Gemma 2 (sandwich norms, alternating sliding layers)",
+        about: "Gemma 2 (sandwich norms, alternating sliding layers, soft-capped scores)",
+        softcap_key: Some("attn_logit_softcapping"),
         head_dim_default: 256,
         embed_scale: true,
         layout: Layout::Sandwich,
@@ -571,6 +583,7 @@ pub const ALL: &[Family] = &[
     Family {
         name: "gemma3_text",
         about: "Gemma 3 text (sandwich norms, q/k norms, 5 sliding : 1 global)",
+        softcap_key: Some("attn_logit_softcapping"),
         head_dim_default: 256,
         embed_scale: true,
         layout: Layout::Sandwich,
@@ -654,11 +667,11 @@ pub const ALL: &[Family] = &[
     Family {
         name: "cohere",
         about: "Cohere Command-R (parallel block, bias-free LayerNorm, tied)",
-        norm: Norm::LayerNormNoBias,
+        norm: Norm::LayerNormFp32,
         layout: Layout::Parallel { norms: 1 },
         qk_norm: QkNorm::Full,
         qk_norm_key: Some(("use_qk_norm", false)),
-        qk_norm_kind: Norm::LayerNormNoBias,
+        qk_norm_kind: Norm::LayerNormFp32,
         tie: Flag::Key("tie_word_embeddings", true),
         max_positions: Dim::Or(&["max_position_embeddings"], 8192),
         ..LLAMA
@@ -666,7 +679,7 @@ pub const ALL: &[Family] = &[
     Family {
         name: "cohere2",
         about: "Cohere Command-R7B / Command-A (sliding 3 : 1 global)",
-        norm: Norm::LayerNormNoBias,
+        norm: Norm::LayerNormFp32,
         layout: Layout::Parallel { norms: 1 },
         tie: Flag::Key("tie_word_embeddings", true),
         max_positions: Dim::Or(&["max_position_embeddings"], 8192),
@@ -855,6 +868,7 @@ pub const ALL: &[Family] = &[
             top_k_default: 4,
             router_bias: true,
             expert_bias: true,
+            act: Act::ClampedSwiGlu,
             ..MIXTRAL_MOE
         }),
         max_positions: Dim::Or(&["max_position_embeddings"], 131_072),
@@ -966,6 +980,8 @@ pub const ALL: &[Family] = &[
     Family {
         name: "falcon",
         about: "Falcon-7B (parallel block, multi-query attention)",
+        // its split copies the value out of the fused projection (measured)
+        value_views_fused: false,
         intermediate: Dim::TimesHidden(&["ffn_hidden_size"], 4),
         positions: PositionRule::Rotary { factor: 1.0 },
         parallel: Some(("parallel_attn", true, 1)),

@@ -434,6 +434,7 @@ fn mixture(keys: &Keys<'_>, rule: &MoeRule, hidden: u64) -> Result<Moe, ConfigEr
         router_bias: rule.router_bias,
         expert_bias: rule.expert_bias,
         score_correction: rule.score_correction,
+        act: rule.act,
     })
 }
 
@@ -710,6 +711,11 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
             qk_norm_kind: f.qk_norm_kind,
             sinks: f.sinks,
             softmax_fp32: f.softmax_fp32,
+            softcap: match f.softcap_key {
+                Some(k) => keys.map.get(k).is_some_and(|v| !v.is_null()),
+                None => false,
+            },
+            value_views_fused: f.value_views_fused,
             mla,
         },
         mlp: Mlp {
@@ -748,6 +754,7 @@ const NO_MOE: Moe = Moe {
     router_bias: false,
     expert_bias: false,
     score_correction: ScoreCorrection::None,
+    act: Act::Fused,
 };
 
 /// Rejects a model too large to count. Each key is at most [`MAX_DIM`] as it is read; every

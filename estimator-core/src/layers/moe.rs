@@ -49,8 +49,13 @@ pub const fn moe(d: u64, e: u64, top_k: u64, expert: Cost) -> Cost {
         ..stored
     }
     .widths(d, d)
-    // inference: the input, the router's logits, one expert at a time and the output
-    .live(dim_add(dim_add(dim_mul(2, d), e), expert.live_per_token))
+    // inference: the input, the router's logits, the output, and the intermediates of every
+    // token's `top_k` visits at once (the experts run as one grouped computation over all the
+    // routed pairs, as transformers 5 does)
+    .live(dim_add(
+        dim_add(dim_mul(2, d), e),
+        dim_mul(top_k, expert.live_per_token),
+    ))
 }
 
 /// A mixture of `E` experts of type `EXPERT` over `D` features, `TOP_K` active per token

@@ -215,6 +215,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         Norm::LayerNorm => quote!(#cfg::Norm::LayerNorm),
         Norm::LayerNormNoBias => quote!(#cfg::Norm::LayerNormNoBias),
         Norm::NonParametric => quote!(#cfg::Norm::NonParametric),
+        Norm::LayerNormFp32 => quote!(#cfg::Norm::LayerNormFp32),
     };
     let norm = norm_tokens(norm);
     let layout = match layout {
@@ -234,6 +235,8 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         qk_norm_kind,
         sinks,
         softmax_fp32,
+        softcap,
+        value_views_fused,
         mla,
     } = attention;
     let qk_norm = match qk_norm {
@@ -271,11 +274,13 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         bias,
         act,
     } = mlp;
-    let act = match act {
+    let act_tokens = |a: Act| match a {
         Act::Fused => quote!(#cfg::Act::Fused),
         Act::NewGelu => quote!(#cfg::Act::NewGelu),
         Act::Relu => quote!(#cfg::Act::Relu),
+        Act::ClampedSwiGlu => quote!(#cfg::Act::ClampedSwiGlu),
     };
+    let act = act_tokens(act);
     let Moe {
         experts,
         top_k,
@@ -285,7 +290,9 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         router_bias,
         expert_bias,
         score_correction,
+        act: expert_act,
     } = moe;
+    let expert_act = act_tokens(expert_act);
     let score_correction = match score_correction {
         ScoreCorrection::None => quote!(#cfg::ScoreCorrection::None),
         ScoreCorrection::Buffer => quote!(#cfg::ScoreCorrection::Buffer),
@@ -331,6 +338,8 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
                 qk_norm_kind: #qk_norm_kind,
                 sinks: #sinks,
                 softmax_fp32: #softmax_fp32,
+                softcap: #softcap,
+                value_views_fused: #value_views_fused,
                 mla: #mla,
             },
             mlp: #cfg::Mlp {
@@ -348,6 +357,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
                 router_bias: #router_bias,
                 expert_bias: #expert_bias,
                 score_correction: #score_correction,
+                act: #expert_act,
             },
             tie_word_embeddings: #tie_word_embeddings,
             head_bias: #head_bias,
