@@ -3,14 +3,14 @@
 //! experts, per-layer pattern, head), and BERT's encoder.
 
 use super::{
-    Act, Architecture, Head, Layout, Lora, LoraTargets, Mla, ModelConfig, Norm, Parts, Positions,
+    Act, Architecture, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts, Positions,
     QkNorm, ScoreCorrection,
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
-    attention, attention_core_with, dropout, embedding, gated, gated_feed_forward, keeps_input,
-    keeps_output, latent_attention_core, layer_norm, linear, lora, moe, new_gelu,
-    non_parametric_norm, rms_norm,
+    attention, attention_core_with, dropout, embedding, fused_expert, gated, gated_feed_forward,
+    keeps_input, keeps_output, latent_attention, layer_norm, linear, lora, new_gelu,
+    non_parametric_norm, per_row, rms_norm, stacked_moe,
 };
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
@@ -106,15 +106,6 @@ const fn second_norm(kind: Norm, d: u64) -> Cost {
     }
 }
 
-/// One norm module of `width` applied to each of `rows` slices of a token (queries' heads).
-const fn per_row(n: Cost, rows: u64) -> Cost {
-    Cost {
-        act: n.act.times(rows),
-        live_per_token: n.live_per_token.saturating_mul(rows),
-        ..n
-    }
-}
-
 /// The query/key norms of `h` query and `kv` key heads of `hd`.
 const fn qk_norms(scope: QkNorm, kind: Norm, h: u64, kv: u64, hd: u64) -> Cost {
     match scope {
@@ -126,57 +117,6 @@ const fn qk_norms(scope: QkNorm, kind: Norm, h: u64, kv: u64, hd: u64) -> Cost {
     }
 }
 
-/// Multi-head latent attention (DeepSeek-V2/V3): q through a low-rank bottleneck (or one
-/// projection), k and v through the compressed latent plus a shared rotary key.
-const fn latent_attention(c: &ModelConfig, m: Mla, frozen: bool, window: u64) -> Cost {
-    let (d, h) = (c.hidden_size, c.num_heads);
-    let qk = m.qk_nope_head_dim + m.qk_rope_head_dim;
-    // `attention_bias` biases q_a, kv_a and o
-    let bias = c.attention.o_bias;
-    let q = if m.q_lora_rank == 0 {
-        freeze(linear(d, h * qk, false), frozen)
-    } else {
-        freeze(
-            linear(d, m.q_lora_rank, bias)
-                .add(rms_norm(m.q_lora_rank))
-                .add(linear(m.q_lora_rank, h * qk, false)),
-            frozen,
-        )
-    };
-    let mut kept = q.act.weight_input_per_token > 0;
-    let kv_a = share(
-        freeze(linear(d, m.kv_lora_rank + m.qk_rope_head_dim, bias), frozen),
-        &mut kept,
-    );
-    let kv_b = freeze(
-        rms_norm(m.kv_lora_rank).add(linear(
-            m.kv_lora_rank,
-            h * (m.qk_nope_head_dim + m.v_head_dim),
-            false,
-        )),
-        frozen,
-    );
-    q.add(kv_a)
-        .add(kv_b)
-        .add(
-            latent_attention_core(
-                h,
-                qk,
-                m.v_head_dim,
-                m.kv_lora_rank + m.qk_rope_head_dim,
-                window,
-            )
-            // the query is `torch.cat(q_pass, q_rot)`: a fused kernel's head-major
-            // output is copied for `o_proj`
-            .saves(Activations {
-                flash_per_token: h * m.v_head_dim,
-                ..Activations::ZERO
-            }),
-        )
-        .add(freeze(linear(h * m.v_head_dim, d, bias), frozen))
-        .widths(d, d)
-}
-
 /// The self-attention of one block, keys and values cached for at most `window` tokens (0:
 /// all).
 const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cost {
@@ -186,7 +126,19 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
     let t = targets(lora);
     let r = rank(lora);
     if let Some(m) = a.mla {
-        return latent_attention(c, m, frozen, window);
+        // `attention_bias` biases q_a, kv_a and o
+        let mla = latent_attention(
+            d,
+            h,
+            m.q_lora_rank,
+            m.kv_lora_rank,
+            m.qk_nope_head_dim,
+            m.qk_rope_head_dim,
+            m.v_head_dim,
+            a.o_bias,
+            window,
+        );
+        return freeze(mla, frozen);
     }
     let rotary = match c.positions {
         Positions::Rotary { dim, .. } => Some(dim),
@@ -304,40 +256,19 @@ const fn expert(d: u64, w: u64, bias: bool, act: Act) -> Cost {
             })
             .add(linear(w, d, bias))
             .live(d + 7 * w),
-        _ => gated(linear(d, 2 * w, bias), linear(w, d, bias), d, w),
-    }
-}
-
-/// Activations in the residual stream's dtype instead of the compute dtype: fp32 under
-/// autocast. transformers 5's grouped experts do not autocast (measured on CPU: a tiny
-/// Qwen3-MoE's, DeepSeek-V3's and gpt-oss's routed experts keep fp32 tensors under bf16
-/// autocast, `tests/fixtures/memory-families.json`).
-const fn in_residual_dtype(a: Activations) -> Activations {
-    Activations {
-        per_token: 0,
-        weight_input_per_token: 0,
-        residual_per_token: a.residual_per_token + a.per_token,
-        residual_weight_input_per_token: a.residual_weight_input_per_token
-            + a.weight_input_per_token,
-        ..a
+        _ => fused_expert(d, w, bias),
     }
 }
 
 /// The mixture-of-experts MLP of a sparse layer: router, stacked experts, shared experts.
 const fn sparse_mlp(c: &ModelConfig, lora: Option<Lora>) -> Cost {
     let (d, m) = (c.hidden_size, &c.moe);
-    let one = expert(d, m.width, m.expert_bias, m.act);
-    let one = Cost {
-        act: in_residual_dtype(one.act),
-        ..one
-    };
-    let mut cost = moe(d, m.experts, m.top_k, one);
-    // the stacked experts' weights: used outside autocast
-    cost.uncast_matmul = one.matmul * m.experts;
-    // the gathered input and each visit's output, which `moe` keeps in the compute dtype
-    let routed = m.top_k * d;
-    cost.act.per_token -= routed;
-    cost.act.residual_per_token += routed;
+    let mut cost = stacked_moe(
+        d,
+        m.experts,
+        m.top_k,
+        expert(d, m.width, m.expert_bias, m.act),
+    );
     if m.router_bias {
         cost = cost.add(Cost::parameter(&[m.experts]));
     }

@@ -4,6 +4,7 @@
 use crate::cost::{Activations, Cost};
 use crate::cost_helpers::{dim_add, dim_mul, textbook_elems};
 use crate::layers::linear::linear;
+use crate::layers::norm::rms_norm;
 use crate::params::Params;
 
 /// The cost of [`AttentionCore`] as a value: `softmax(Q·Kᵀ/√d)·V` over `h` query heads and
@@ -222,4 +223,102 @@ pub const fn latent_attention_core(
         .caches(latent, window)
         .widths(q, v)
         .live(dim_add(saved, v))
+}
+
+/// The cost of [`LatentAttention`] as a value: DeepSeek-V2/V3's multi-head latent attention
+/// over `d` features with `h` heads. The query goes through a low-rank bottleneck (`q_a_proj`
+/// `d → q_lora_rank`, its RMSNorm, `q_b_proj` `→ h·(nope + rope)`), or through one `q_proj`
+/// when `q_lora_rank` is 0; keys and values through `kv_a_proj_with_mqa`
+/// (`d → kv_lora_rank + rope`), its RMSNorm over the latent, and `kv_b_proj`
+/// (`kv_lora_rank → h·(nope + v)`); `o_proj` is `h·v → d`. `bias` (`attention_bias`) biases
+/// `q_a_proj`, `kv_a_proj_with_mqa` and `o_proj`. The core is [`latent_attention_core`]: the
+/// cache holds the latent.
+#[must_use]
+#[allow(
+    clippy::too_many_arguments,
+    clippy::similar_names,
+    reason = "the five widths of DeepSeek's config, named as it names them"
+)]
+pub const fn latent_attention(
+    d: u64,
+    h: u64,
+    q_lora_rank: u64,
+    kv_lora_rank: u64,
+    qk_nope_head_dim: u64,
+    qk_rope_head_dim: u64,
+    v_head_dim: u64,
+    bias: bool,
+    window: u64,
+) -> Cost {
+    let qk = dim_add(qk_nope_head_dim, qk_rope_head_dim);
+    let q = if q_lora_rank == 0 {
+        linear(d, dim_mul(h, qk), false)
+    } else {
+        linear(d, q_lora_rank, bias)
+            .add(rms_norm(q_lora_rank))
+            .add(linear(q_lora_rank, dim_mul(h, qk), false))
+    };
+    let latent = dim_add(kv_lora_rank, qk_rope_head_dim);
+    // kv_a reads the input q's first projection keeps
+    let kv_a = linear(d, latent, bias).shares_input();
+    let kv_b = rms_norm(kv_lora_rank).add(linear(
+        kv_lora_rank,
+        dim_mul(h, dim_add(qk_nope_head_dim, v_head_dim)),
+        false,
+    ));
+    // the query is `torch.cat(q_pass, q_rot)`: a fused kernel's head-major output is copied for
+    // `o_proj`
+    let core = latent_attention_core(h, qk, v_head_dim, latent, window).saves(Activations {
+        flash_per_token: dim_mul(h, v_head_dim),
+        ..Activations::ZERO
+    });
+    q.add(kv_a)
+        .add(kv_b)
+        .add(core)
+        .add(linear(dim_mul(h, v_head_dim), d, bias))
+        .widths(d, d)
+}
+
+/// DeepSeek-V2/V3's multi-head latent attention over `D` features: `H` heads, the query
+/// through a rank-`Q_LORA` bottleneck (0: one `q_proj`), keys and values through a rank-`KV_LORA`
+/// latent plus a shared rotary key of `ROPE`, query/key heads of `NOPE + ROPE`, value heads of
+/// `V`, biases when `BIAS` (`attention_bias`), keys cached for at most `WINDOW` tokens (0: all).
+/// See [`latent_attention`].
+///
+/// ```
+/// use estimator::prelude::*;
+/// // DeepSeek-V3's attention (q 1536, kv 512, heads of 128 + 64, values of 128, 128 heads):
+/// // PyTorch's DeepseekV3Attention at the default config has these seven tensors' elements
+/// type Mla = LatentAttention<7168, 128, 1536, 512, 128, 64, 128>;
+/// assert_eq!(Mla::PARAMS, 187_107_328);
+/// // the cache holds the latent: 512 + 64 per token
+/// assert_eq!(Mla::COST.kv_per_token, 576);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LatentAttention<
+    const D: u64,
+    const H: u64,
+    const Q_LORA: u64,
+    const KV_LORA: u64,
+    const NOPE: u64,
+    const ROPE: u64,
+    const V: u64,
+    const BIAS: bool = false,
+    const WINDOW: u64 = 0,
+>;
+
+impl<
+    const D: u64,
+    const H: u64,
+    const Q_LORA: u64,
+    const KV_LORA: u64,
+    const NOPE: u64,
+    const ROPE: u64,
+    const V: u64,
+    const BIAS: bool,
+    const WINDOW: u64,
+> Params for LatentAttention<D, H, Q_LORA, KV_LORA, NOPE, ROPE, V, BIAS, WINDOW>
+{
+    const COST: Cost = latent_attention(D, H, Q_LORA, KV_LORA, NOPE, ROPE, V, BIAS, WINDOW);
+    const KIND: &'static str = "LatentAttention";
 }

@@ -22,16 +22,17 @@ pub use activation::{
 };
 pub use adapters::{Frozen, Lora, lora};
 pub use attention::{
-    AttentionCore, MultiHeadAttention, Rotary, attention, attention_core, attention_core_with,
-    latent_attention_core,
+    AttentionCore, LatentAttention, MultiHeadAttention, Rotary, attention, attention_core,
+    attention_core_with, latent_attention, latent_attention_core,
 };
 pub use conv::{Conv1d, Conv2d, conv};
 pub(crate) use ffn::gated;
 pub use ffn::{FeedForward, GatedFeedForward, feed_forward, gated_feed_forward};
 pub use linear::{Buffer, Embedding, Linear, Parameter, embedding, linear};
-pub use moe::{Moe, moe};
+pub use moe::{Moe, StackedMoe, fused_expert, moe, stacked_moe};
+pub(crate) use norm::per_row;
 pub use norm::{
-    BatchNorm1d, BatchNorm2d, LayerNorm, RmsNorm, batch_norm, layer_norm, non_parametric_norm,
-    rms_norm,
+    BatchNorm1d, BatchNorm2d, HeadRmsNorm, LayerNorm, RmsNorm, batch_norm, head_rms_norm,
+    layer_norm, non_parametric_norm, rms_norm,
 };
 pub use transformer::{TransformerLayer, transformer_layer};

@@ -4,6 +4,7 @@ use core::marker::PhantomData;
 
 use crate::cost::{Activations, Cost};
 use crate::cost_helpers::{dim_add, dim_mul, textbook_elems};
+use crate::layers::ffn::gated;
 use crate::layers::linear::linear;
 use crate::params::Params;
 
@@ -75,4 +76,74 @@ impl<const D: u64, const E: u64, const TOP_K: u64, EXPERT: Params> Params
 {
     const COST: Cost = moe(D, E, TOP_K, EXPERT::COST);
     const KIND: &'static str = "Moe";
+}
+
+/// One routed expert as transformers 5 stores it, stacked with the others: a fused
+/// `gate_up_proj` (`[2·w, d]` per expert) and `down_proj` (`[d, w]`), with biases when `bias`
+/// (gpt-oss), and the gated MLP's saved tensors between them.
+#[must_use]
+pub const fn fused_expert(d: u64, w: u64, bias: bool) -> Cost {
+    gated(linear(d, dim_mul(2, w), bias), linear(w, d, bias), d, w)
+}
+
+/// The cost of [`StackedMoe`] as a value: [`moe`] over `expert` (one expert's cost, e.g.
+/// [`fused_expert`]) as transformers 5 runs it. Its grouped experts do not autocast: what they
+/// save, the gathered input and each visit's output stay in the parameters' dtype (fp32 under
+/// autocast, the residual stream's dtype), and their weights get no 16-bit copy
+/// ([`Cost::uncast_matmul`]) — measured on tiny Qwen3-MoE, DeepSeek-V3 and gpt-oss under bf16
+/// autocast (`tests/fixtures/memory-families.json`).
+#[must_use]
+pub const fn stacked_moe(d: u64, e: u64, top_k: u64, expert: Cost) -> Cost {
+    let a = expert.act;
+    let expert = Cost {
+        act: Activations {
+            per_token: 0,
+            weight_input_per_token: 0,
+            residual_per_token: dim_add(a.residual_per_token, a.per_token),
+            residual_weight_input_per_token: dim_add(
+                a.residual_weight_input_per_token,
+                a.weight_input_per_token,
+            ),
+            ..a
+        },
+        ..expert
+    };
+    let mut cost = moe(d, e, top_k, expert);
+    cost.uncast_matmul = dim_mul(e, expert.matmul);
+    // the gathered input and each visit's output, which `moe` books in the compute dtype
+    let routed = dim_mul(top_k, d);
+    cost.act.per_token -= routed;
+    cost.act.residual_per_token = dim_add(cost.act.residual_per_token, routed);
+    cost
+}
+
+/// A mixture of `E` experts of hidden width `WIDTH` over `D` features, `TOP_K` per token, as
+/// transformers 5 stores them: the router `Linear<D, E, false>` and three stacked tensors
+/// (`gate_up_proj`, `down_proj`, and with `BIAS` their biases). Qwen3-MoE, OLMoE, DeepSeek's
+/// routed experts, gpt-oss (with `BIAS`; its router bias is a [`Parameter`](crate::layers::Parameter)
+/// of `E`). Shared experts are a [`GatedFeedForward`](crate::layers::GatedFeedForward) beside it.
+/// See [`stacked_moe`].
+///
+/// ```
+/// use estimator::prelude::*;
+/// // Qwen3-30B-A3B's MLP: 128 experts of 768 over 2048, 8 per token
+/// type Mlp = StackedMoe<2048, 128, 8, 768>;
+/// assert_eq!(Mlp::PARAMS, 2048 * 128 + 128 * 3 * 2048 * 768);
+/// // the router and two stacked tensors (Adam keeps one `step` each)
+/// assert_eq!(Mlp::COST.tensors, 3);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StackedMoe<
+    const D: u64,
+    const E: u64,
+    const TOP_K: u64,
+    const WIDTH: u64,
+    const BIAS: bool = false,
+>;
+
+impl<const D: u64, const E: u64, const TOP_K: u64, const WIDTH: u64, const BIAS: bool> Params
+    for StackedMoe<D, E, TOP_K, WIDTH, BIAS>
+{
+    const COST: Cost = stacked_moe(D, E, TOP_K, fused_expert(D, WIDTH, BIAS));
+    const KIND: &'static str = "StackedMoe";
 }

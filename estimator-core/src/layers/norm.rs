@@ -90,6 +90,40 @@ impl<const D: u64> Params for RmsNorm<D> {
     const KIND: &'static str = "RmsNorm";
 }
 
+/// `norm` (one module of some width) applied to each of `rows` slices of a token: its parameters
+/// once, its saved tensors and working set `rows` times (a q/k norm over every head).
+pub(crate) const fn per_row(norm: Cost, rows: u64) -> Cost {
+    Cost {
+        act: norm.act.times(rows),
+        live_per_token: norm.live_per_token.saturating_mul(rows),
+        ..norm
+    }
+}
+
+/// The cost of [`HeadRmsNorm`] as a value.
+#[must_use]
+pub const fn head_rms_norm(head_dim: u64, heads: u64) -> Cost {
+    per_row(rms_norm(head_dim), heads)
+}
+
+/// One `RMSNorm(HEAD_DIM)` shared by the `HEADS` heads it normalizes, per token: Qwen3's and
+/// Gemma 3's `q_norm` / `k_norm` (applied to `[.., heads, head_dim]`). Parameters: `HEAD_DIM`;
+/// saved for backward: what [`RmsNorm`] saves, for every head.
+///
+/// ```
+/// use estimator::prelude::*;
+/// // Qwen3-8B's q_norm over 32 heads of 128
+/// assert_eq!(HeadRmsNorm::<128, 32>::PARAMS, 128);
+/// assert_eq!(HeadRmsNorm::<128, 32>::COST.act.f32_per_token, 32 * 129);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeadRmsNorm<const HEAD_DIM: u64, const HEADS: u64>;
+
+impl<const HEAD_DIM: u64, const HEADS: u64> Params for HeadRmsNorm<HEAD_DIM, HEADS> {
+    const COST: Cost = head_rms_norm(HEAD_DIM, HEADS);
+    const KIND: &'static str = "HeadRmsNorm";
+}
+
 /// The cost of [`BatchNorm1d`] and [`BatchNorm2d`] as a value.
 ///
 /// Parameters: weight and bias, `2C`. Buffers (PyTorch): `running_mean` and `running_var`, `C`
