@@ -148,6 +148,9 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
     keys.extend(f.heads);
     keys.extend(f.kv_heads);
     keys.extend(f.multi_query.map(|(k, _)| k));
+    if let Some(k) = f.new_decoder_key {
+        keys.extend([k, "num_ln_in_parallel_attn"]);
+    }
     if f.head_dim_key {
         keys.push("head_dim");
     }

@@ -191,6 +191,9 @@ pub struct Attention {
     pub softmax_fp32: bool,
     /// The scores go through tanh soft-capping (Gemma 2's `attn_logit_softcapping`).
     pub softcap: bool,
+    /// Keys and values are broadcast to every query head before attention and the cache
+    /// (Falcon's `new_decoder_architecture`): grouped projections, a cache of all heads.
+    pub kv_expanded: bool,
     /// The value is a view of the fused q/k/v projection's output, so a fused kernel keeping
     /// it keeps the whole projection (GPT-NeoX's `query_key_value`, measured).
     pub value_views_fused: bool,

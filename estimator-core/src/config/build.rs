@@ -160,6 +160,7 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
         && matches!(a.qk_norm, QkNorm::None)
         && !a.sinks
         && !a.softcap
+        && !a.kv_expanded
         && flash_extra == 0
         && a.softmax_fp32
         && a.qkv_bias == a.o_bias
@@ -189,7 +190,9 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
     } else {
         Cost::ZERO
     };
-    let core = attention_core_with(h, kv, hd, window, a.softmax_fp32).saves(Activations {
+    // broadcast keys and values: every head's are computed on and cached
+    let core_kv = if a.kv_expanded { h } else { kv };
+    let core = attention_core_with(h, core_kv, hd, window, a.softmax_fp32).saves(Activations {
         flash_per_token: flash_extra,
         score_cap_heads: if a.softcap { h } else { 0 },
         ..Activations::ZERO

@@ -172,6 +172,11 @@ pub struct Family {
     /// A boolean key (with its default) that, when true, means one key/value head
     /// (`multi_query`).
     pub multi_query: Option<(&'static str, bool)>,
+    /// A boolean key that, when true, switches to Falcon's new decoder architecture: `kv_heads`
+    /// grouped key/value projections broadcast to every head before the cache (see
+    /// [`Attention::kv_expanded`](super::Attention::kv_expanded)), and a parallel block with
+    /// `num_ln_in_parallel_attn` norms (default 2).
+    pub new_decoder_key: Option<&'static str>,
     /// Whether `head_dim` may be given (else `hidden / heads`, which must divide).
     pub head_dim_key: bool,
     /// The head width when `head_dim` is absent (0: `hidden / heads`).
@@ -334,6 +339,7 @@ pub const LLAMA: Family = Family {
     heads: &["num_attention_heads"],
     kv_heads: &["num_key_value_heads"],
     multi_query: None,
+    new_decoder_key: None,
     head_dim_key: true,
     head_dim_default: 0,
     intermediate: Dim::Key(&["intermediate_size"]),
@@ -979,7 +985,9 @@ pub const ALL: &[Family] = &[
     GPT_NEOX,
     Family {
         name: "falcon",
-        about: "Falcon-7B (parallel block, multi-query attention)",
+        about: "Falcon-7B/40B/180B (parallel block; multi-query, or grouped KV broadcast to every head)",
+        kv_heads: &["num_kv_heads"],
+        new_decoder_key: Some("new_decoder_architecture"),
         // its split copies the value out of the fused projection (measured)
         value_views_fused: false,
         intermediate: Dim::TimesHidden(&["ffn_hidden_size"], 4),
@@ -991,10 +999,7 @@ pub const ALL: &[Family] = &[
         mlp_bias: Flag::Key("bias", false),
         act_keys: &["activation"],
         tie: Flag::Key("tie_word_embeddings", true),
-        refuse: &[
-            Refuse::True("alibi"),
-            Refuse::True("new_decoder_architecture"),
-        ],
+        refuse: &[Refuse::True("alibi")],
         ..GPT_NEOX
     },
     Family {

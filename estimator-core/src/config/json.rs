@@ -546,9 +546,13 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
     let h = keys.dim(f.heads)?;
     let vocab = keys.dim(f.vocab)?;
     refusals(keys, f, d)?;
-    let multi_query = match f.multi_query {
-        Some((k, default)) => keys.flag_or(k, default)?,
+    let new_decoder = match f.new_decoder_key {
+        Some(k) => keys.flag_or(k, false)?,
         None => false,
+    };
+    let multi_query = match f.multi_query {
+        Some((k, default)) if !new_decoder => keys.flag_or(k, default)?,
+        _ => false,
     };
     let kv = if multi_query {
         1
@@ -670,6 +674,9 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         PositionRule::None => Positions::None,
     };
     let layout = match f.parallel {
+        Some((k, default, _)) if new_decoder && keys.flag_or(k, default)? => Layout::Parallel {
+            norms: keys.count_or("num_ln_in_parallel_attn", 2)?.min(2),
+        },
         Some((k, default, norms)) if keys.flag_or(k, default)? => Layout::Parallel { norms },
         _ => f.layout,
     };
@@ -716,6 +723,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
                 None => false,
             },
             value_views_fused: f.value_views_fused,
+            kv_expanded: new_decoder,
             mla,
         },
         mlp: Mlp {

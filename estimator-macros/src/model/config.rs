@@ -237,6 +237,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         softmax_fp32,
         softcap,
         value_views_fused,
+        kv_expanded,
         mla,
     } = attention;
     let qk_norm = match qk_norm {
@@ -340,6 +341,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
                 softmax_fp32: #softmax_fp32,
                 softcap: #softcap,
                 value_views_fused: #value_views_fused,
+                kv_expanded: #kv_expanded,
                 mla: #mla,
             },
             mlp: #cfg::Mlp {
