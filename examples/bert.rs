@@ -31,7 +31,7 @@ model! {
         }
 
         word_embeddings: Embedding<vocab_size, d_model>,
-        position_embeddings: Embedding<max_positions, d_model>,
+        position_embeddings: PositionEmbedding<max_positions, d_model>,
         token_type_embeddings: Embedding<2, d_model>,
         embeddings_norm: LayerNorm<d_model>,
         position_ids: Buffer<max_positions, 8>,

@@ -22,7 +22,7 @@ struct Block {
 #[derive(Params)]
 struct Gpt2 {
     wte: Embedding<50257, 768>,
-    wpe: Embedding<1024, 768>,
+    wpe: PositionEmbedding<1024, 768>,
     drop: Dropout<768>,
     h: [Block; 12],
     ln_f: LayerNorm<768>,

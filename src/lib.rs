@@ -141,8 +141,8 @@ pub mod prelude {
     pub use estimator_core::layers::{
         AttentionCore, BatchNorm1d, BatchNorm2d, Buffer, Conv1d, Conv2d, Dropout, Embedding,
         FeedForward, Frozen, GatedFeedForward, Gelu, HeadRmsNorm, LatentAttention, LayerNorm,
-        Linear, Lora, Moe, MultiHeadAttention, NewGelu, Parameter, Relu, RmsNorm, Rotary, Silu,
-        Softmax, StackedMoe, TransformerLayer,
+        Linear, Lora, Moe, MultiHeadAttention, NewGelu, Parameter, PositionEmbedding, Relu,
+        RmsNorm, Rotary, Silu, Softmax, StackedMoe, TransformerLayer,
     };
     pub use estimator_core::{
         ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Memory, Optimizer,

@@ -207,7 +207,7 @@ fn gemma_2b() {
 #[derive(Params)]
 struct Gpt2<const D: u64, const H: u64, const FF: u64, const L: usize> {
     wte: Embedding<50257, D>,
-    wpe: Embedding<1024, D>,
+    wpe: PositionEmbedding<1024, D>,
     h: [GptBlock<D, H, FF>; L],
     ln_f: LayerNorm<D>,
     #[params(tied)]
@@ -217,7 +217,7 @@ struct Gpt2<const D: u64, const H: u64, const FF: u64, const L: usize> {
 #[derive(Params)]
 struct BertLarge {
     word_embeddings: Embedding<30522, 1024>,
-    position_embeddings: Embedding<512, 1024>,
+    position_embeddings: PositionEmbedding<512, 1024>,
     token_type_embeddings: Embedding<2, 1024>,
     embeddings_norm: LayerNorm<1024>,
     position_ids: Buffer<512, 8>,

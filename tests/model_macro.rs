@@ -30,7 +30,7 @@ model! {
         }
 
         wte: Embedding<vocab_size, d_model>,
-        wpe: Embedding<1024, d_model>,
+        wpe: PositionEmbedding<1024, d_model>,
         h: [Block; n_layers],
         ln_f: LayerNorm<d_model>,
         tied lm_head: Linear<d_model, vocab_size, false>,

@@ -56,7 +56,7 @@ impl Reference {
 #[derive(Params)]
 struct Gpt2 {
     wte: Embedding<50257, 768>,
-    wpe: Embedding<1024, 768>,
+    wpe: PositionEmbedding<1024, 768>,
     h: [GptBlock<768, 12, 3072>; 12],
     ln_f: LayerNorm<768>,
     #[params(tied)]
@@ -77,7 +77,7 @@ fn gpt2_small() {
 #[derive(Params)]
 struct BertEmbeddings {
     word_embeddings: Embedding<30522, 768>,
-    position_embeddings: Embedding<512, 768>,
+    position_embeddings: PositionEmbedding<512, 768>,
     token_type_embeddings: Embedding<2, 768>,
     layer_norm: LayerNorm<768>,
     dropout: Dropout<768>,

@@ -44,7 +44,7 @@ struct Gpt2Block {
 #[derive(Params)]
 struct Gpt2 {
     wte: Embedding<50257, 768>,
-    wpe: Embedding<1024, 768>,
+    wpe: PositionEmbedding<1024, 768>,
     drop: Dropout<768>,
     h: [Gpt2Block; 12],
     ln_f: LayerNorm<768>,

@@ -311,6 +311,6 @@ pub(crate) struct ValidateArgs {
     /// Measurements in the format of shared/reference/memory.json.
     pub(crate) file: PathBuf,
     /// The largest relative error accepted per part.
-    #[arg(long, default_value_t = 0.10)]
+    #[arg(long, default_value_t = 0.10, allow_negative_numbers = true)]
     pub(crate) tolerance: f64,
 }

@@ -28,6 +28,54 @@ impl std::fmt::Display for CliError {
     }
 }
 
+/// The error line as printed: control characters (newlines, terminal escapes) written as
+/// escapes and the length capped, so that whatever a user typed or a file held, the error is
+/// one printable line.
+fn one_line(message: &str) -> String {
+    const MAX_CHARS: usize = 2000;
+    let mut out = String::new();
+    for (i, c) in message.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The contents of `path`, refused beyond `cap` bytes (read through a limit, so that
+/// `/dev/zero` or a mistaken multi-gigabyte file costs nothing), and as UTF-8 text.
+pub(crate) fn read_bounded(
+    path: &std::path::Path,
+    cap: u64,
+    what: &str,
+) -> Result<String, CliError> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::new(format!("cannot read `{shown}`: {e}; give {what}")))?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::new(format!("cannot read `{shown}`: {e}; give {what}")))?;
+    if bytes.len() as u64 > cap {
+        return Err(CliError::new(format!(
+            "`{shown}` is larger than {} MiB, the limit for {what}; check the path",
+            cap >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        CliError::new(format!(
+            "`{shown}` is not a text file (invalid UTF-8); give {what}"
+        ))
+    })
+}
+
 /// Exit status for a usage or input error.
 const EXIT_ERROR: u8 = 2;
 /// Exit status of `validate` when a case is outside the tolerance.
@@ -62,7 +110,7 @@ where
         },
         Err(e) => Outcome {
             stdout: String::new(),
-            stderr: format!("estimator: {e}\n"),
+            stderr: format!("estimator: {}\n", one_line(&e.0)),
             code: EXIT_ERROR,
         },
     }
@@ -73,7 +121,7 @@ fn clap_error(e: &clap::Error) -> Outcome {
     use clap::error::ErrorKind;
     let fail = |line: String| Outcome {
         stdout: String::new(),
-        stderr: format!("estimator: {line}\n"),
+        stderr: format!("estimator: {}\n", one_line(&line)),
         code: EXIT_ERROR,
     };
     match e.kind() {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use estimator::config::ModelConfig;
-use estimator::config::closest;
+use estimator::config::{clip, closest};
 
 use crate::CliError;
 
@@ -69,6 +69,10 @@ pub(crate) const PRESETS: &[(&str, &str)] = presets![
     "bloom-7b1",
 ];
 
+/// The largest `config.json` read: real ones are a few kilobytes (the largest bundled, with
+/// its per-layer lists, is under 10 KiB); the same limit as `model!`'s.
+pub(crate) const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
 /// A model to estimate: its name for reports and its hyper-parameters.
 pub(crate) struct Model {
     pub(crate) name: String,
@@ -80,16 +84,7 @@ pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model,
     match (config, preset) {
         (Some(path), _) => {
             let shown = path.display();
-            let bytes = std::fs::read(path).map_err(|e| {
-                CliError::new(format!(
-                    "cannot read `{shown}`: {e}; give the path of a config.json"
-                ))
-            })?;
-            let text = String::from_utf8(bytes).map_err(|_| {
-                CliError::new(format!(
-                    "`{shown}` is not a text file (invalid UTF-8); give a config.json"
-                ))
-            })?;
+            let text = crate::read_bounded(path, MAX_CONFIG_BYTES, "a config.json")?;
             let config = ModelConfig::from_json(&text)
                 .map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
             let name = path
@@ -111,7 +106,8 @@ pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model,
                     .map(|n| format!(" (did you mean `{n}`?)"))
                     .unwrap_or_default();
                 return Err(CliError::new(format!(
-                    "unknown preset `{name}`{hint}; run `estimator presets` for the list, or give --config FILE"
+                    "unknown preset `{}`{hint}; run `estimator presets` for the list, or give --config FILE",
+                    clip(name)
                 )));
             };
             let config = ModelConfig::from_json(text)

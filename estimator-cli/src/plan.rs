@@ -1,7 +1,7 @@
 //! From command-line settings to an estimate: the library's builders, with every default that
 //! was assumed written down.
 
-use estimator::config::{Lora, LoraTargets, ModelConfig};
+use estimator::config::{Lora, LoraTargets, ModelConfig, Positions};
 use estimator::gpu::{self, Gpu};
 use estimator::{
     ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Memory,
@@ -82,7 +82,7 @@ impl Plan {
 }
 
 pub(crate) fn estimate_error(e: EstimateError) -> CliError {
-    CliError::new(e.message().trim_start_matches("estimator: ").to_owned())
+    CliError::new(e.to_string().trim_start_matches("estimator: ").to_owned())
 }
 
 /// A plan with what it was built from.
@@ -95,6 +95,9 @@ pub(crate) struct Built {
     pub(crate) described: String,
     /// The defaults that were assumed, as `name = value`.
     pub(crate) assumed: Vec<String>,
+    /// What the user should know about the plan that does not stop it (a context past the
+    /// trained one).
+    pub(crate) notes: Vec<String>,
     /// The current batch and sequence (or prompt) length.
     pub(crate) batch: u64,
     pub(crate) seq: u64,
@@ -289,13 +292,42 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         })?),
     };
     let batch = positive(or_default(s.batch, 1, "batch", "1", &mut assumed), "batch")?;
-    let tp = positive(s.tp.unwrap_or(1), "tp")?;
+    let tp = positive(or_default(s.tp, 1, "tp", "1", &mut assumed), "tp")?;
+    // a learned position table bounds the sequence: the defaults stay inside it
+    let table = c.cost().positions;
+    let mut notes = Vec::new();
     if mode == Mode::Infer {
-        let prompt = positive(
-            or_default(s.prompt, 2048, "prompt", "2048", &mut assumed),
-            "prompt",
-        )?;
-        let generate = or_default(s.generate, 256, "generate", "256", &mut assumed);
+        let generate = match s.generate {
+            Some(g) => g,
+            None if table > 0 && table <= 2048 => {
+                let g = (table / 4).min(256);
+                assumed.push(if g < 256 {
+                    format!("generate {g} (a quarter of the {table} positions)")
+                } else {
+                    "generate 256".to_owned()
+                });
+                g
+            }
+            None => {
+                assumed.push("generate 256".to_owned());
+                256
+            }
+        };
+        let prompt = match s.prompt {
+            Some(p) => positive(p, "prompt")?,
+            None if table > 0 && table.saturating_sub(generate) < 2048 => {
+                let p = table.saturating_sub(generate).max(1);
+                assumed.push(format!(
+                    "prompt {p} (the {table} positions less {generate} generated)"
+                ));
+                p
+            }
+            None => {
+                assumed.push("prompt 2048".to_owned());
+                2048
+            }
+        };
+        past_context(c, prompt.saturating_add(generate), &mut notes);
         let weights = dtype(or_default(
             s.weights,
             DTypeArg::Bf16,
@@ -334,14 +366,41 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             gpu,
             described,
             assumed,
+            notes,
             batch,
             seq: prompt,
         });
     }
-    let seq = positive(or_default(s.seq, 2048, "seq", "2048", &mut assumed), "seq")?;
-    let half = match or_default(s.dtype, Half::Bf16, "dtype", "bf16", &mut assumed) {
-        Half::Bf16 => DType::BF16,
-        Half::Fp16 => DType::F16,
+    let seq = match s.seq {
+        Some(n) => positive(n, "seq")?,
+        None if table > 0 && table < 2048 => {
+            assumed.push(format!("seq {table} (the model's position table)"));
+            table
+        }
+        None => {
+            assumed.push("seq 2048".to_owned());
+            2048
+        }
+    };
+    past_context(c, seq, &mut notes);
+    if let (Some(PrecisionArg::Fp32), Some(d)) = (s.precision, s.dtype) {
+        return Err(CliError::new(format!(
+            "`--dtype {}` picks the 16-bit type of mixed, pure or autocast precision, and `--precision fp32` has none; drop one of them",
+            match d {
+                Half::Bf16 => "bf16",
+                Half::Fp16 => "fp16",
+            }
+        )));
+    }
+    let half = match s.dtype {
+        Some(Half::Fp16) => DType::F16,
+        Some(Half::Bf16) => DType::BF16,
+        // fp32 has no 16-bit type to assume
+        None if s.precision == Some(PrecisionArg::Fp32) => DType::BF16,
+        None => {
+            assumed.push("dtype bf16".to_owned());
+            DType::BF16
+        }
     };
     let lora = lora_of(s, c, &mut assumed)?;
     let precision = match or_default(
@@ -424,14 +483,25 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         DeviceArg::Cuda => Device::Cuda,
         DeviceArg::Cpu => Device::Cpu,
     };
-    let gpus = positive(s.gpus.unwrap_or(1), "gpus")?;
-    let stage = match s.zero.unwrap_or(0) {
+    let gpus = positive(or_default(s.gpus, 1, "gpus", "1", &mut assumed), "gpus")?;
+    let stage = match or_default(s.zero, 0, "zero", "0", &mut assumed) {
         0 => ZeroStage::Off,
         1 => ZeroStage::One,
         2 => ZeroStage::Two,
         _ => ZeroStage::Three,
     };
-    let pp = positive(s.pp.unwrap_or(1), "pp")?;
+    if stage != ZeroStage::Off && gpus < 2 {
+        return Err(CliError::new(format!(
+            "`--zero {}` shards over data-parallel GPUs, and {} has one; add `--gpus N` (N ≥ 2) or drop `--zero`",
+            stage as u8,
+            if s.gpus.is_some() {
+                "`--gpus 1`"
+            } else {
+                "the default `--gpus`"
+            }
+        )));
+    }
+    let pp = positive(or_default(s.pp, 1, "pp", "1", &mut assumed), "pp")?;
     let cost = c.architecture(lora).cost();
     let mut t = Training::new(cost, name)
         .batch(batch)
@@ -452,9 +522,11 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         t = t.frozen_weights(DType::NF4DoubleQuant);
     }
     let described = format!(
-        "training, batch {batch} × {seq} tokens, {} {}, {} ({}), {} attention, recompute {}{}{}{}",
-        precision.name(),
-        half.name(),
+        "training, batch {batch} × {seq} tokens, {}, {} ({}), {} attention, recompute {}{}{}{}",
+        match precision {
+            Precision::Fp32 => precision.name().to_owned(),
+            _ => format!("{} {}", precision.name(), half.name()),
+        },
         optimizer.name(),
         match optimizer_impl {
             OptimizerImpl::Foreach => "foreach",
@@ -490,9 +562,23 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         gpu,
         described,
         assumed,
+        notes,
         batch,
         seq,
     })
+}
+
+/// A note when `tokens` run past the context a rotary model was trained for
+/// (`max_position_embeddings`): nothing bounds the memory there, but the model's quality is
+/// not assured without rope scaling. Learned tables refuse such plans outright.
+fn past_context(c: &ModelConfig, tokens: u64, notes: &mut Vec<String>) {
+    let rotary = matches!(c.positions, Positions::Rotary { .. });
+    if rotary && c.max_positions > 0 && tokens > c.max_positions {
+        notes.push(format!(
+            "{tokens} tokens is past the {} positions the model was trained for (max_position_embeddings); the memory is estimated, the quality needs rope scaling",
+            c.max_positions
+        ));
+    }
 }
 
 fn attention(a: AttentionArg) -> AttentionKernel {

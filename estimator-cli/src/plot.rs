@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use crate::CliError;
 use crate::args::{Mode, PlotArgs, Sweep};
 use crate::model::Model;
-use crate::plan::Built;
+use crate::plan::{Built, Plan};
 
 /// The parts in stacking order, with their colours.
 const PARTS: [(&str, RGBColor); 9] = [
@@ -65,6 +65,16 @@ fn points(max: u64) -> Vec<u64> {
 }
 
 pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<String, CliError> {
+    let svg = args
+        .out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if !svg {
+        return Err(CliError::new(format!(
+            "`--out {}`: the plot is an SVG drawing; name the file `….svg`",
+            args.out.display()
+        )));
+    }
     let plan = built.plan;
     let budget = built.gpu.map(estimator::gpu::Gpu::usable);
     let (label, default_max) = match args.sweep {
@@ -86,6 +96,20 @@ pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<Stri
             }
             None => default_max,
         },
+    };
+    // a learned position table ends the sequence sweep
+    let table = model.config.cost().positions;
+    let end = match plan {
+        Plan::Infer(i) => table.saturating_sub(i.generated()),
+        Plan::Train(_) => table,
+    };
+    let (max, cut) = if args.sweep == Sweep::Seq && table > 0 && max > end {
+        (
+            end.max(1),
+            format!("; the position table ends at {table} tokens"),
+        )
+    } else {
+        (max, String::new())
     };
     let xs = points(max);
     let mut rows: Vec<(u64, [u64; 9])> = Vec::new();
@@ -123,7 +147,7 @@ pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<Stri
     draw(&out, &labels, &rows, x_last, top, budget)
         .map_err(|e| CliError::new(format!("cannot write `{}`: {e}", out.display())))?;
     Ok(format!(
-        "wrote {} ({} points, {label} 1 to {x_last})\n",
+        "wrote {} ({} points, {label} 1 to {x_last}{cut})\n",
         out.display(),
         rows.len()
     ))

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::CliError;
 use crate::args::{EstimateArgs, Mode};
 use crate::model::Model;
-use crate::plan::Built;
+use crate::plan::{Built, Plan};
 
 /// Bytes as the user asked: binary (GiB) or SI (GB).
 fn show(b: Bytes, si: bool) -> String {
@@ -67,6 +67,7 @@ struct Report<'a> {
     trainable_params: u64,
     settings: &'a str,
     assumed: &'a [String],
+    notes: &'a [String],
     peak_phase: &'a str,
     total_bytes: u64,
     parts: Parts,
@@ -163,6 +164,7 @@ pub(crate) fn estimate(
             },
             settings: &built.described,
             assumed: &built.assumed,
+            notes: &built.notes,
             peak_phase: peak.peak_phase().name(),
             total_bytes: total.get(),
             parts: parts(&peak),
@@ -235,6 +237,9 @@ fn text(
     if !built.assumed.is_empty() {
         let _ = writeln!(out, "assumed: {}", built.assumed.join(", "));
     }
+    for note in &built.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
     if args.depth > 0 {
         let _ = writeln!(out);
         write_summary(&mut out, model, arch, args.depth);
@@ -287,13 +292,24 @@ fn text(
         } else {
             "prompt"
         };
+        // the longest is the position table's end when the memory is not what stops it
+        let generated = match built.plan {
+            Plan::Infer(i) => i.generated(),
+            Plan::Train(_) => 0,
+        };
+        let max_seq = max_seq.unwrap_or(0);
+        let table = cost.positions;
+        let bound = if table > 0 && max_seq > 0 && max_seq == table.saturating_sub(generated) {
+            " (the end of the position table)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "largest batch at {} tokens: {}; longest {what} at batch {}: {} tokens",
+            "largest batch at {} tokens: {}; longest {what} at batch {}: {max_seq} tokens{bound}",
             built.seq,
             max_batch.unwrap_or(0),
             built.batch,
-            max_seq.unwrap_or(0)
         );
     }
     Ok(out)

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use estimator::config::ModelConfig;
+use estimator::config::{ModelConfig, clip};
 use estimator::{
     AttentionKernel, DType, Device, Inference, Memory, Optimizer, OptimizerImpl, Phase, Precision,
     Training,
@@ -12,8 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::CliError;
 use crate::args::ValidateArgs;
-use crate::plan::estimate_error;
 use crate::report::grouped;
+
+/// The largest measurements file read: the bundled ones are under 256 KiB.
+const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// One compared part: its name, the estimate and the measurement.
 struct Row {
@@ -49,13 +51,7 @@ pub(crate) fn validate(args: &ValidateArgs) -> Result<(String, bool), CliError> 
             args.tolerance
         )));
     }
-    let bytes = std::fs::read(&args.file).map_err(|e| {
-        CliError::new(format!(
-            "cannot read `{shown}`: {e}; give a measurements file"
-        ))
-    })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| CliError::new(format!("`{shown}` is not a text file (invalid UTF-8)")))?;
+    let text = crate::read_bounded(&args.file, MAX_FILE_BYTES, "a measurements file")?;
     let root: Value = serde_json::from_str(&text)
         .map_err(|e| CliError::new(format!("`{shown}` is not valid JSON ({e})")))?;
     let cases = root
@@ -110,6 +106,25 @@ pub(crate) fn validate(args: &ValidateArgs) -> Result<(String, bool), CliError> 
         100.0 * worst.0
     );
     Ok((out, within == cases.len()))
+}
+
+/// An estimate's error, naming the case.
+fn in_case(case: &str, e: estimator::EstimateError) -> CliError {
+    CliError::new(format!(
+        "case `{}`: {}",
+        clip(case),
+        e.to_string().trim_start_matches("estimator: ")
+    ))
+}
+
+/// `a + b` of measured or estimated bytes, an error naming the case when it exceeds `u64`.
+fn sum(case: &str, a: u64, b: u64) -> Result<u64, CliError> {
+    a.checked_add(b).ok_or_else(|| {
+        CliError::new(format!(
+            "case `{}`: the measured sizes add up past u64 bytes; check the file",
+            clip(case)
+        ))
+    })
 }
 
 fn count(v: &Value, pointer: &str, case: &str) -> Result<u64, CliError> {
@@ -265,24 +280,34 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         .attention(kernel(attn, &config, config.dropout, device))
         .dropout(config.dropout)
         .device(device);
-    let step = t.checked_at(Phase::OptimizerStep).map_err(estimate_error)?;
-    let forward = t.checked_at(Phase::Forward).map_err(estimate_error)?;
-    let peak: Memory = t.checked_estimate().map_err(estimate_error)?;
+    let step = t
+        .checked_at(Phase::OptimizerStep)
+        .map_err(|e| in_case(name, e))?;
+    let forward = t.checked_at(Phase::Forward).map_err(|e| in_case(name, e))?;
+    let peak: Memory = t.checked_estimate().map_err(|e| in_case(name, e))?;
     // saved for backward: activations, the loss's fp32 log-softmax, autocast's copies
-    let log_softmax = batch * seq * cost.output * 4;
+    let log_softmax = batch
+        .checked_mul(seq)
+        .and_then(|n| n.checked_mul(cost.output))
+        .and_then(|n| n.checked_mul(4))
+        .ok_or_else(|| in_case(name, estimator::EstimateError::Overflow))?;
     let saved = m.pointer("/saved_for_backward_last_iter/by_kind");
-    let measured_saved = saved.map(|s| {
-        s.get("activation").and_then(Value::as_u64).unwrap_or(0)
-            + s.get("param_cast_copy")
-                .and_then(Value::as_u64)
-                .unwrap_or(0)
-    });
+    let measured_saved = match saved {
+        None => None,
+        Some(s) => {
+            let kind = |k: &str| s.get(k).and_then(Value::as_u64).unwrap_or(0);
+            Some(sum(name, kind("activation"), kind("param_cast_copy"))?)
+        }
+    };
     let mut rows = vec![
         Row {
             part: "weights",
             estimate: step.weights.get(),
-            measured: count(m, "/parameter_bytes", name)?
-                + m.get("buffer_bytes").and_then(Value::as_u64).unwrap_or(0),
+            measured: sum(
+                name,
+                count(m, "/parameter_bytes", name)?,
+                m.get("buffer_bytes").and_then(Value::as_u64).unwrap_or(0),
+            )?,
         },
         Row {
             part: "gradients",
@@ -298,7 +323,11 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     if let Some(measured) = measured_saved {
         rows.push(Row {
             part: "activations",
-            estimate: forward.activations.get() + log_softmax + forward.temporaries.get(),
+            estimate: sum(
+                name,
+                sum(name, forward.activations.get(), log_softmax)?,
+                forward.temporaries.get(),
+            )?,
             measured,
         });
     }
@@ -334,8 +363,10 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         .generate(cached.saturating_sub(prompt))
         .weights(weights)
         .attention(kernel(attn, &config, false, device));
-    let decode = inf.checked_at(Phase::Decode).map_err(estimate_error)?;
-    let peak = inf.checked_estimate().map_err(estimate_error)?;
+    let decode = inf
+        .checked_at(Phase::Decode)
+        .map_err(|e| in_case(name, e))?;
+    let peak = inf.checked_estimate().map_err(|e| in_case(name, e))?;
     Ok(vec![
         Row {
             part: "kv_cache",

@@ -312,6 +312,22 @@ const fn max(a: u64, b: u64) -> u64 {
 }
 
 /// Unwraps a checked result, stopping const evaluation with the overflow's message.
+/// The greatest common divisor, 0 standing for "none" (`gcd(a, 0) = a`).
+pub(crate) const fn gcd(a: u64, b: u64) -> u64 {
+    let (mut a, mut b) = (a, b);
+    while b != 0 {
+        let r = a % b;
+        a = b;
+        b = r;
+    }
+    a
+}
+
+/// The smaller of two bounds, 0 standing for "no bound".
+const fn min_bound(a: u64, b: u64) -> u64 {
+    if a == 0 || (b != 0 && b < a) { b } else { a }
+}
+
 const fn ok<T: Copy>(r: Result<T, Overflow>) -> T {
     match r {
         Ok(v) => v,
@@ -414,6 +430,20 @@ pub struct Cost {
     /// autograd): its input, intermediates and output at the widest point. Sequential layers
     /// take the maximum, since each frees its intermediates before the next runs.
     pub live_per_token: u64,
+    /// Query heads of the attention layers, as their greatest common divisor (0: no
+    /// attention): a tensor-parallel degree must divide every layer's heads.
+    pub heads: u64,
+    /// Key/value heads of the attention layers, as their greatest common divisor: tensor
+    /// parallelism splits the KV cache over at most this many GPUs and replicates it beyond.
+    /// 0 where the cache is not split by head — a latent cache (DeepSeek's), which every GPU
+    /// keeps whole, or a layer that caches without [`Cost::attends`].
+    pub kv_heads: u64,
+    /// Repeated blocks (`[T; N]`, nested stacks multiplied out): the units a pipeline splits
+    /// into stages.
+    pub blocks: u64,
+    /// The longest sequence the model can read, from a learned position table (0: no bound;
+    /// rotary and relative positions have none).
+    pub positions: u64,
 }
 
 impl Cost {
@@ -445,6 +475,10 @@ impl Cost {
         input: 0,
         output: 0,
         live_per_token: 0,
+        heads: 0,
+        kv_heads: 0,
+        blocks: 0,
+        positions: 0,
     };
 
     /// One trainable parameter tensor of the given shape (PyTorch order, e.g. `[out, in]` for a
@@ -541,6 +575,26 @@ impl Cost {
         }
     }
 
+    /// `self` attending with `heads` query heads and `kv_heads` cached key/value heads (see
+    /// [`Cost::heads`], [`Cost::kv_heads`]).
+    #[must_use]
+    pub const fn attends(self, heads: u64, kv_heads: u64) -> Cost {
+        Cost {
+            heads: gcd(self.heads, heads),
+            kv_heads: gcd(self.kv_heads, kv_heads),
+            ..self
+        }
+    }
+
+    /// `self` reading at most `n` positions (a learned position table of `n` rows).
+    #[must_use]
+    pub const fn positions(self, n: u64) -> Cost {
+        Cost {
+            positions: min_bound(self.positions, n),
+            ..self
+        }
+    }
+
     /// `self` with input and output widths per token; its inference working set is at least
     /// both at once.
     #[must_use]
@@ -602,6 +656,10 @@ impl Cost {
             input: self.input,
             output: next.output,
             live_per_token: max(self.live_per_token, next.live_per_token),
+            heads: gcd(self.heads, next.heads),
+            kv_heads: gcd(self.kv_heads, next.kv_heads),
+            blocks: tri!(add(self.blocks, next.blocks, P)),
+            positions: min_bound(self.positions, next.positions),
         })
     }
 
@@ -646,10 +704,25 @@ impl Cost {
     /// The [`Overflow`] naming the quantity that does not fit in a `u64`.
     pub const fn checked_repeated(self, n: u64) -> Result<Cost, Overflow> {
         let stacked = tri!(self.checked_times(n));
+        if n == 0 {
+            // no block at all: nothing to attend, cache or split
+            return Ok(Cost {
+                block: Activations::ZERO,
+                block_params: 0,
+                checkpoint_per_token: 0,
+                checkpointed: Activations::ZERO,
+                heads: 0,
+                kv_heads: 0,
+                blocks: 0,
+                positions: 0,
+                ..stacked
+            });
+        }
         Ok(Cost {
+            blocks: tri!(mul(n, max(self.blocks, 1), Overflow::Parameters)),
             checkpointed: stacked.act,
-            block: if n == 0 { Activations::ZERO } else { self.act },
-            block_params: if n == 0 { 0 } else { self.params },
+            block: self.act,
+            block_params: self.params,
             checkpoint_per_token: tri!(mul(self.input, n, Overflow::Activations)),
             ..stacked
         })

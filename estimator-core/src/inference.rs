@@ -5,7 +5,7 @@ use crate::dtype::DType;
 use crate::memory::{EstimateError, Memory, Phase, Workload};
 use crate::params::Params;
 use crate::policy::AttentionKernel;
-use crate::training::{add, bytes, largest, mul, share, tri};
+use crate::training::{add, bytes, check_plan, largest, mul, share, tri};
 use crate::units::Bytes;
 
 /// The memory of serving a model: weights, the KV cache of every sequence in the batch, and the
@@ -89,6 +89,12 @@ impl Inference {
     #[must_use]
     pub const fn generate(self, generate: u64) -> Inference {
         Inference { generate, ..self }
+    }
+
+    /// The tokens generated after the prompt.
+    #[must_use]
+    pub const fn generated(&self) -> u64 {
+        self.generate
     }
 
     /// Weight dtype (default `BF16`). Quantized types (int8, int4, NF4, fp8, ternary) apply to
@@ -190,6 +196,10 @@ impl Inference {
         if self.tensor_parallel == 0 {
             return Err(EstimateError::ZeroParallel);
         }
+        let Some(tokens) = self.prompt.checked_add(self.generate) else {
+            return Err(EstimateError::Overflow);
+        };
+        tri!(check_plan(&self.cost, tokens, self.tensor_parallel, true));
         let c = &self.cost;
         let t = self.tensor_parallel;
         let b = self.batch as u128;
@@ -230,7 +240,16 @@ impl Inference {
             tri!(mul(tri!(mul(b, cached_tokens)), c.kv_per_token as u128)),
             tri!(mul(tri!(mul(b, windowed)), c.kv_window_per_token as u128))
         ));
-        let kv_elems = share(kv_elems, t);
+        // whole heads per GPU: split over at most the KV heads, replicated beyond (vLLM); a
+        // cache not split by head (a latent) is whole on every GPU
+        let kv_split = if c.kv_heads == 0 {
+            1
+        } else if c.kv_heads < t {
+            c.kv_heads
+        } else {
+            t
+        };
+        let kv_elems = share(kv_elems, kv_split);
         let kv_cache = match self.kv_cache {
             Some(d) => {
                 if kv_elems > u64::MAX as u128 {

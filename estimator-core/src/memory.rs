@@ -54,6 +54,41 @@ pub enum EstimateError {
     ZeroParallel,
     /// A total does not fit in a `u64` of bytes (more than 16 EiB).
     Overflow,
+    /// The tensor-parallel degree does not divide the attention heads: each GPU computes whole
+    /// heads (Megatron-LM and vLLM both require it).
+    TensorParallelHeads {
+        /// The tensor-parallel degree.
+        tp: u64,
+        /// The model's query heads ([`Cost::heads`](crate::Cost::heads)).
+        heads: u64,
+    },
+    /// Training: the tensor-parallel degree does not divide the key/value heads (Megatron-LM:
+    /// `num_query_groups` must be a multiple of `tensor_model_parallel_size`). Serving: it
+    /// neither divides them nor is a multiple of them (vLLM replicates KV heads beyond).
+    TensorParallelKvHeads {
+        /// The tensor-parallel degree.
+        tp: u64,
+        /// The model's key/value heads ([`Cost::kv_heads`](crate::Cost::kv_heads)).
+        kv_heads: u64,
+        /// Whether the plan serves (replication allowed) or trains.
+        serving: bool,
+    },
+    /// The pipeline-parallel degree does not split the repeated blocks into equal stages
+    /// (Megatron-LM: `num_layers` must be divisible by the pipeline size).
+    PipelineStages {
+        /// The pipeline-parallel degree.
+        pp: u64,
+        /// The model's repeated blocks ([`Cost::blocks`](crate::Cost::blocks)).
+        blocks: u64,
+    },
+    /// The sequence (training) or prompt plus generated tokens (serving) is longer than the
+    /// model's learned position table.
+    SequenceTooLong {
+        /// The tokens the plan reads at once.
+        tokens: u64,
+        /// The rows of the position table ([`Cost::positions`](crate::Cost::positions)).
+        positions: u64,
+    },
 }
 
 impl EstimateError {
@@ -69,13 +104,100 @@ impl EstimateError {
             EstimateError::Overflow => {
                 "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"
             }
+            EstimateError::TensorParallelHeads { .. } => {
+                "estimator: the tensor-parallel degree must divide the attention heads (each GPU computes whole heads)"
+            }
+            EstimateError::TensorParallelKvHeads { serving: false, .. } => {
+                "estimator: the tensor-parallel degree must divide the key/value heads to train (Megatron-LM splits whole query groups)"
+            }
+            EstimateError::TensorParallelKvHeads { serving: true, .. } => {
+                "estimator: the tensor-parallel degree must divide the key/value heads or be a multiple of them (vLLM replicates them beyond)"
+            }
+            EstimateError::PipelineStages { .. } => {
+                "estimator: the pipeline-parallel degree must divide the repeated blocks (layers) into equal stages"
+            }
+            EstimateError::SequenceTooLong { .. } => {
+                "estimator: the sequence is longer than the model's learned position table; shorten it to the table's rows (serving: prompt plus generated tokens)"
+            }
+        }
+    }
+
+    /// The numbers of the refused plan and the values that would work (`"tensor parallel 3,
+    /// 32 heads; use 1, 2, 4, 8, 16 or 32"`), or nothing for the errors that have none.
+    fn details(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            EstimateError::TensorParallelHeads { tp, heads } => {
+                write!(f, ": tensor parallel {tp}, {heads} heads; use ")?;
+                divisors(f, heads, |n| heads.is_multiple_of(n))
+            }
+            EstimateError::TensorParallelKvHeads {
+                tp,
+                kv_heads,
+                serving,
+            } => {
+                write!(
+                    f,
+                    " (tensor parallel {tp}, {kv_heads} key/value heads; use "
+                )?;
+                if serving {
+                    divisors(f, tp.max(kv_heads), |n| {
+                        kv_heads.is_multiple_of(n) || n.is_multiple_of(kv_heads)
+                    })?;
+                    f.write_str(", or more that are multiples of ")?;
+                    write!(f, "{kv_heads})")
+                } else {
+                    divisors(f, kv_heads, |n| kv_heads.is_multiple_of(n))?;
+                    f.write_str(")")
+                }
+            }
+            EstimateError::PipelineStages { pp, blocks: 0 } => write!(
+                f,
+                ": pipeline parallel {pp}, and this model has no repeated blocks to split; use 1"
+            ),
+            EstimateError::PipelineStages { pp, blocks } => {
+                write!(f, ": pipeline parallel {pp}, {blocks} layers; use ")?;
+                divisors(f, blocks, |n| blocks.is_multiple_of(n))
+            }
+            EstimateError::SequenceTooLong { tokens, positions } => {
+                write!(f, ": {tokens} tokens, {positions} positions")
+            }
+            _ => Ok(()),
         }
     }
 }
 
+/// Writes `1, 2, 4 or 8`: the numbers up to `limit` that `ok` accepts, at most twelve of them.
+fn divisors(
+    f: &mut core::fmt::Formatter<'_>,
+    limit: u64,
+    ok: impl Fn(u64) -> bool,
+) -> core::fmt::Result {
+    let mut found = [0u64; 12];
+    let mut count = 0;
+    let mut n = 1;
+    while n <= limit && count < found.len() {
+        if ok(n) {
+            found[count] = n;
+            count += 1;
+        }
+        n += 1;
+    }
+    for (i, n) in found[..count].iter().enumerate() {
+        let sep = match i {
+            0 => "",
+            _ if i + 1 == count => " or ",
+            _ => ", ",
+        };
+        write!(f, "{sep}{n}")?;
+    }
+    Ok(())
+}
+
 impl core::fmt::Display for EstimateError {
+    /// The message and, for a refused plan, its numbers and what would work.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.message())
+        f.write_str(self.message())?;
+        self.details(f)
     }
 }
 

@@ -42,6 +42,35 @@ pub(crate) const fn share(a: u128, d: u64) -> u128 {
     a.div_ceil(d as u128)
 }
 
+/// What a plan must respect of the model: `tp` divides the query heads and the key/value heads
+/// (or, `serving`, is a multiple of them: vLLM replicates KV heads), and `tokens` fit in the
+/// position table.
+pub(crate) const fn check_plan(
+    c: &Cost,
+    tokens: u64,
+    tp: u64,
+    serving: bool,
+) -> Result<(), EstimateError> {
+    if c.heads > 0 && !c.heads.is_multiple_of(tp) {
+        return Err(EstimateError::TensorParallelHeads { tp, heads: c.heads });
+    }
+    let kv = c.kv_heads;
+    if kv > 0 && !kv.is_multiple_of(tp) && !(serving && tp.is_multiple_of(kv)) {
+        return Err(EstimateError::TensorParallelKvHeads {
+            tp,
+            kv_heads: kv,
+            serving,
+        });
+    }
+    if c.positions > 0 && tokens > c.positions {
+        return Err(EstimateError::SequenceTooLong {
+            tokens,
+            positions: c.positions,
+        });
+    }
+    Ok(())
+}
+
 /// A byte count that must fit in a `u64`.
 pub(crate) const fn bytes(v: u128) -> Result<Bytes, EstimateError> {
     if v > u64::MAX as u128 {
@@ -439,6 +468,16 @@ impl Training {
         }
         if self.gpus == 0 || self.tensor_parallel == 0 || self.pipeline_parallel == 0 {
             return Err(EstimateError::ZeroParallel);
+        }
+        tri!(check_plan(
+            &self.cost,
+            self.seq,
+            self.tensor_parallel,
+            false
+        ));
+        let (pp, blocks) = (self.pipeline_parallel, self.cost.blocks);
+        if pp > 1 && (blocks == 0 || !blocks.is_multiple_of(pp)) {
+            return Err(EstimateError::PipelineStages { pp, blocks });
         }
         Ok(())
     }

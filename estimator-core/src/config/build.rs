@@ -387,22 +387,28 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
         k += 1;
     }
     let mut top = Parts::new().push("embed_tokens", "Embedding", freeze(embedding(v, d), frozen));
+    // a table of positions bounds the sequence: `max_positions` rows past any offset
+    let limit = c.max_positions;
     match c.positions {
         Positions::Learned { rows } => {
             top = top.push(
                 "embed_positions",
                 "Embedding",
-                freeze(embedding(rows, d), frozen),
+                freeze(embedding(rows, d), frozen).positions(limit),
             );
         }
         Positions::Sinusoidal { rows } => {
-            top = top.push("embed_positions", "Buffer", Cost::buffer(rows * d, 4));
+            top = top.push(
+                "embed_positions",
+                "Buffer",
+                Cost::buffer(rows * d, 4).positions(limit),
+            );
         }
         Positions::RotaryTable { dim } => {
             top = top.push(
                 "embed_positions",
                 "Buffer",
-                Cost::buffer(c.max_positions * dim, 4),
+                Cost::buffer(c.max_positions * dim, 4).positions(limit),
             );
         }
         Positions::Rotary { .. } | Positions::None => {}
@@ -489,7 +495,7 @@ const fn bert(c: &ModelConfig) -> Architecture {
         c.max_positions,
     );
     let embeddings = embedding(v, d)
-        .add(embedding(p, d))
+        .add(embedding(p, d).positions(p))
         .add(embedding(c.type_vocab_size, d))
         .add(layer_norm(d, true))
         .add(dropout(d))

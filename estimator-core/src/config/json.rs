@@ -191,12 +191,23 @@ fn short(v: &Value) -> String {
     clip(&v.to_string())
 }
 
-/// A string from a config shown in an error, cut to a readable length.
-fn clip(s: &str) -> String {
-    match s.char_indices().nth(40) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => String::from(s),
+/// A string from a config shown in an error: cut to a readable length, and control characters
+/// (newlines, terminal escapes) written as escapes, so that the error stays one printable line.
+#[must_use]
+pub fn clip(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i == 40 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 /// The largest size accepted for any key: far beyond any real model, small enough that no
@@ -800,6 +811,10 @@ fn check(c: &ModelConfig) -> Result<(), ConfigError> {
 /// meant (at most two edits, or a quarter of its length): for "did you mean …?" hints.
 #[must_use]
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // a long word is no typo of a short name (and its distance would cost its length squared)
+    if word.len() > 64 {
+        return None;
+    }
     candidates
         .into_iter()
         .map(|c| (distance(word, c), c))

@@ -61,6 +61,7 @@ pub const fn attention_core_with(
             ..Activations::ZERO
         })
         .caches(dim_mul(2, kv_width), window)
+        .attends(h, kv)
         .widths(q, q)
         // inference: q, k, v in, the output out
         .live(dim_add(saved, q))
@@ -221,6 +222,8 @@ pub const fn latent_attention_core(
             ..Activations::ZERO
         })
         .caches(latent, window)
+        // one latent per token, shared by every head: not split by head, each GPU keeps it whole
+        .attends(h, 0)
         .widths(q, v)
         .live(dim_add(saved, v))
 }

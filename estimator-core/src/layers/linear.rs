@@ -65,6 +65,26 @@ impl<const N: u64, const D: u64> Params for Embedding<N, D> {
     const KIND: &'static str = "Embedding";
 }
 
+/// A learned position table, `nn.Embedding(N, D)` indexed by position (GPT-2's `wpe`, BERT's
+/// `position_embeddings`): an [`Embedding`] that also bounds the sequence to `N` tokens, so that
+/// an estimate past the table is refused ([`EstimateError::SequenceTooLong`]) instead of
+/// priced.
+///
+/// [`EstimateError::SequenceTooLong`]: crate::EstimateError::SequenceTooLong
+///
+/// ```
+/// use estimator::prelude::*;
+/// assert_eq!(PositionEmbedding::<1024, 768>::PARAMS, 1024 * 768);
+/// assert_eq!(PositionEmbedding::<1024, 768>::COST.positions, 1024);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PositionEmbedding<const N: u64, const D: u64>;
+
+impl<const N: u64, const D: u64> Params for PositionEmbedding<N, D> {
+    const COST: Cost = embedding(N, D).positions(N);
+    const KIND: &'static str = "Embedding";
+}
+
 /// A free-standing trainable tensor of `N` elements (`nn.Parameter(torch.empty(N))`): a class
 /// token, a learned position table flattened, a tied bias.
 ///

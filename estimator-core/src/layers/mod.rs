@@ -28,7 +28,7 @@ pub use attention::{
 pub use conv::{Conv1d, Conv2d, conv};
 pub(crate) use ffn::gated;
 pub use ffn::{FeedForward, GatedFeedForward, feed_forward, gated_feed_forward};
-pub use linear::{Buffer, Embedding, Linear, Parameter, embedding, linear};
+pub use linear::{Buffer, Embedding, Linear, Parameter, PositionEmbedding, embedding, linear};
 pub use moe::{Moe, StackedMoe, fused_expert, moe, stacked_moe};
 pub(crate) use norm::per_row;
 pub use norm::{
