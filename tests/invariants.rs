@@ -264,3 +264,104 @@ fn overflow_is_an_error_not_a_wrap() {
     let serve = Inference::of::<Trillion>().prompt(u64::MAX).generate(1);
     assert_eq!(serve.checked_estimate(), Err(EstimateError::Overflow));
 }
+
+/// A Llama config.json (untied head, RMSNorm) with `layers` layers.
+fn llama_json(heads: u64, kv: u64, hd: u64, layers: u64, vocab: u64) -> ModelConfig {
+    let json = serde_json::json!({
+        "model_type": "llama", "hidden_size": heads * hd, "num_attention_heads": heads,
+        "num_key_value_heads": kv, "head_dim": hd, "num_hidden_layers": layers,
+        "intermediate_size": 3 * heads * hd, "vocab_size": vocab,
+    });
+    ModelConfig::from_json(&json.to_string()).expect("a generated config reads")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64),
+        ..ProptestConfig::default()
+    })]
+
+    /// Every plan the estimator accepts splits whole heads per GPU and whole layers per stage,
+    /// and a plan that fits has no negative headroom.
+    #[test]
+    fn accepted_plans_respect_the_model((_, t) in training(), tp in 1u64..=16, pp in 1u64..=8,
+                                        gib in 1u64..=80) {
+        let c = t.cost();
+        let t = t.tensor_parallel(tp).pipeline_parallel(pp);
+        match t.checked_estimate() {
+            Ok(m) => {
+                prop_assert!(c.heads.is_multiple_of(tp) && c.kv_heads.is_multiple_of(tp));
+                prop_assert!(c.blocks.is_multiple_of(pp));
+                let budget = Bytes::gib(gib);
+                if t.fits(budget) {
+                    prop_assert!(m.total() <= budget);
+                }
+            }
+            Err(e) => prop_assert!(
+                !c.heads.is_multiple_of(tp) || !c.kv_heads.is_multiple_of(tp)
+                    || !c.blocks.is_multiple_of(pp),
+                "{e}"
+            ),
+        }
+    }
+
+    /// The longest sequence that fits never runs past a learned position table (GPT-2's 1024
+    /// in the generator), however large the GPU.
+    #[test]
+    fn max_seq_stays_in_the_position_table((_, t) in training()) {
+        let c = t.cost();
+        let longest = t.batch(1).max_seq(Bytes::gib(1 << 20));
+        if c.positions > 0 {
+            prop_assert!(longest <= c.positions);
+            prop_assert!(!t.seq(c.positions + 1).fits(Bytes::gib(1 << 20)));
+        }
+        let serve = Inference::new(c, "m").generate(24);
+        if c.positions > 0 {
+            prop_assert!(serve.max_seq(Bytes::gib(1 << 20)) <= c.positions - 24);
+        }
+    }
+
+    /// Tensor parallelism as an explicit shard: each GPU's KV cache is that of the model with
+    /// `1/t` of the heads, or with one KV head once `t` exceeds them (vLLM replicates).
+    #[test]
+    fn tensor_parallel_cache_is_the_sharded_models(a in 0u32..=3, b in 0u32..=2, odd in 1u64..=3,
+                                                   hd in prop_oneof![Just(16u64), Just(64)],
+                                                   layers in 1u64..=4, shift in 0u32..=5) {
+        // powers of two times an odd factor: t = 2^shift divides the KV heads or is a
+        // multiple of them (vLLM's rule) whenever it divides the heads
+        let (kv, group) = (odd << a, 1u64 << b);
+        let heads = kv * group;
+        let t = 1u64 << shift.min(a + b);
+        prop_assume!(kv.is_multiple_of(t) || t.is_multiple_of(kv));
+        let whole = llama_json(heads, kv, hd, layers, 256);
+        let cache = |c: &ModelConfig, tp: u64| {
+            Inference::new(c.cost(), "m").prompt(100).generate(0).tensor_parallel(tp)
+                .estimate().kv_cache
+        };
+        let shard = llama_json(heads / t, (kv / t).max(1), hd, layers, 256);
+        prop_assert_eq!(cache(&whole, t), cache(&shard, 1));
+    }
+
+    /// Pipeline parallelism as explicit stages: the heaviest GPU holds the first stage
+    /// (embedding and `L/p` layers) or the last (`L/p` layers, the final norm and the head).
+    #[test]
+    fn pipeline_stage_is_the_heaviest_explicit_stage(kv in 1u64..=4, hd in prop_oneof![Just(16u64), Just(64)],
+                                                     per_stage in 1u64..=3, p in 2u64..=4,
+                                                     vocab in 16u64..=50_000) {
+        let heads = 2 * kv;
+        let d = heads * hd;
+        let whole = llama_json(heads, kv, hd, per_stage * p, vocab);
+        let stage = llama_json(heads, kv, hd, per_stage, vocab).cost().params;
+        // LlamaForCausalLM: embed_tokens [vocab, d], norm [d], lm_head [vocab, d]
+        let first = stage - d - vocab * d;
+        let last = stage - vocab * d;
+        prop_assert_eq!(whole.cost().stage_params(p), first.max(last));
+        let weights = |pp: u64| {
+            Training::new(whole.cost(), "m").precision(Precision::Pure(DType::BF16))
+                .pipeline_parallel(pp).seq(64).at(Phase::OptimizerStep).weights.get()
+        };
+        // bf16: two bytes per parameter on the stage, the buffers whole
+        let buffers = weights(1) - 2 * whole.cost().params;
+        prop_assert_eq!(weights(p), 2 * first.max(last) + buffers);
+    }
+}

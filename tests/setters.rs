@@ -159,7 +159,30 @@ fn sharding_and_parallelism() {
     assert_eq!(tp.weights.get(), one.weights.get().div_ceil(4));
     assert!(act(&BASE.tensor_parallel(4)) < act(&BASE));
     let pp = m(BASE.pipeline_parallel(4));
-    assert_eq!(pp.optimizer.get(), one.optimizer.get().div_ceil(4));
+    // the heaviest stage is the first: 24 / 4 blocks and the embedding (the last has the same
+    // blocks and ln_f, its head tied); the optimizer state is per parameter
+    let stage = 6 * Block::PARAMS + <Embedding<50257, 1024>>::PARAMS;
+    assert_eq!(Decoder::COST.stage_params(4), stage);
+    assert_eq!(
+        u128::from(pp.optimizer.get()),
+        (u128::from(one.optimizer.get()) * u128::from(stage)).div_ceil(u128::from(Decoder::PARAMS))
+    );
+    // 24 blocks do not make 5 equal stages
+    assert_eq!(
+        BASE.pipeline_parallel(5).checked_estimate(),
+        Err(estimator::EstimateError::PipelineStages { pp: 5, blocks: 24 })
+    );
+    // 16 heads do not split over 3 GPUs; a model without attention splits as asked
+    assert_eq!(
+        BASE.tensor_parallel(3).checked_estimate(),
+        Err(estimator::EstimateError::TensorParallelHeads { tp: 3, heads: 16 })
+    );
+    assert!(
+        Training::of::<[FeedForward<1024, 4096>; 4]>()
+            .tensor_parallel(3)
+            .checked_estimate()
+            .is_ok()
+    );
     // 1F1B: the first stage holds a whole model's activations
     assert_eq!(act(&BASE.pipeline_parallel(4)), act(&BASE));
 }

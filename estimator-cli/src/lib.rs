@@ -198,7 +198,21 @@ pub mod fuzz {
     use estimator::config::{Lora, LoraTargets, ModelConfig};
     use estimator::{Inference, Phase, Training};
 
-    /// Bytes as a config.json: an error, or a model whose estimates are all computed.
+    /// Bytes as a measurements file for `validate`: a report or one error line, never a panic
+    /// (the sums of crafted sizes included).
+    pub fn measurements(data: &[u8]) {
+        let Ok(text) = std::str::from_utf8(data) else {
+            return;
+        };
+        if let Err(e) = crate::validate::compare_all(text, "fuzz.json", 0.1) {
+            let line = crate::one_line(&e.0);
+            assert!(!line.contains('\n'), "{line}");
+        }
+    }
+
+    /// Bytes as a config.json: an error, or a model whose estimates are all computed, and
+    /// every plan the model accepts keeps the model's bounds (whole heads per GPU, whole
+    /// layers per stage, the sequence inside the position table).
     pub fn config(data: &[u8]) {
         let Ok(text) = std::str::from_utf8(data) else {
             return;
@@ -206,6 +220,28 @@ pub mod fuzz {
         let Ok(c) = ModelConfig::from_json(text) else {
             return;
         };
+        let cost = c.cost();
+        for (tp, pp, seq) in [(2, 1, 512), (3, 2, 1024), (8, 4, 4096), (64, 3, 1 << 20)] {
+            let t = Training::new(cost, "fuzz")
+                .seq(seq)
+                .tensor_parallel(tp)
+                .pipeline_parallel(pp);
+            if t.checked_estimate().is_ok() {
+                assert!(cost.heads == 0 || cost.heads % tp == 0);
+                assert!(cost.kv_heads == 0 || cost.kv_heads % tp == 0);
+                assert!(cost.blocks % pp == 0);
+                assert!(cost.positions == 0 || seq <= cost.positions);
+            }
+            let i = Inference::new(cost, "fuzz")
+                .prompt(seq)
+                .generate(64)
+                .tensor_parallel(tp);
+            if i.checked_estimate().is_ok() {
+                assert!(cost.positions == 0 || seq + 64 <= cost.positions);
+            }
+        }
+        let longest = Training::new(cost, "fuzz").max_seq(estimator::Bytes::gib(1 << 20));
+        assert!(cost.positions == 0 || longest <= cost.positions);
         let targets = LoraTargets {
             q: true,
             v: true,

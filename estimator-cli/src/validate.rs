@@ -52,7 +52,16 @@ pub(crate) fn validate(args: &ValidateArgs) -> Result<(String, bool), CliError> 
         )));
     }
     let text = crate::read_bounded(&args.file, MAX_FILE_BYTES, "a measurements file")?;
-    let root: Value = serde_json::from_str(&text)
+    compare_all(&text, &shown.to_string(), args.tolerance)
+}
+
+/// [`validate`] of a file's text, `shown` naming it.
+pub(crate) fn compare_all(
+    text: &str,
+    shown: &str,
+    tolerance: f64,
+) -> Result<(String, bool), CliError> {
+    let root: Value = serde_json::from_str(text)
         .map_err(|e| CliError::new(format!("`{shown}` is not valid JSON ({e})")))?;
     let cases = root
         .get("cases")
@@ -78,12 +87,12 @@ pub(crate) fn validate(args: &ValidateArgs) -> Result<(String, bool), CliError> 
         let mut ok = true;
         for r in &rows {
             let e = r.error();
-            let mark = if e.abs() <= args.tolerance {
+            let mark = if e.abs() <= tolerance {
                 ""
             } else {
                 "  OUTSIDE"
             };
-            ok &= e.abs() <= args.tolerance;
+            ok &= e.abs() <= tolerance;
             let _ = writeln!(
                 out,
                 "  {:<12} estimate {:>15}  measured {:>15}  {:>+8.2}%{mark}",
@@ -226,6 +235,32 @@ fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliErro
     }
 }
 
+/// The optimizer a case names (`torch.optim.AdamW(...)`) and how its step runs (`fused=True`,
+/// `foreach=…`; CUDA's default is foreach).
+fn optimizer_of(inputs: &Value, device: Device) -> (Optimizer, OptimizerImpl) {
+    let optimizer = text(inputs, "/optimizer");
+    let optimizer = if optimizer.contains("AdamW") {
+        Optimizer::AdamW
+    } else if optimizer.contains("Adam") {
+        Optimizer::Adam
+    } else if optimizer.contains("SGD") {
+        Optimizer::SgdMomentum
+    } else {
+        Optimizer::AdamW
+    };
+    let implementation = text(inputs, "/optimizer_impl");
+    let optimizer_impl = if implementation.contains("fused=True") {
+        OptimizerImpl::Fused
+    } else if implementation.contains("foreach=True")
+        || (device == Device::Cuda && !implementation.contains("foreach=False"))
+    {
+        OptimizerImpl::Foreach
+    } else {
+        OptimizerImpl::SingleTensor
+    };
+    (optimizer, optimizer_impl)
+}
+
 /// A training step: weights, gradients and optimizer state exactly, saved activations, peak.
 fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     let Case {
@@ -249,26 +284,7 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
             )));
         }
     };
-    let optimizer = text(inputs, "/optimizer");
-    let optimizer = if optimizer.contains("AdamW") {
-        Optimizer::AdamW
-    } else if optimizer.contains("Adam") {
-        Optimizer::Adam
-    } else if optimizer.contains("SGD") {
-        Optimizer::SgdMomentum
-    } else {
-        Optimizer::AdamW
-    };
-    let implementation = text(inputs, "/optimizer_impl");
-    let optimizer_impl = if implementation.contains("fused=True") {
-        OptimizerImpl::Fused
-    } else if implementation.contains("foreach=True")
-        || (device == Device::Cuda && !implementation.contains("foreach=False"))
-    {
-        OptimizerImpl::Foreach
-    } else {
-        OptimizerImpl::SingleTensor
-    };
+    let (optimizer, optimizer_impl) = optimizer_of(inputs, device);
     let batch = count(inputs, "/batch", name)?;
     let seq = count(inputs, "/seq", name)?;
     let t = Training::new(cost, "case")

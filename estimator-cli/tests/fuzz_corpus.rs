@@ -31,3 +31,8 @@ fn config_inputs() {
 fn command_line_inputs() {
     assert!(replay("cli_args", estimator_cli::fuzz::args) >= 8);
 }
+
+#[test]
+fn measurements_files() {
+    assert!(replay("measurements", estimator_cli::fuzz::measurements) >= 4);
+}

@@ -37,7 +37,10 @@ fn fails(args: &[&str], needles: &[&str]) -> String {
         "{args:?}: control characters in {err:?}"
     );
     for needle in needles {
-        assert!(err.contains(needle), "{args:?}: expected `{needle}` in {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected `{needle}` in {err}"
+        );
     }
     assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
     err
@@ -56,23 +59,46 @@ fn parallel_degrees_divide_what_they_split() {
     // Llama-2-7B: 32 heads, 32 KV heads, 32 layers (its config.json)
     fails(
         &["estimate", "--preset", "llama-2-7b", "--tp", "3"],
-        &["must divide the attention heads", "tensor parallel 3, 32 heads", "use 1, 2, 4, 8, 16 or 32"],
+        &[
+            "must divide the attention heads",
+            "tensor parallel 3, 32 heads",
+            "use 1, 2, 4, 8, 16 or 32",
+        ],
     );
     fails(
         &["estimate", "--preset", "llama-2-7b", "--tp", "1000"],
         &["tensor parallel 1000, 32 heads"],
     );
     fails(
-        &["estimate", "--preset", "llama-2-7b", "--mode", "infer", "--tp", "7"],
+        &[
+            "estimate",
+            "--preset",
+            "llama-2-7b",
+            "--mode",
+            "infer",
+            "--tp",
+            "7",
+        ],
         &["tensor parallel 7, 32 heads"],
     );
     fails(
         &["estimate", "--preset", "llama-2-7b", "--pp", "33"],
-        &["pipeline-parallel degree must divide", "pipeline parallel 33, 32 layers"],
+        &[
+            "pipeline-parallel degree must divide",
+            "pipeline parallel 33, 32 layers",
+        ],
     );
     // the plan that "fit" on a T4 at a thousand stages
     fails(
-        &["estimate", "--preset", "llama-2-7b", "--pp", "1000", "--gpu", "t4"],
+        &[
+            "estimate",
+            "--preset",
+            "llama-2-7b",
+            "--pp",
+            "1000",
+            "--gpu",
+            "t4",
+        ],
         &["pipeline parallel 1000, 32 layers"],
     );
     // GPT-2: 12 layers
@@ -85,7 +111,10 @@ fn parallel_degrees_divide_what_they_split() {
     // (`num_query_groups must be a multiple of tensor_model_parallel_size`)
     fails(
         &["estimate", "--preset", "llama-3-8b", "--tp", "16"],
-        &["key/value heads to train", "tensor parallel 16, 8 key/value heads"],
+        &[
+            "key/value heads to train",
+            "tensor parallel 16, 8 key/value heads",
+        ],
     );
 }
 
@@ -110,7 +139,10 @@ fn learned_positions_bound_the_sequence() {
     // GPT-2: n_positions 1024; BERT: max_position_embeddings 512
     fails(
         &["estimate", "--preset", "gpt2", "--seq", "2048"],
-        &["longer than the model's learned position table", "2048 tokens, 1024 positions"],
+        &[
+            "longer than the model's learned position table",
+            "2048 tokens, 1024 positions",
+        ],
     );
     fails(
         &["estimate", "--preset", "bert-base-uncased", "--seq", "513"],
@@ -118,7 +150,14 @@ fn learned_positions_bound_the_sequence() {
     );
     fails(
         &[
-            "estimate", "--preset", "gpt2", "--mode", "infer", "--prompt", "1000", "--generate",
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--mode",
+            "infer",
+            "--prompt",
+            "1000",
+            "--generate",
             "100",
         ],
         &["1100 tokens, 1024 positions"],
@@ -126,7 +165,10 @@ fn learned_positions_bound_the_sequence() {
     // the defaults stay inside the table, and say so
     let train = json(&["estimate", "--preset", "gpt2", "--json"]);
     let assumed = train["assumed"].to_string();
-    assert!(assumed.contains("seq 1024 (the model's position table)"), "{assumed}");
+    assert!(
+        assumed.contains("seq 1024 (the model's position table)"),
+        "{assumed}"
+    );
     let serve = json(&["estimate", "--preset", "gpt2", "--mode", "infer", "--json"]);
     let assumed = serve["assumed"].to_string();
     assert!(assumed.contains("prompt 768"), "{assumed}");
@@ -136,12 +178,23 @@ fn learned_positions_bound_the_sequence() {
         assert_eq!(r["max_seq"].as_u64(), Some(table), "{preset}");
     }
     let r = json(&[
-        "estimate", "--preset", "gpt2", "--mode", "infer", "--generate", "24", "--gpu", "h200",
+        "estimate",
+        "--preset",
+        "gpt2",
+        "--mode",
+        "infer",
+        "--generate",
+        "24",
+        "--gpu",
+        "h200",
         "--json",
     ]);
     assert_eq!(r["max_seq"].as_u64(), Some(1000));
     let text = ok(&["estimate", "--preset", "gpt2", "--gpu", "h200"]);
-    assert!(text.contains("1024 tokens (the end of the position table)"), "{text}");
+    assert!(
+        text.contains("1024 tokens (the end of the position table)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -152,23 +205,51 @@ fn the_plot_sweep_stops_at_the_position_table() {
     let said = ok(&[
         "plot", "--preset", "gpt2", "--sweep", "seq", "--max", "100000", "--out", out,
     ]);
-    assert!(said.contains("1 to 1024; the position table ends at 1024 tokens"), "{said}");
+    assert!(
+        said.contains("1 to 1024; the position table ends at 1024 tokens"),
+        "{said}"
+    );
 }
 
 #[test]
 fn rotary_models_past_their_context_get_a_note() {
     // Llama-2-7B: max_position_embeddings 4096, rotary: nothing bounds the memory
-    let r = json(&["estimate", "--preset", "llama-2-7b", "--seq", "8192", "--json"]);
+    let r = json(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--seq",
+        "8192",
+        "--json",
+    ]);
     let notes = r["notes"].to_string();
-    assert!(notes.contains("8192 tokens is past the 4096 positions"), "{notes}");
-    let r = json(&["estimate", "--preset", "llama-2-7b", "--seq", "4096", "--json"]);
+    assert!(
+        notes.contains("8192 tokens is past the 4096 positions"),
+        "{notes}"
+    );
+    let r = json(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--seq",
+        "4096",
+        "--json",
+    ]);
     assert_eq!(r["notes"], serde_json::json!([]));
 }
 
 #[test]
 fn contradictions_name_both_flags() {
     fails(
-        &["estimate", "--preset", "gpt2", "--precision", "fp32", "--dtype", "fp16"],
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--precision",
+            "fp32",
+            "--dtype",
+            "fp16",
+        ],
         &["`--dtype fp16`", "`--precision fp32`"],
     );
     fails(
@@ -180,7 +261,9 @@ fn contradictions_name_both_flags() {
         &["`--zero 2`", "`--gpus 1`"],
     );
     fails(
-        &["plot", "--preset", "gpt2", "--sweep", "batch", "--out", "x.png"],
+        &[
+            "plot", "--preset", "gpt2", "--sweep", "batch", "--out", "x.png",
+        ],
         &["`--out x.png`", ".svg"],
     );
     // the defaults of the parallel plan are named too
@@ -230,7 +313,13 @@ fn echoed_text_stays_one_short_printable_line() {
         &["lla\\nma\\u{1b}[2J"],
     );
     fails(
-        &["estimate", "--preset", "gpt2", "--lora-targets", "c_attn\n--rm"],
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--lora-targets",
+            "c_attn\n--rm",
+        ],
         &["unknown LoRA target"],
     );
 }
@@ -271,7 +360,12 @@ fn validate_names_the_case_and_refuses_wrapping_sums() {
         &["case `crafted_case`", "32 tokens, 16 positions"],
     );
     fails(
-        &["validate", f.path().to_str().expect("UTF-8"), "--tolerance", "-1"],
+        &[
+            "validate",
+            f.path().to_str().expect("UTF-8"),
+            "--tolerance",
+            "-1",
+        ],
         &["`--tolerance` must be a non-negative number"],
     );
 }

@@ -444,6 +444,12 @@ pub struct Cost {
     /// The longest sequence the model can read, from a learned position table (0: no bound;
     /// rotary and relative positions have none).
     pub positions: u64,
+    /// Parameter elements inside repeated blocks: what pipeline stages split evenly.
+    pub repeated_params: u64,
+    /// Parameter elements before the first repeated block (the embeddings): the first
+    /// pipeline stage's besides its blocks; the rest outside the blocks (the final norm, the
+    /// head) is the last stage's.
+    pub lead_params: u64,
 }
 
 impl Cost {
@@ -479,6 +485,8 @@ impl Cost {
         kv_heads: 0,
         blocks: 0,
         positions: 0,
+        repeated_params: 0,
+        lead_params: 0,
     };
 
     /// One trainable parameter tensor of the given shape (PyTorch order, e.g. `[out, in]` for a
@@ -660,6 +668,12 @@ impl Cost {
             kv_heads: gcd(self.kv_heads, next.kv_heads),
             blocks: tri!(add(self.blocks, next.blocks, P)),
             positions: min_bound(self.positions, next.positions),
+            repeated_params: tri!(add(self.repeated_params, next.repeated_params, P)),
+            lead_params: if self.blocks == 0 {
+                tri!(add(self.params, next.lead(), P))
+            } else {
+                self.lead_params
+            },
         })
     }
 
@@ -691,8 +705,35 @@ impl Cost {
             checkpoint_per_token: tri!(mul(self.checkpoint_per_token, n, Overflow::Activations)),
             kv_per_token: tri!(mul(self.kv_per_token, n, KV)),
             kv_window_per_token: tri!(mul(self.kv_window_per_token, n, KV)),
+            repeated_params: tri!(mul(self.repeated_params, n, P)),
+            lead_params: tri!(mul(self.lead_params, n, P)),
             ..self
         })
+    }
+
+    /// The parameters before the first repeated block (all of them when there is none).
+    const fn lead(&self) -> u64 {
+        if self.blocks == 0 {
+            self.params
+        } else {
+            self.lead_params
+        }
+    }
+
+    /// Parameter elements on the heaviest of `p` pipeline stages: `1/p` of the repeated blocks,
+    /// and the larger of what comes before them (first stage) and after them (last stage).
+    #[must_use]
+    pub const fn stage_params(&self, p: u64) -> u64 {
+        if p <= 1 || self.blocks == 0 {
+            return self.params;
+        }
+        let lead = self.lead();
+        let tail = self
+            .params
+            .saturating_sub(self.repeated_params)
+            .saturating_sub(lead);
+        let ends = if lead > tail { lead } else { tail };
+        self.repeated_params.div_ceil(p).saturating_add(ends)
     }
 
     /// A stack of `n` copies of the block `self`, run one after another: [`Cost::times`], and
@@ -715,11 +756,15 @@ impl Cost {
                 kv_heads: 0,
                 blocks: 0,
                 positions: 0,
+                repeated_params: 0,
+                lead_params: 0,
                 ..stacked
             });
         }
         Ok(Cost {
             blocks: tri!(mul(n, max(self.blocks, 1), Overflow::Parameters)),
+            repeated_params: stacked.params,
+            lead_params: 0,
             checkpointed: stacked.act,
             block: self.act,
             block_params: self.params,
@@ -787,6 +832,8 @@ impl Cost {
             largest_tensor: 0,
             tied: ok(add(self.tied, self.params, Overflow::Parameters)),
             block_params: 0,
+            repeated_params: 0,
+            lead_params: 0,
             ..self
         }
     }

@@ -122,7 +122,12 @@ impl Inference {
         Inference { attention, ..self }
     }
 
-    /// Tensor-parallel degree (default 1): weights, KV cache and activations divided by `t`.
+    /// Tensor-parallel degree (default 1): weights and activations divided by `t`; the KV cache
+    /// by `t` up to the key/value heads and replicated beyond (vLLM keeps at least one KV head
+    /// per GPU; a latent cache is whole on every GPU). `t` must divide the attention heads, and
+    /// divide the key/value heads or be a multiple of them, as vLLM requires
+    /// ([`EstimateError::TensorParallelHeads`], [`EstimateError::TensorParallelKvHeads`]).
+    /// The K and V projections replicated with their heads are counted divided by `t`.
     #[must_use]
     pub const fn tensor_parallel(self, t: u64) -> Inference {
         Inference {

@@ -294,7 +294,9 @@ impl Training {
 
     /// Tensor-parallel degree `t` (default 1): weights, gradients, states, most activations,
     /// the logits divided by `t` (Megatron-LM without sequence parallelism: layer-norm inputs,
-    /// dropout masks and norm statistics are replicated).
+    /// dropout masks and norm statistics are replicated). `t` must divide the attention heads
+    /// and the key/value heads, as Megatron-LM requires
+    /// ([`EstimateError::TensorParallelHeads`], [`EstimateError::TensorParallelKvHeads`]).
     #[must_use]
     pub const fn tensor_parallel(self, t: u64) -> Training {
         Training {
@@ -303,9 +305,14 @@ impl Training {
         }
     }
 
-    /// Pipeline-parallel degree `p` (default 1): weights, gradients and states divided by `p`;
-    /// with the 1F1B schedule the first stage holds `p` micro-batches of its `L/p` layers, a
-    /// whole model's activations (Korthikanti et al. 2022, §4.2.3).
+    /// Pipeline-parallel degree `p` (default 1): the heaviest stage's weights, gradients and
+    /// states — `1/p` of the repeated blocks plus the embeddings (first stage) or the head (last
+    /// stage), whichever is larger ([`Cost::stage_params`]). With the 1F1B schedule the first
+    /// stage holds `p` micro-batches of its `L/p` layers, a whole model's activations
+    /// (Korthikanti et al. 2022, §4.2.3); the logits are counted on the same GPU, which
+    /// over-estimates by the smaller of the two ends. `p` must divide the
+    /// repeated blocks into equal stages, as Megatron-LM requires of `num_layers`
+    /// ([`EstimateError::PipelineStages`]).
     #[must_use]
     pub const fn pipeline_parallel(self, p: u64) -> Training {
         Training {
@@ -486,7 +493,6 @@ impl Training {
     const fn parts(&self) -> Result<Parts, EstimateError> {
         let c = &self.cost;
         let p = self.precision;
-        let model_split = self.tensor_parallel as u128 * self.pipeline_parallel as u128;
         let dp = self.gpus;
         let zero = self.zero as u8;
         // --- weights: frozen matmul weights may be quantized (QLoRA)
@@ -499,7 +505,7 @@ impl Training {
             },
             None => tri!(mul(c.frozen_matmul as u128, w)),
         };
-        let mut weights = share(tri!(add(tri!(mul(rest, w)), frozen)), model_split as u64);
+        let mut weights = tri!(self.split(tri!(add(tri!(mul(rest, w)), frozen))));
         if zero >= ZeroStage::Three as u8 {
             weights = share(weights, dp);
         }
@@ -509,19 +515,13 @@ impl Training {
         weights = tri!(add(weights, buffers));
         // --- gradients, master weights, optimizer state
         let trainable = c.trainable as u128;
-        let mut gradients = share(
-            tri!(mul(trainable, p.grad_bytes() as u128)),
-            model_split as u64,
-        );
+        let mut gradients = tri!(self.split(tri!(mul(trainable, p.grad_bytes() as u128))));
         if zero >= ZeroStage::Two as u8 {
             gradients = share(gradients, dp);
         }
-        let mut master = share(
-            tri!(mul(trainable, p.master_bytes() as u128)),
-            model_split as u64,
-        );
-        let mut optimizer = share(tri!(self.optimizer_state()), model_split as u64);
-        let mut step_temporaries = share(tri!(self.step_temporaries()), model_split as u64);
+        let mut master = tri!(self.split(tri!(mul(trainable, p.master_bytes() as u128))));
+        let mut optimizer = tri!(self.split(tri!(self.optimizer_state())));
+        let mut step_temporaries = tri!(self.split(tri!(self.step_temporaries())));
         if zero >= ZeroStage::One as u8 {
             master = share(master, dp);
             optimizer = share(optimizer, dp);
@@ -545,18 +545,19 @@ impl Training {
             // autocast keeps a 16-bit copy of every matmul weight it casts (tied uses
             // included) until backward
             let copies = tri!(add((c.matmul - c.uncast_matmul) as u128, c.tied as u128));
-            forward_temporaries = share(tri!(mul(copies, cl)), model_split as u64);
+            forward_temporaries = tri!(self.split(tri!(mul(copies, cl))));
         }
         if zero >= ZeroStage::Three as u8 && dp > 1 {
             // one block's weights gathered in full
-            let gathered = share(tri!(mul(c.block_params as u128, w)), model_split as u64);
+            let gathered = share(tri!(mul(c.block_params as u128, w)), self.tensor_parallel);
             forward_temporaries = tri!(add(forward_temporaries, gathered));
         }
         // two extra gradient buffers per tied weight at the end of backward (the head's
-        // gradient, the embedding's, and their sum exist at once)
+        // gradient, the embedding's, and their sum exist at once), whole on the stage that
+        // holds the embedding
         let tied_gradients = share(
             tri!(mul(tri!(mul(c.tied as u128, 2)), p.grad_bytes() as u128)),
-            model_split as u64,
+            self.tensor_parallel,
         );
         Ok(Parts {
             weights,
@@ -571,6 +572,20 @@ impl Training {
             tied_gradients,
             step_temporaries,
         })
+    }
+
+    /// `bytes` of the whole model's parameters (or of what is per parameter: gradients,
+    /// states) on one GPU: the heaviest pipeline stage's share ([`Cost::stage_params`]), then
+    /// divided by the tensor-parallel degree.
+    const fn split(&self, bytes: u128) -> Result<u128, EstimateError> {
+        let c = &self.cost;
+        let p = self.pipeline_parallel;
+        let staged = if p > 1 && c.params > 0 {
+            tri!(mul(bytes, c.stage_params(p) as u128)).div_ceil(c.params as u128)
+        } else {
+            bytes
+        };
+        Ok(share(staged, self.tensor_parallel))
     }
 
     /// Optimizer state bytes for the whole model (see [`Optimizer`]).

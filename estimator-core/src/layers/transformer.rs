@@ -62,6 +62,8 @@ pub const fn transformer_layer(d: u64, h: u64) -> Cost {
     Cost {
         act,
         kv_per_token: core.kv_per_token,
+        heads: core.heads,
+        kv_heads: core.kv_heads,
         ..params
     }
     .widths(d, d)
