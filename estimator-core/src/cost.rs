@@ -311,7 +311,6 @@ const fn max(a: u64, b: u64) -> u64 {
     if a >= b { a } else { b }
 }
 
-/// Unwraps a checked result, stopping const evaluation with the overflow's message.
 /// The greatest common divisor, 0 standing for "none" (`gcd(a, 0) = a`).
 pub(crate) const fn gcd(a: u64, b: u64) -> u64 {
     let (mut a, mut b) = (a, b);
@@ -328,6 +327,7 @@ const fn min_bound(a: u64, b: u64) -> u64 {
     if a == 0 || (b != 0 && b < a) { b } else { a }
 }
 
+/// Unwraps a checked result, stopping const evaluation with the overflow's message.
 const fn ok<T: Copy>(r: Result<T, Overflow>) -> T {
     match r {
         Ok(v) => v,
@@ -450,6 +450,12 @@ pub struct Cost {
     /// pipeline stage's besides its blocks; the rest outside the blocks (the final norm, the
     /// head) is the last stage's.
     pub lead_params: u64,
+    /// A count that overflowed `u64` while the cost was built. The composing forms ([`Cost::add`],
+    /// [`Cost::times`], [`Cost::repeated`], [`Cost::parameter`]) record it here instead of
+    /// stopping, so that the error is reported where a number is asked of the cost: an estimate
+    /// in the user's own `const` ([`EstimateError::CostOverflow`](crate::EstimateError)), or
+    /// [`Params::PARAMS`](crate::Params::PARAMS). The other counts are then meaningless.
+    pub overflow: Option<Overflow>,
 }
 
 impl Cost {
@@ -487,18 +493,23 @@ impl Cost {
         positions: 0,
         repeated_params: 0,
         lead_params: 0,
+        overflow: None,
     };
 
     /// One trainable parameter tensor of the given shape (PyTorch order, e.g. `[out, in]` for a
     /// `Linear` weight), not a matmul weight (see [`Cost::matmul`]).
     ///
-    /// An empty shape is a scalar. Stops const evaluation when the element count overflows.
+    /// An empty shape is a scalar. An element count past `u64` is recorded in
+    /// [`Cost::overflow`].
     #[must_use]
     pub const fn parameter(shape: &[u64]) -> Cost {
         let mut numel: u64 = 1;
         let mut i = 0;
         while i < shape.len() {
-            numel = ok(mul(numel, shape[i], Overflow::Parameters));
+            numel = match mul(numel, shape[i], Overflow::Parameters) {
+                Ok(n) => n,
+                Err(e) => return Cost::ZERO.poisoned(e),
+            };
             i += 1;
         }
         let factored = if shape.len() >= 2 {
@@ -513,7 +524,10 @@ impl Cost {
                 Some(v) => v,
                 None => 0,
             };
-            ok(add(r, c, Overflow::Parameters))
+            match add(r, c, Overflow::Parameters) {
+                Ok(n) => n,
+                Err(e) => return Cost::ZERO.poisoned(e),
+            }
         } else {
             numel
         };
@@ -546,7 +560,10 @@ impl Cost {
     pub const fn buffer(n: u64, bytes_each: u64) -> Cost {
         Cost {
             buffers: n,
-            buffer_bytes: ok(mul(n, bytes_each, Overflow::Parameters)),
+            buffer_bytes: match mul(n, bytes_each, Overflow::Parameters) {
+                Ok(b) => b,
+                Err(e) => return Cost::ZERO.poisoned(e),
+            },
             float_buffers: if bytes_each == 4 { n } else { 0 },
             ..Cost::ZERO
         }
@@ -567,16 +584,22 @@ impl Cost {
     pub const fn caches(self, per_token: u64, window: u64) -> Cost {
         if window == 0 {
             Cost {
-                kv_per_token: ok(add(self.kv_per_token, per_token, Overflow::KvCache)),
+                kv_per_token: match add(self.kv_per_token, per_token, Overflow::KvCache) {
+                    Ok(n) => n,
+                    Err(e) => return self.poisoned(e),
+                },
                 ..self
             }
         } else {
             Cost {
-                kv_window_per_token: ok(add(
+                kv_window_per_token: match add(
                     self.kv_window_per_token,
                     per_token,
                     Overflow::KvCache,
-                )),
+                ) {
+                    Ok(n) => n,
+                    Err(e) => return self.poisoned(e),
+                },
                 window: max(self.window, window),
                 ..self
             }
@@ -633,6 +656,8 @@ impl Cost {
     pub const fn checked_add(self, next: Cost) -> Result<Cost, Overflow> {
         const P: Overflow = Overflow::Parameters;
         const KV: Overflow = Overflow::KvCache;
+        tri!(self.valid());
+        tri!(next.valid());
         Ok(Cost {
             params: tri!(add(self.params, next.params, P)),
             trainable: tri!(add(self.trainable, next.trainable, P)),
@@ -674,6 +699,7 @@ impl Cost {
             } else {
                 self.lead_params
             },
+            overflow: None,
         })
     }
 
@@ -685,6 +711,7 @@ impl Cost {
     pub const fn checked_times(self, n: u64) -> Result<Cost, Overflow> {
         const P: Overflow = Overflow::Parameters;
         const KV: Overflow = Overflow::KvCache;
+        tri!(self.valid());
         Ok(Cost {
             params: tri!(mul(self.params, n, P)),
             trainable: tri!(mul(self.trainable, n, P)),
@@ -773,25 +800,66 @@ impl Cost {
         })
     }
 
-    /// `self` followed by `next` (see [`Cost::checked_add`]); stops const evaluation on
-    /// overflow.
+    /// `self` followed by `next` (see [`Cost::checked_add`]); an overflow is recorded in
+    /// [`Cost::overflow`].
     #[must_use]
     pub const fn add(self, next: Cost) -> Cost {
-        ok(self.checked_add(next))
+        match self.checked_add(next) {
+            Ok(c) => c,
+            Err(e) => self.poisoned(e),
+        }
     }
 
-    /// `n` identical copies side by side (see [`Cost::checked_times`]); stops const evaluation
-    /// on overflow.
+    /// `n` identical copies side by side (see [`Cost::checked_times`]); an overflow is
+    /// recorded in [`Cost::overflow`].
     #[must_use]
     pub const fn times(self, n: u64) -> Cost {
-        ok(self.checked_times(n))
+        match self.checked_times(n) {
+            Ok(c) => c,
+            Err(e) => self.poisoned(e),
+        }
     }
 
-    /// A stack of `n` blocks (see [`Cost::checked_repeated`]); stops const evaluation on
-    /// overflow.
+    /// A stack of `n` blocks (see [`Cost::checked_repeated`]); an overflow is recorded in
+    /// [`Cost::overflow`].
     #[must_use]
     pub const fn repeated(self, n: u64) -> Cost {
-        ok(self.checked_repeated(n))
+        match self.checked_repeated(n) {
+            Ok(c) => c,
+            Err(e) => self.poisoned(e),
+        }
+    }
+
+    /// `self` marked as overflowed (the first overflow is kept).
+    const fn poisoned(self, e: Overflow) -> Cost {
+        Cost {
+            overflow: match self.overflow {
+                Some(first) => Some(first),
+                None => Some(e),
+            },
+            ..self
+        }
+    }
+
+    /// `self`, after stopping const evaluation with the overflow's message if a count overflowed
+    /// while it was built: what the [`Params`](crate::Params) counts read.
+    #[must_use]
+    pub const fn counted(self) -> Cost {
+        match self.overflow {
+            Some(e) => panic!("{}", e.message()),
+            None => self,
+        }
+    }
+
+    /// `Ok` unless a count overflowed while the cost was built ([`Cost::overflow`]).
+    ///
+    /// # Errors
+    /// The [`Overflow`] recorded.
+    pub const fn valid(&self) -> Result<(), Overflow> {
+        match self.overflow {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// The same layer with no trainable parameters: no gradients, no optimizer state, matmul
@@ -830,7 +898,10 @@ impl Cost {
             factored: 0,
             small_trainable: 0,
             largest_tensor: 0,
-            tied: ok(add(self.tied, self.params, Overflow::Parameters)),
+            tied: match add(self.tied, self.params, Overflow::Parameters) {
+                Ok(n) => n,
+                Err(e) => return self.poisoned(e),
+            },
             block_params: 0,
             repeated_params: 0,
             lead_params: 0,
@@ -940,8 +1011,17 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "parameter count overflows u64")]
-    fn panicking_forms_stop_with_the_message() {
-        let _ = Cost::parameter(&[u64::MAX, 2]);
+    fn composing_forms_record_the_overflow() {
+        let huge = Cost::parameter(&[u64::MAX, 2]);
+        assert_eq!(huge.overflow, Some(Overflow::Parameters));
+        // it stays recorded through every composition, and the checked forms report it
+        let model = Cost::parameter(&[8]).add(huge).repeated(4).times(2);
+        assert_eq!(model.valid(), Err(Overflow::Parameters));
+        assert_eq!(
+            Cost::parameter(&[8]).checked_add(huge),
+            Err(Overflow::Parameters)
+        );
+        let stacked = Cost::parameter(&[1 << 40]).repeated(1 << 30);
+        assert_eq!(stacked.overflow, Some(Overflow::Parameters));
     }
 }

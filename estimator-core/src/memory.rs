@@ -54,6 +54,9 @@ pub enum EstimateError {
     ZeroParallel,
     /// A total does not fit in a `u64` of bytes (more than 16 EiB).
     Overflow,
+    /// A count of the model itself overflowed `u64` while its cost was built
+    /// ([`Cost::overflow`](crate::Cost::overflow)).
+    CostOverflow(crate::cost::Overflow),
     /// The tensor-parallel degree does not divide the attention heads: each GPU computes whole
     /// heads (Megatron-LM and vLLM both require it).
     TensorParallelHeads {
@@ -104,6 +107,7 @@ impl EstimateError {
             EstimateError::Overflow => {
                 "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"
             }
+            EstimateError::CostOverflow(e) => e.message(),
             EstimateError::TensorParallelHeads { .. } => {
                 "estimator: the tensor-parallel degree must divide the attention heads (each GPU computes whole heads)"
             }

@@ -42,12 +42,12 @@ pub trait Params {
     const KIND: &'static str;
     /// Parameters stored, tied weights counted once: PyTorch's
     /// `sum(p.numel() for p in model.parameters())`.
-    const PARAMS: u64 = Self::COST.params;
+    const PARAMS: u64 = Self::COST.counted().params;
     /// Parameters that train: PyTorch's `sum(p.numel() for p in model.parameters() if
     /// p.requires_grad)`.
-    const TRAINABLE: u64 = Self::COST.trainable;
+    const TRAINABLE: u64 = Self::COST.counted().trainable;
     /// Buffer elements: PyTorch's `sum(b.numel() for b in model.buffers())`.
-    const BUFFERS: u64 = Self::COST.buffers;
+    const BUFFERS: u64 = Self::COST.counted().buffers;
     /// How many copies of [`Params::KIND`] this is (`N` for `[T; N]`).
     const REPEAT: u64 = 1;
     /// The sub-layers of one copy, for the summary (empty for a leaf layer).

@@ -51,6 +51,9 @@ pub(crate) const fn check_plan(
     tp: u64,
     serving: bool,
 ) -> Result<(), EstimateError> {
+    if let Err(e) = c.valid() {
+        return Err(EstimateError::CostOverflow(e));
+    }
     if c.heads > 0 && !c.heads.is_multiple_of(tp) {
         return Err(EstimateError::TensorParallelHeads { tp, heads: c.heads });
     }

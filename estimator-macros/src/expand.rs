@@ -68,6 +68,23 @@ fn fields<'a>(cx: &mut Ctxt, input: &'a syn::DeriveInput) -> Vec<LayerField<'a>>
             ));
         }
         first_layer = false;
+        // a LoRA adapter under `frozen` would not train, under `tied` it would vanish
+        if is_lora(&field.ty) {
+            for (flag, why) in [
+                (
+                    attrs.frozen,
+                    "`frozen` on a `Lora` field freezes its adapter too; drop `frozen` (the LoRA base is frozen already)",
+                ),
+                (
+                    attrs.tied,
+                    "`tied` on a `Lora` field drops its adapter with the shared weights; drop `tied` or the LoRA",
+                ),
+            ] {
+                if let Some(span) = flag {
+                    cx.syn_error(syn::Error::new(span, why));
+                }
+            }
+        }
         let name = field
             .ident
             .as_ref()
@@ -79,6 +96,16 @@ fn fields<'a>(cx: &mut Ctxt, input: &'a syn::DeriveInput) -> Vec<LayerField<'a>>
         });
     }
     out
+}
+
+/// Whether the type is `Lora<..>` (by its last path segment).
+fn is_lora(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Lora"),
+        syn::Type::Group(g) => is_lora(&g.elem),
+        syn::Type::Paren(p) => is_lora(&p.elem),
+        _ => false,
+    }
 }
 
 /// `r#type` → `type`.
@@ -173,10 +200,16 @@ fn impl_params(
     }
 }
 
-/// An impl with a zero cost, emitted next to the errors.
+/// An impl emitted next to the errors, whose cost stops const evaluation with one message: the
+/// uses of the type (its counts, an estimate, a model containing it) then add one error that
+/// points back at the derive — measured in `tests/ui/derive/typo_with_uses.rs` — instead of a
+/// wrong comparison each, and no budget check passes on a zero cost.
 fn fallback(input: &syn::DeriveInput, krate: &syn::Path) -> TokenStream {
     let ident = &input.ident;
     let kind = unraw(&ident.to_string());
+    let message = format!(
+        "estimator: `#[derive(Params)]` on `{kind}` failed; fix the error reported at its definition"
+    );
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let span = Span::call_site();
     quote_spanned! {span=>
@@ -184,7 +217,7 @@ fn fallback(input: &syn::DeriveInput, krate: &syn::Path) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::Params for #ident #ty_generics #where_clause {
-                const COST: #krate::Cost = #krate::Cost::ZERO;
+                const COST: #krate::Cost = ::core::panic!(#message);
                 const KIND: &'static ::core::primitive::str = #kind;
             }
         };

@@ -17,19 +17,39 @@ use parse::{Block, Field, Item, LoraOption, Modifier, Source};
 
 /// The expansion of one `model!` invocation (errors as `compile_error!`).
 pub(crate) fn expand(input: &ModelInput) -> TokenStream {
-    match input.source {
+    let errors = match input.source {
         Source::Items(ref items) => {
             let mut cx = Ctxt::default();
             let tokens = expand_items(&mut cx, input, items);
             match cx.check() {
-                Ok(()) => tokens,
-                Err(e) => e.to_compile_error(),
+                Ok(()) => return tokens,
+                Err(e) => e,
             }
         }
         Source::Config(ref path) => match config::expand(input, path) {
-            Ok(tokens) => tokens,
-            Err(e) => e.to_compile_error(),
+            Ok(tokens) => return tokens,
+            Err(e) => e,
         },
+    };
+    let errors = errors.to_compile_error();
+    let fallback = fallback(input);
+    quote! { #errors #fallback }
+}
+
+/// The model's type next to its errors, so that its uses do not add "cannot find type" errors:
+/// its cost stops const evaluation with one message pointing back here, as the derive's
+/// fallback does.
+fn fallback(input: &ModelInput) -> TokenStream {
+    let krate = crate_path(&input.attrs);
+    let (vis, name) = (&input.vis, &input.name);
+    let message = format!("estimator: `model!` for `{name}` failed; fix the error reported in it");
+    quote! {
+        #[doc(hidden)]
+        #vis struct #name;
+        impl #krate::Params for #name {
+            const COST: #krate::Cost = ::core::panic!(#message);
+            const KIND: &'static ::core::primitive::str = ::core::stringify!(#name);
+        }
     }
 }
 
@@ -78,11 +98,18 @@ fn expand_items(cx: &mut Ctxt, input: &ModelInput, items: &[Item]) -> TokenStrea
     if let Some(l) = lora {
         check_lora_targets(cx, l, &fields, &blocks);
     }
+    check_recursion(cx, input, &blocks, &fields);
+    let all = fields
+        .iter()
+        .copied()
+        .chain(blocks.iter().flat_map(|b| b.fields.iter()));
+    let has_embedding = all.clone().any(|f| mentions(&f.ty, "Embedding"));
     let ctx = StructCtx {
         env: &env,
         krate: &krate,
         block_names: &block_names,
         lora: lora.zip(rank),
+        has_embedding,
     };
     let vis = &input.vis;
     let mut out = TokenStream::new();
@@ -209,6 +236,93 @@ struct StructCtx<'a> {
     krate: &'a TokenStream,
     block_names: &'a [String],
     lora: Option<(&'a LoraOption, u64)>,
+    /// Whether any layer of the invocation is an embedding, which a `tied` layer shares.
+    has_embedding: bool,
+}
+
+/// A block that contains itself, directly or through other blocks, has no finite size: the
+/// error names the cycle at the block that closes it, before rustc reports the expansion.
+fn check_recursion(cx: &mut Ctxt, input: &ModelInput, blocks: &[&Block], fields: &[&Field]) {
+    let uses = |fs: &mut dyn Iterator<Item = &Field>| -> Vec<String> {
+        let mut names: Vec<String> = fs
+            .flat_map(|f| {
+                blocks
+                    .iter()
+                    .map(|b| b.name.to_string())
+                    .chain(std::iter::once(input.name.to_string()))
+                    .filter(|n| mentions(&f.ty, n))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        names.dedup();
+        names
+    };
+    let graph: HashMap<String, Vec<String>> = blocks
+        .iter()
+        .map(|b| (b.name.to_string(), uses(&mut b.fields.iter())))
+        .chain(std::iter::once((
+            input.name.to_string(),
+            uses(&mut fields.iter().copied()),
+        )))
+        .collect();
+    for b in blocks
+        .iter()
+        .map(|b| &b.name)
+        .chain(std::iter::once(&input.name))
+    {
+        // a path from `b` back to itself, breadth first over the blocks it contains
+        let start = b.to_string();
+        let mut path: HashMap<String, String> = HashMap::new();
+        let mut queue = std::collections::VecDeque::from([start.clone()]);
+        let mut cycle = None;
+        while let Some(n) = queue.pop_front() {
+            for next in graph.get(&n).into_iter().flatten() {
+                if *next == start {
+                    cycle = Some(n.clone());
+                    break;
+                }
+                if !path.contains_key(next) {
+                    path.insert(next.clone(), n.clone());
+                    queue.push_back(next.clone());
+                }
+            }
+            if cycle.is_some() {
+                break;
+            }
+        }
+        if let Some(last) = cycle {
+            let mut chain = vec![start.clone()];
+            if last != start {
+                chain.push(last.clone());
+            }
+            let mut at = last;
+            while let Some(prev) = path.get(&at).filter(|p| **p != start) {
+                chain.insert(1, prev.clone());
+                at = prev.clone();
+            }
+            chain.push(start.clone());
+            cx.error_spanned_by(
+                b,
+                format!(
+                    "`{start}` contains itself ({}): a layer cannot hold itself; use an array such as `[Block; N]` for repeated layers",
+                    chain.join(" → ")
+                ),
+            );
+            return;
+        }
+    }
+}
+
+/// Whether the type names `word` anywhere (`[Block; 4]`, `Frozen<Block>`).
+fn mentions(ty: &Type, word: &str) -> bool {
+    fn walk(tokens: TokenStream, word: &str) -> bool {
+        tokens.into_iter().any(|t| match t {
+            TokenTree::Ident(i) => i == word,
+            TokenTree::Group(g) => walk(g.stream(), word),
+            _ => false,
+        })
+    }
+    walk(ty.to_token_stream(), word)
 }
 
 /// The fields of one struct: types with hyper-parameters substituted, modifiers as
@@ -275,6 +389,7 @@ fn struct_fields(cx: &mut Ctxt, ctx: &StructCtx<'_>, fields: &[&Field]) -> Token
                 flags.push(Ident::new("frozen", f.name.span()));
             }
         }
+        check_modifiers(cx, ctx, f, &flags, lora_rank.is_some());
         if let Some(r) = lora_rank {
             let krate = ctx.krate;
             let r = syn::LitInt::new(&r.to_string(), f.name.span());
@@ -290,6 +405,35 @@ fn struct_fields(cx: &mut Ctxt, ctx: &StructCtx<'_>, fields: &[&Field]) -> Token
         out.extend(quote! { #(#attrs)* #params #name: #ty, });
     }
     out
+}
+
+/// Modifiers that contradict each other or the model: LoRA on a frozen layer (the adapter would
+/// freeze too) or a tied one (its weights are another layer's), `tied` with no embedding to
+/// share.
+fn check_modifiers(cx: &mut Ctxt, ctx: &StructCtx<'_>, f: &Field, flags: &[Ident], lora: bool) {
+    let flag = |word: &str| flags.iter().find(|x| *x == word);
+    if lora {
+        if let Some(frozen) = flag("frozen") {
+            cx.error_spanned_by(
+                frozen,
+                format!("`{}` has LoRA and `frozen`: the adapter would be frozen too; drop `frozen` (LoRA freezes the base itself)", f.name),
+            );
+        }
+        if let Some(tied) = flag("tied") {
+            cx.error_spanned_by(
+                tied,
+                format!("`{}` has LoRA and `tied`: a tied layer's weights are another layer's, and the adapter would be dropped; drop one", f.name),
+            );
+        }
+    }
+    if let Some(tied) = flag("tied")
+        && !ctx.has_embedding
+    {
+        cx.error_spanned_by(
+            tied,
+            format!("`{}` is `tied`, but the model has no `Embedding` whose weights it could share; drop `tied` to count its weights", f.name),
+        );
+    }
 }
 
 /// `#[params(crate = path)]` among the model's attributes, or `::estimator`.
@@ -436,6 +580,13 @@ fn eval(e: &Expr, env: &Env) -> syn::Result<u64> {
     let err = |msg: String| syn::Error::new_spanned(e, msg);
     match e {
         Expr::Lit(l) => match &l.lit {
+            syn::Lit::Int(i) if !matches!(i.suffix(), "" | "u64") => Err(syn::Error::new_spanned(
+                i,
+                format!(
+                    "`{i}`: sizes are u64; write the number without a type suffix (`{}`)",
+                    i.base10_digits()
+                ),
+            )),
             syn::Lit::Int(i) => i.base10_parse::<u64>(),
             other => Err(syn::Error::new_spanned(
                 other,

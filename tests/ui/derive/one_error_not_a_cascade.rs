@@ -1,4 +1,5 @@
-// A mistake in the derive is reported once; uses of the model's counts add no errors.
+// A mistake in the derive is reported once; the uses of the model's counts add one error that
+// points back at the derive (not a wrong number).
 use estimator::prelude::*;
 
 #[derive(Params)]
