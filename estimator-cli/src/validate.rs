@@ -61,6 +61,7 @@ pub(crate) fn compare_all(
     shown: &str,
     tolerance: f64,
 ) -> Result<(String, bool), CliError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root: Value = serde_json::from_str(text)
         .map_err(|e| CliError::new(format!("`{shown}` is not valid JSON ({e})")))?;
     let cases = root

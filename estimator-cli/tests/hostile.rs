@@ -369,3 +369,57 @@ fn validate_names_the_case_and_refuses_wrapping_sums() {
         &["`--tolerance` must be a non-negative number"],
     );
 }
+
+#[test]
+fn qwen2_slides_only_from_max_window_layers() {
+    // transformers' Qwen2Config: with `use_sliding_window`, layer i slides when
+    // i >= max_window_layers (no `layer_types` given). Qwen2.5-7B's shape: 28 layers, 4 KV
+    // heads of 128; a 32,768-token prompt in bf16.
+    let config = |max_window_layers: u64| {
+        let mut f = tempfile::NamedTempFile::new().expect("a temporary file");
+        let json = serde_json::json!({
+            "model_type": "qwen2", "hidden_size": 3584, "intermediate_size": 18944,
+            "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
+            "vocab_size": 152064, "max_position_embeddings": 32768,
+            "use_sliding_window": true, "sliding_window": 4096,
+            "max_window_layers": max_window_layers,
+        });
+        write!(f, "{json}").expect("writes");
+        f
+    };
+    let per_token_layer = 2 * 4 * 128 * 2; // K and V, 4 heads of 128, 2 bytes
+    for (from, full, sliding) in [(28u64, 28u64, 0u64), (14, 14, 14), (0, 0, 28)] {
+        let f = config(from);
+        let kv = kv_cache(&[
+            "--config",
+            f.path().to_str().expect("UTF-8"),
+            "--prompt",
+            "32768",
+        ]);
+        // a sliding layer keeps window - 1 = 4095 tokens
+        assert_eq!(
+            kv,
+            (full * 32768 + sliding * 4095) * per_token_layer,
+            "max_window_layers {from}"
+        );
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_not_an_error() {
+    let mut f = tempfile::NamedTempFile::new().expect("a temporary file");
+    write!(
+        f,
+        "\u{feff}{}",
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/gpt2.json"))
+            .expect("bundled")
+    )
+    .expect("writes");
+    ok(&["estimate", "--config", f.path().to_str().expect("UTF-8")]);
+    let mut m = tempfile::NamedTempFile::new().expect("a temporary file");
+    write!(m, "\u{feff}{{\"cases\": {{}}}}").expect("writes");
+    fails(
+        &["validate", m.path().to_str().expect("UTF-8")],
+        &["has no cases"],
+    );
+}

@@ -316,7 +316,8 @@ impl Inference {
     }
 
     /// The longest prompt that fits in `budget` with the set number of generated tokens (0
-    /// when a one-token prompt does not).
+    /// when a one-token prompt does not); prompt and generated tokens never run past a learned
+    /// position table ([`Cost::positions`]).
     #[must_use]
     pub const fn max_seq(self, budget: Bytes) -> u64 {
         largest!(|n| self.prompt(n).fits(budget))

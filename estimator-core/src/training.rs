@@ -463,7 +463,8 @@ impl Training {
     }
 
     /// The longest sequence that fits in `budget` at the set batch (0 when not even one token
-    /// does), by exponential then binary search.
+    /// does), by exponential then binary search; never past a learned position table
+    /// ([`Cost::positions`]).
     #[must_use]
     pub const fn max_seq(self, budget: Bytes) -> u64 {
         largest!(|n| self.seq(n).fits(budget))
