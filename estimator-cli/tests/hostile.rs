@@ -380,7 +380,7 @@ fn qwen2_slides_only_from_max_window_layers() {
         let json = serde_json::json!({
             "model_type": "qwen2", "hidden_size": 3584, "intermediate_size": 18944,
             "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
-            "vocab_size": 152064, "max_position_embeddings": 32768,
+            "vocab_size": 152_064, "max_position_embeddings": 32768,
             "use_sliding_window": true, "sliding_window": 4096,
             "max_window_layers": max_window_layers,
         });
