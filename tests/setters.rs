@@ -276,3 +276,39 @@ fn invalid_settings_are_errors() {
     // nothing fits in zero bytes
     assert_eq!(BASE.max_batch(Bytes::ZERO), 0);
 }
+
+/// A learned position table bounds the sequence: the defaults stay inside it (GPT-2's
+/// `n_positions` is 1024), and a longer plan is refused with the table's size.
+#[test]
+fn position_tables_bound_the_defaults_and_the_plan() {
+    #[derive(Params)]
+    struct Small {
+        wte: Embedding<100, 64>,
+        wpe: PositionEmbedding<1024, 64>,
+        h: [TransformerLayer<64, 4>; 2],
+    }
+    let t = Training::of::<Small>();
+    assert_eq!(t.seq_len(), 1024);
+    assert!(t.checked_estimate().is_ok());
+    assert_eq!(
+        t.seq(1025).checked_estimate(),
+        Err(estimator::EstimateError::SequenceTooLong {
+            tokens: 1025,
+            positions: 1024
+        })
+    );
+    let i = Inference::of::<Small>();
+    // a quarter of the table generated (256), the rest prompt
+    assert_eq!((i.prompt_len(), i.generated()), (768, 256));
+    assert!(i.generate(257).checked_estimate().is_err());
+    assert_eq!(i.max_seq(Bytes::gib(1 << 20)), 768);
+    // without a table: the usual 2048 and 2048 + 256
+    assert_eq!(
+        Training::of::<[TransformerLayer<64, 4>; 2]>().seq_len(),
+        2048
+    );
+    assert_eq!(
+        Inference::of::<[TransformerLayer<64, 4>; 2]>().prompt_len(),
+        2048
+    );
+}

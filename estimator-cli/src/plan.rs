@@ -297,22 +297,17 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let table = c.cost().positions;
     let mut notes = Vec::new();
     if mode == Mode::Infer {
-        let generate = match s.generate {
-            Some(g) => g,
-            None if table > 0 && table <= 2048 => {
-                let g = (table / 4).min(256);
-                assumed.push(if g < 256 {
-                    format!("generate {g} (a quarter of the {table} positions)")
-                } else {
-                    "generate 256".to_owned()
-                });
-                g
-            }
-            None => {
-                assumed.push("generate 256".to_owned());
-                256
-            }
-        };
+        // the library's defaults, which stay inside a position table
+        let defaults = Inference::new(c.cost(), name);
+        let generate = s.generate.unwrap_or_else(|| {
+            let g = defaults.generated();
+            assumed.push(if g < 256 {
+                format!("generate {g} (a quarter of the {table} positions)")
+            } else {
+                format!("generate {g}")
+            });
+            g
+        });
         let prompt = match s.prompt {
             Some(p) => positive(p, "prompt")?,
             None if table > 0 && table.saturating_sub(generate) < 2048 => {
@@ -323,8 +318,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
                 p
             }
             None => {
-                assumed.push("prompt 2048".to_owned());
-                2048
+                let p = defaults.prompt_len();
+                assumed.push(format!("prompt {p}"));
+                p
             }
         };
         past_context(c, prompt.saturating_add(generate), &mut notes);
@@ -371,16 +367,17 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             seq: prompt,
         });
     }
-    let seq = match s.seq {
-        Some(n) => positive(n, "seq")?,
-        None if table > 0 && table < 2048 => {
-            assumed.push(format!("seq {table} (the model's position table)"));
-            table
-        }
-        None => {
-            assumed.push("seq 2048".to_owned());
-            2048
-        }
+    let seq = if let Some(n) = s.seq {
+        positive(n, "seq")?
+    } else {
+        // the library's default, which stays inside a position table
+        let n = Training::new(c.cost(), name).seq_len();
+        assumed.push(if n == table {
+            format!("seq {n} (the model's position table)")
+        } else {
+            format!("seq {n}")
+        });
+        n
     };
     past_context(c, seq, &mut notes);
     if let (Some(PrecisionArg::Fp32), Some(d)) = (s.precision, s.dtype) {

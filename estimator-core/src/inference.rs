@@ -48,8 +48,28 @@ pub struct Inference {
     overhead: Bytes,
 }
 
+/// 256 generated tokens, or a quarter of a learned position table of at most 2048 rows.
+const fn default_generate(positions: u64) -> u64 {
+    if positions > 0 && positions <= 2048 && positions / 4 < 256 {
+        positions / 4
+    } else {
+        256
+    }
+}
+
+/// A 2048-token prompt, or what a learned position table leaves after the generated tokens.
+const fn default_prompt(positions: u64) -> u64 {
+    let room = positions.saturating_sub(default_generate(positions));
+    if positions > 0 && room < 2048 {
+        if room == 0 { 1 } else { room }
+    } else {
+        2048
+    }
+}
+
 impl Inference {
-    /// Serving `M` with the defaults: batch 1, prompt 2048, 256 generated tokens, BF16 weights,
+    /// Serving `M` with the defaults: batch 1, prompt 2048, 256 generated tokens (inside a
+    /// learned position table of fewer rows: a quarter of it generated, the rest prompt), BF16 weights,
     /// KV cache in the compute dtype, `AttentionKernel::Flash`, one GPU, no overhead.
     #[must_use]
     pub const fn of<M: Params + ?Sized>() -> Inference {
@@ -63,8 +83,8 @@ impl Inference {
             cost,
             model,
             batch: 1,
-            prompt: 2048,
-            generate: 256,
+            prompt: default_prompt(cost.positions),
+            generate: default_generate(cost.positions),
             weights: DType::BF16,
             kv_cache: None,
             attention: AttentionKernel::Flash,
@@ -95,6 +115,12 @@ impl Inference {
     #[must_use]
     pub const fn generated(&self) -> u64 {
         self.generate
+    }
+
+    /// The prompt's length in tokens.
+    #[must_use]
+    pub const fn prompt_len(&self) -> u64 {
+        self.prompt
     }
 
     /// Weight dtype (default `BF16`). Quantized types (int8, int4, NF4, fp8, ternary) apply to

@@ -181,7 +181,8 @@ macro_rules! largest {
 pub(crate) use largest;
 
 impl Training {
-    /// Training `M` with the defaults: batch 1, sequence 2048, `Precision::Mixed(BF16)`,
+    /// Training `M` with the defaults: batch 1, sequence 2048 (or the learned position table's
+    /// rows when fewer: GPT-2's 1024), `Precision::Mixed(BF16)`,
     /// `Optimizer::AdamW` (`OptimizerImpl::Foreach`), no recomputation, `AttentionKernel::Flash`,
     /// dropout on, `ActivationModel::PyTorch`, `Device::Cuda`, one GPU, no overhead.
     #[must_use]
@@ -197,7 +198,11 @@ impl Training {
             cost,
             model,
             batch: 1,
-            seq: 2048,
+            seq: if cost.positions > 0 && cost.positions < 2048 {
+                cost.positions
+            } else {
+                2048
+            },
             precision: Precision::Mixed(DType::BF16),
             optimizer: Optimizer::AdamW,
             optimizer_impl: OptimizerImpl::Foreach,
@@ -351,6 +356,12 @@ impl Training {
     #[must_use]
     pub const fn overhead(self, overhead: Bytes) -> Training {
         Training { overhead, ..self }
+    }
+
+    /// The sequence length in tokens.
+    #[must_use]
+    pub const fn seq_len(&self) -> u64 {
+        self.seq
     }
 
     /// The model's cost.
