@@ -141,18 +141,13 @@ impl EstimateError {
             } => {
                 write!(
                     f,
-                    " (tensor parallel {tp}, {kv_heads} key/value heads; use "
+                    ": tensor parallel {tp}, {kv_heads} key/value heads; use "
                 )?;
+                divisors(f, kv_heads, |n| kv_heads.is_multiple_of(n))?;
                 if serving {
-                    divisors(f, tp.max(kv_heads), |n| {
-                        kv_heads.is_multiple_of(n) || n.is_multiple_of(kv_heads)
-                    })?;
-                    f.write_str(", or more that are multiples of ")?;
-                    write!(f, "{kv_heads})")
-                } else {
-                    divisors(f, kv_heads, |n| kv_heads.is_multiple_of(n))?;
-                    f.write_str(")")
+                    write!(f, ", or a multiple of {kv_heads} that divides the heads")?;
                 }
+                Ok(())
             }
             EstimateError::PipelineStages { pp, blocks: 0 } => write!(
                 f,
