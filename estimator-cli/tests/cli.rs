@@ -105,6 +105,7 @@ fn json_has_the_documented_keys() {
         "max_seq",
         "params",
         "assumed",
+        "notes",
     ] {
         assert!(v.get(key).is_some(), "missing `{key}` in {v}");
     }
