@@ -312,3 +312,29 @@ fn position_tables_bound_the_defaults_and_the_plan() {
         2048
     );
 }
+
+/// Unlike blocks (dense layers, then wider ones, as DeepSeek's first dense layers before its MoE
+/// layers): the heaviest stage holds the wide layers, and the estimate is never below it.
+#[test]
+fn pipeline_stages_of_unlike_blocks() {
+    #[derive(Params)]
+    struct Mixed {
+        embed: Embedding<100, 64>,
+        dense: [FeedForward<64, 256>; 2],
+        wide: [FeedForward<64, 4096>; 2],
+        head: Linear<64, 100, false>,
+    }
+    let (embed, dense, wide, head) = (
+        <Embedding<100, 64>>::PARAMS,
+        <FeedForward<64, 256>>::PARAMS,
+        <FeedForward<64, 4096>>::PARAMS,
+        <Linear<64, 100, false>>::PARAMS,
+    );
+    // two stages: embed + 2 dense | 2 wide + head
+    let explicit = (embed + 2 * dense).max(2 * wide + head);
+    let stage = Mixed::COST.stage_params(2);
+    assert!(stage >= explicit, "{stage} < {explicit}");
+    assert!(stage <= explicit + embed.max(head));
+    // alike blocks: exactly 1/p of them plus the heavier end
+    assert_eq!(<[FeedForward<64, 256>; 4]>::COST.stage_params(2), 2 * dense);
+}

@@ -444,8 +444,12 @@ pub struct Cost {
     /// The longest sequence the model can read, from a learned position table (0: no bound;
     /// rotary and relative positions have none).
     pub positions: u64,
-    /// Parameter elements inside repeated blocks: what pipeline stages split evenly.
+    /// Parameter elements inside repeated blocks: what pipeline stages split.
     pub repeated_params: u64,
+    /// Parameter elements of the largest single repeated block (innermost, one layer): a
+    /// pipeline stage of `n` blocks holds at most `n` of these (a model whose MoE layers
+    /// follow dense ones has stages of MoE layers only).
+    pub unit_params: u64,
     /// Parameter elements before the first repeated block (the embeddings): the first
     /// pipeline stage's besides its blocks; the rest outside the blocks (the final norm, the
     /// head) is the last stage's.
@@ -492,6 +496,7 @@ impl Cost {
         blocks: 0,
         positions: 0,
         repeated_params: 0,
+        unit_params: 0,
         lead_params: 0,
         overflow: None,
     };
@@ -694,6 +699,7 @@ impl Cost {
             blocks: tri!(add(self.blocks, next.blocks, P)),
             positions: min_bound(self.positions, next.positions),
             repeated_params: tri!(add(self.repeated_params, next.repeated_params, P)),
+            unit_params: max(self.unit_params, next.unit_params),
             lead_params: if self.blocks == 0 {
                 tri!(add(self.params, next.lead(), P))
             } else {
@@ -747,8 +753,12 @@ impl Cost {
         }
     }
 
-    /// Parameter elements on the heaviest of `p` pipeline stages: `1/p` of the repeated blocks,
-    /// and the larger of what comes before them (first stage) and after them (last stage).
+    /// Parameter elements on the heaviest of `p` pipeline stages: its `blocks / p` blocks —
+    /// `1/p` of the repeated parameters when the blocks are alike, at most that many of the
+    /// largest block when they are not — and the larger of what comes before them (the first
+    /// stage's embeddings) and after them (the last stage's norm and head). Exact when the
+    /// blocks are alike; an upper bound otherwise, by at most the ends, never below the
+    /// heaviest explicit stage.
     #[must_use]
     pub const fn stage_params(&self, p: u64) -> u64 {
         if p <= 1 || self.blocks == 0 {
@@ -760,7 +770,15 @@ impl Cost {
             .saturating_sub(self.repeated_params)
             .saturating_sub(lead);
         let ends = if lead > tail { lead } else { tail };
-        self.repeated_params.div_ceil(p).saturating_add(ends)
+        let largest = self.blocks.div_ceil(p).saturating_mul(self.unit_params);
+        let even = self.repeated_params.div_ceil(p);
+        let blocks = if largest > even { largest } else { even };
+        let blocks = if blocks < self.repeated_params {
+            blocks
+        } else {
+            self.repeated_params
+        };
+        blocks.saturating_add(ends)
     }
 
     /// A stack of `n` copies of the block `self`, run one after another: [`Cost::times`], and
@@ -784,6 +802,7 @@ impl Cost {
                 blocks: 0,
                 positions: 0,
                 repeated_params: 0,
+                unit_params: 0,
                 lead_params: 0,
                 ..stacked
             });
@@ -791,6 +810,11 @@ impl Cost {
         Ok(Cost {
             blocks: tri!(mul(n, max(self.blocks, 1), Overflow::Parameters)),
             repeated_params: stacked.params,
+            unit_params: if self.blocks == 0 {
+                self.params
+            } else {
+                self.unit_params
+            },
             lead_params: 0,
             checkpointed: stacked.act,
             block: self.act,
@@ -904,6 +928,7 @@ impl Cost {
             },
             block_params: 0,
             repeated_params: 0,
+            unit_params: 0,
             lead_params: 0,
             ..self
         }
