@@ -47,6 +47,8 @@ impl Plan {
     pub(crate) fn phases(self) -> &'static [Phase] {
         match self {
             Plan::Train(_) => &[Phase::Forward, Phase::Backward, Phase::OptimizerStep],
+            // nothing generated (an encoder, `--generate 0`): the forward pass alone
+            Plan::Infer(i) if i.generated() == 0 => &[Phase::Prefill],
             Plan::Infer(_) => &[Phase::Prefill, Phase::Decode],
         }
     }
@@ -299,22 +301,37 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     if mode == Mode::Infer {
         // the library's defaults, which stay inside a position table
         let defaults = Inference::new(c.cost(), name);
-        let generate = s.generate.unwrap_or_else(|| {
-            let g = defaults.generated();
-            assumed.push(if g < 256 {
-                format!("generate {g} (a quarter of the {table} positions)")
-            } else {
-                format!("generate {g}")
-            });
-            g
-        });
+        let generate = if c.encoder.is_some() {
+            // an encoder reads its input in one pass and generates nothing
+            match s.generate {
+                Some(g) if g > 0 => {
+                    return Err(CliError::new(format!(
+                        "`--generate {g}`: {} is an encoder, which generates nothing; `--mode infer` prices one forward pass over `--prompt` tokens",
+                        c.model_type.name()
+                    )));
+                }
+                _ => 0,
+            }
+        } else {
+            s.generate.unwrap_or_else(|| {
+                let g = defaults.generated();
+                assumed.push(if g < 256 {
+                    format!("generate {g} (a quarter of the {table} positions)")
+                } else {
+                    format!("generate {g}")
+                });
+                g
+            })
+        };
         let prompt = match s.prompt {
             Some(p) => positive(p, "prompt")?,
             None if table > 0 && table.saturating_sub(generate) < 2048 => {
                 let p = table.saturating_sub(generate).max(1);
-                assumed.push(format!(
-                    "prompt {p} (the {table} positions less {generate} generated)"
-                ));
+                assumed.push(if generate == 0 {
+                    format!("prompt {p} (the model's position table)")
+                } else {
+                    format!("prompt {p} (the {table} positions less {generate} generated)")
+                });
                 p
             }
             None => {

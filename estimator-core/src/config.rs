@@ -324,6 +324,36 @@ pub enum Positions {
     None,
 }
 
+/// What an encoder family changes in BERT's layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Encoder {
+    /// `type_vocab_size` (0: no token types and no `token_type_ids` buffer, DistilBERT).
+    pub type_vocab_size: u64,
+    /// The embeddings' width (ELECTRA's `embedding_size`; the hidden size elsewhere), projected
+    /// to the hidden size by `embeddings_project` when it differs.
+    pub embedding_size: u64,
+    /// `*Model` ends in BERT's pooler (BERT, RoBERTa; not DistilBERT or ELECTRA).
+    pub pooler: bool,
+    /// A dropout after the attention's output projection (BERT; DistilBERT has none).
+    pub out_dropout: bool,
+    /// The masked-LM decoder's bias is tied to a separate `bias` parameter, which untying
+    /// duplicates (BERT, RoBERTa); elsewhere the decoder's bias is its own.
+    pub tied_decoder_bias: bool,
+    /// What `*ForPreTraining` puts on top.
+    pub pretraining: Pretraining,
+}
+
+/// The head of an encoder's `*ForPreTraining`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Pretraining {
+    /// BERT: the pooler, the masked-LM head and next-sentence prediction.
+    NextSentence,
+    /// ELECTRA's discriminator: a dense layer and one replaced-token logit per token.
+    Discriminator,
+}
+
 /// The hyper-parameters and recipe that decide a model's size, read from its `config.json` by
 /// its family's description (names as Hugging Face's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -388,10 +418,9 @@ pub struct ModelConfig {
     /// Dropout modules on the residual branches and the embeddings (GPT-2's `resid_pdrop`,
     /// `embd_pdrop`), present whatever the probability.
     pub resid_dropout: bool,
-    /// A bidirectional encoder in BERT's layout (post-norm, token types, pooler).
-    pub encoder: bool,
-    /// `type_vocab_size` (BERT).
-    pub type_vocab_size: u64,
+    /// A bidirectional encoder in BERT's layout (post-norm layers, learned positions, the heads
+    /// of `architectures`), and what its family changes in it.
+    pub encoder: Option<Encoder>,
     /// Whether any dropout probability is above zero (what training with `model.train()` keeps).
     pub dropout: bool,
 }
@@ -424,7 +453,7 @@ impl ModelConfig {
     /// latent attention and on BERT are not supported).
     #[must_use]
     pub const fn supports_lora(&self, targets: LoraTargets) -> bool {
-        if self.encoder {
+        if self.encoder.is_some() {
             return false;
         }
         let mlp = targets.gate || targets.up || targets.down;

@@ -1,10 +1,10 @@
 //! A [`ModelConfig`] as named parts, built from the shared layer costs: one recipe for every
 //! decoder family (norm kind and placement, attention variant, dense or gated MLP, mixture of
-//! experts, per-layer pattern, head), and BERT's encoder.
+//! experts, per-layer pattern, head), and one for the encoders in BERT's layout.
 
 use super::{
-    Act, Architecture, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts, Positions,
-    QkNorm, ScoreCorrection,
+    Act, Architecture, Encoder, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts,
+    Positions, Pretraining, QkNorm, ScoreCorrection,
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
@@ -14,7 +14,10 @@ use crate::layers::{
 };
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
-    if c.encoder { bert(c) } else { decoder(c, lora) }
+    match c.encoder {
+        Some(e) => encoder(c, e),
+        None => decoder(c, lora),
+    }
 }
 
 const fn targets(lora: Option<Lora>) -> LoraTargets {
@@ -486,56 +489,95 @@ const fn head(c: &ModelConfig, top: Parts, frozen: bool) -> Parts {
     clippy::large_stack_arrays,
     reason = "four blocks of named parts, about 40 KB, built once per estimate"
 )]
-const fn bert(c: &ModelConfig) -> Architecture {
-    let (d, v, f, h, p) = (
+const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
+    let (d, v, f, h) = (
         c.hidden_size,
         c.vocab_size,
         c.intermediate_size,
         c.num_heads,
-        c.max_positions,
     );
-    let embeddings = embedding(v, d)
-        .add(embedding(p, d).positions(p))
-        .add(embedding(c.type_vocab_size, d))
-        .add(layer_norm(d, true))
-        .add(dropout(d))
-        .add(Cost::buffer(p, 8))
-        .add(Cost::buffer(p, 8));
-    let attention = linear(d, d, true)
+    let (rows, tokens) = match c.positions {
+        Positions::Learned { rows } => (rows, c.max_positions),
+        _ => (c.max_positions, c.max_positions),
+    };
+    // embeddings at their own width (ELECTRA's `embedding_size`), with the `position_ids`
+    // buffer, and `token_type_ids` when there are token types
+    let w = e.embedding_size;
+    let mut embeddings = embedding(v, w).add(embedding(rows, w).positions(tokens));
+    if e.type_vocab_size > 0 {
+        embeddings = embeddings.add(embedding(e.type_vocab_size, w));
+    }
+    embeddings = embeddings
+        .add(layer_norm(w, true))
+        .add(dropout(w))
+        .add(Cost::buffer(rows, 8));
+    if e.type_vocab_size > 0 {
+        embeddings = embeddings.add(Cost::buffer(rows, 8));
+    }
+    // an encoder reads its whole input at once: nothing is cached
+    let core = Cost {
+        kv_per_token: 0,
+        ..attention_core_with(h, h, d / h, 0, false)
+    };
+    let mut attention = linear(d, d, true)
         .add(linear(d, d, true).shares_input())
         .add(linear(d, d, true).shares_input())
-        .add(attention_core_with(h, h, d / h, 0, false))
-        .add(linear(d, d, true))
-        .add(dropout(d))
-        .add(layer_norm(d, true));
+        .add(core)
+        .add(linear(d, d, true));
+    if e.out_dropout {
+        attention = attention.add(dropout(d));
+    }
+    attention = attention.add(layer_norm(d, true));
     let ffn = linear(d, f, true)
-        .add(keeps_input(f))
+        .add(activation(c.mlp.act, f))
         .add(linear(f, d, true))
         .add(dropout(d))
         .add(layer_norm(d, true));
-    let block = Parts::new()
-        .push("attention", "BertAttention", attention)
-        .push("ffn", "BertFeedForward", ffn);
+    let block =
+        Parts::new()
+            .push("attention", "Attention", attention)
+            .push("ffn", "FeedForward", ffn);
     let empty = Parts::new();
     let blocks = [block, empty, empty, empty];
-    let top = Parts::new()
-        .push("embeddings", "BertEmbeddings", embeddings)
-        .repeat("encoder", "BertLayer", &block, 0, c.num_layers);
-    let mlm = linear(d, d, true)
-        .add(keeps_input(d))
-        .add(layer_norm(d, true))
-        .add(linear(d, v, false).tied())
+    let mut top = Parts::new().push("embeddings", "Embeddings", embeddings);
+    if w != d {
+        top = top.push("embeddings_project", "Linear", linear(w, d, true));
+    }
+    let top = top.repeat("encoder", "Layer", &block, 0, c.num_layers);
+    // the masked-LM head: a transform to the embedding width, its norm, the decoder (tied to
+    // the word embeddings) and the vocabulary bias
+    let decoder = if c.tie_word_embeddings {
+        linear(w, v, false).tied()
+    } else {
+        linear(w, v, e.tied_decoder_bias)
+    };
+    let mlm = linear(d, w, true)
+        .add(keeps_input(w))
+        .add(layer_norm(w, true))
+        .add(decoder)
         .add(Cost::parameter(&[v]))
         .widths(d, v);
     let pooler = linear(d, d, true);
     let top = match c.head {
-        Head::LanguageModel => top.push("cls", "BertMlmHead", mlm),
-        Head::None => top.push("pooler", "Linear", pooler),
-        Head::PreTraining => top.push("pooler", "Linear", pooler).push(
-            "cls",
-            "BertPreTrainingHeads",
-            mlm.add(linear(d, 2, true)),
-        ),
+        Head::LanguageModel => top.push("lm_head", "MaskedLmHead", mlm),
+        Head::None if e.pooler => top.push("pooler", "Linear", pooler),
+        Head::None => top,
+        Head::PreTraining => match e.pretraining {
+            Pretraining::NextSentence => top.push("pooler", "Linear", pooler).push(
+                "cls",
+                "PreTrainingHeads",
+                mlm.add(linear(d, 2, true)),
+            ),
+            Pretraining::Discriminator => top.push(
+                "discriminator_predictions",
+                "DiscriminatorPredictions",
+                linear(d, d, true)
+                    .add(activation(c.mlp.act, d))
+                    .add(linear(d, 1, true)),
+            ),
+        },
+        // BERT: the pooler and a classifier; RoBERTa, ELECTRA, DistilBERT: a dense layer and
+        // an output projection over the first token, the same tensors
         Head::SequenceClassification(n) => top
             .push("pooler", "Linear", pooler)
             .push("dropout", "Dropout", dropout(d))

@@ -8,7 +8,7 @@
 //! PyTorch's own counts in `tests/fixtures/families.json` (its defaults and realistic
 //! variants), and a test refuses a family without them.
 
-use super::{Act, Layout, LoraTargets, Norm, QkNorm, ScoreCorrection};
+use super::{Act, Layout, LoraTargets, Norm, Pretraining, QkNorm, ScoreCorrection};
 
 /// A boolean of the recipe: fixed by the family, or read from a key with a default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +150,43 @@ pub enum Refuse {
     NotHidden(&'static str),
 }
 
+/// What an encoder family reads and builds beyond BERT's layout (see
+/// [`Encoder`](super::Encoder)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the recipe, each named as the model code names it"
+)]
+pub struct EncoderRule {
+    /// Token-type embeddings (`type_vocab_size`, default 2); DistilBERT has none.
+    pub token_types: bool,
+    /// The key of a separate embedding width (ELECTRA's `embedding_size`).
+    pub embedding_size: Option<&'static str>,
+    /// `*Model` ends in a pooler.
+    pub pooler: bool,
+    /// A dropout after the attention's output projection.
+    pub out_dropout: bool,
+    /// The masked-LM decoder's bias is tied to a separate parameter.
+    pub tied_decoder_bias: bool,
+    /// What `*ForPreTraining` builds.
+    pub pretraining: Pretraining,
+    /// RoBERTa's positions start after `pad_token_id` (default 1): the table of
+    /// `max_position_embeddings` rows holds `max_position_embeddings - pad_token_id - 1`
+    /// tokens.
+    pub pad_offset: bool,
+}
+
+/// BERT's encoder.
+pub const BERT_ENCODER: EncoderRule = EncoderRule {
+    token_types: true,
+    embedding_size: None,
+    pooler: true,
+    out_dropout: true,
+    tied_decoder_bias: true,
+    pretraining: Pretraining::NextSentence,
+    pad_offset: false,
+};
+
 /// One `model_type`'s description.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[allow(
@@ -247,8 +284,8 @@ pub struct Family {
     pub causal_mask: bool,
     /// Residual and embedding dropout modules.
     pub resid_dropout: bool,
-    /// BERT's encoder layout.
-    pub encoder: bool,
+    /// An encoder in BERT's layout, with what the family changes in it.
+    pub encoder: Option<EncoderRule>,
     /// The dropout probabilities that matter for training memory, with their default.
     pub dropout_keys: &'static [&'static str],
     /// Their default.
@@ -374,7 +411,7 @@ pub const LLAMA: Family = Family {
     embed_scale: false,
     causal_mask: false,
     resid_dropout: false,
-    encoder: false,
+    encoder: None,
     dropout_keys: &["attention_dropout"],
     dropout_default: 0.0,
     lora: LLAMA_LORA,
@@ -1049,32 +1086,88 @@ pub const ALL: &[Family] = &[
         refuse: &[Refuse::True("add_cross_attention")],
         ..OPT
     },
+    BERT,
+    ROBERTA,
     Family {
-        name: "bert",
-        about: "BERT encoders (BertModel with its pooler, masked LM, classification heads)",
-        kv_heads: &[],
-        head_dim_key: false,
-        max_positions: Dim::Or(&["max_position_embeddings"], 512),
-        positions: PositionRule::Learned { offset: 0 },
-        norm: Norm::LayerNorm,
-        qkv_bias: Flag::Fixed(true),
-        o_bias: Flag::Fixed(true),
-        softmax_fp32: false,
-        gated: false,
-        mlp_bias: Flag::Fixed(true),
-        act_default: "gelu",
-        tie: Flag::Fixed(true),
-        encoder: true,
-        dropout_keys: &["hidden_dropout_prob", "attention_probs_dropout_prob"],
-        dropout_default: 0.1,
-        lora: &[],
-        refuse: &[
-            Refuse::True("add_cross_attention"),
-            Refuse::True("is_decoder"),
-        ],
-        ..LLAMA
+        name: "xlm-roberta",
+        about: "XLM-RoBERTa (RoBERTa's layout, a multilingual vocabulary)",
+        ..ROBERTA
+    },
+    Family {
+        name: "camembert",
+        about: "CamemBERT (RoBERTa's layout, a French vocabulary)",
+        ..ROBERTA
+    },
+    Family {
+        name: "distilbert",
+        about: "DistilBERT (six BERT layers, no token types, no pooler)",
+        hidden: &["dim", "hidden_size"],
+        layers: &["n_layers", "num_hidden_layers"],
+        heads: &["n_heads", "num_attention_heads"],
+        intermediate: Dim::Key(&["hidden_dim"]),
+        act_keys: &["activation"],
+        encoder: Some(EncoderRule {
+            token_types: false,
+            pooler: false,
+            out_dropout: false,
+            tied_decoder_bias: false,
+            ..BERT_ENCODER
+        }),
+        dropout_keys: &["dropout", "attention_dropout"],
+        refuse: &[],
+        ..BERT
+    },
+    Family {
+        name: "electra",
+        about: "ELECTRA discriminators and generators (embeddings of `embedding_size`, projected)",
+        encoder: Some(EncoderRule {
+            embedding_size: Some("embedding_size"),
+            pooler: false,
+            tied_decoder_bias: false,
+            pretraining: Pretraining::Discriminator,
+            ..BERT_ENCODER
+        }),
+        ..BERT
     },
 ];
+
+/// BERT: the base of the encoder families.
+const BERT: Family = Family {
+    name: "bert",
+    about: "BERT encoders (BertModel with its pooler, masked LM, classification heads)",
+    kv_heads: &[],
+    head_dim_key: false,
+    max_positions: Dim::Or(&["max_position_embeddings"], 512),
+    positions: PositionRule::Learned { offset: 0 },
+    norm: Norm::LayerNorm,
+    qkv_bias: Flag::Fixed(true),
+    o_bias: Flag::Fixed(true),
+    softmax_fp32: false,
+    gated: false,
+    mlp_bias: Flag::Fixed(true),
+    act_default: "gelu",
+    tie: Flag::Key("tie_word_embeddings", true),
+    encoder: Some(BERT_ENCODER),
+    dropout_keys: &["hidden_dropout_prob", "attention_probs_dropout_prob"],
+    dropout_default: 0.1,
+    lora: &[],
+    refuse: &[
+        Refuse::True("add_cross_attention"),
+        Refuse::True("is_decoder"),
+    ],
+    ..LLAMA
+};
+
+/// RoBERTa: BERT's layout, with positions that start after the padding index.
+const ROBERTA: Family = Family {
+    name: "roberta",
+    about: "RoBERTa (BERT's layout; positions start after the padding index)",
+    encoder: Some(EncoderRule {
+        pad_offset: true,
+        ..BERT_ENCODER
+    }),
+    ..BERT
+};
 
 /// The family named `name`.
 #[must_use]

@@ -10,8 +10,8 @@ use super::families::{
     DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, SharedRule, SlidingRule,
 };
 use super::{
-    Act, Attention, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Positions, QkNorm,
-    ScoreCorrection,
+    Act, Attention, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Positions,
+    QkNorm, ScoreCorrection,
 };
 
 /// What is wrong with a `config.json`: one line that names the key and says what to do.
@@ -281,7 +281,7 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
         }
     };
     let Some(name) = name else {
-        return Ok(if f.encoder {
+        return Ok(if f.encoder.is_some() {
             Head::None
         } else {
             Head::LanguageModel
@@ -297,7 +297,8 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
         }
     };
     let lm = name.ends_with("ForCausalLM") || name.ends_with("LMHeadModel");
-    Ok(if lm || (f.encoder && name.ends_with("ForMaskedLM")) {
+    let encoder = f.encoder.is_some();
+    Ok(if lm || (encoder && name.ends_with("ForMaskedLM")) {
         Head::LanguageModel
     } else if name.ends_with("ForSequenceClassification") {
         Head::SequenceClassification(labels()?)
@@ -305,7 +306,7 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
         Head::TokenClassification(labels()?)
     } else if name.ends_with("ForQuestionAnswering") {
         Head::QuestionAnswering
-    } else if f.encoder && name.ends_with("ForPreTraining") {
+    } else if encoder && name.ends_with("ForPreTraining") {
         Head::PreTraining
     } else if name.ends_with("Model") {
         Head::None
@@ -313,7 +314,7 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
         return Err(ConfigError::new(format!(
             "unsupported head `{}` in `architectures`; supported: *ForCausalLM, *LMHeadModel, *Model, *ForSequenceClassification, *ForTokenClassification, *ForQuestionAnswering{}",
             clip(name),
-            if f.encoder {
+            if encoder {
                 ", *ForMaskedLM, *ForPreTraining"
             } else {
                 ""
@@ -596,7 +597,21 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
             "`num_key_value_heads` ({kv}) must divide `{head_key}` ({h})"
         )));
     }
-    let max_positions = keys.dim_rule(f.max_positions, d)?;
+    let mut max_positions = keys.dim_rule(f.max_positions, d)?;
+    // RoBERTa numbers positions from `pad_token_id + 1`: the table's rows hold that many fewer
+    // tokens (514 rows, 512 tokens)
+    let table_rows = max_positions;
+    if f.encoder.is_some_and(|e| e.pad_offset) {
+        let pad = keys.number_or("pad_token_id", 1)?;
+        max_positions = match max_positions.checked_sub(pad.saturating_add(1)) {
+            Some(n) if n > 0 => n,
+            _ => {
+                return Err(ConfigError::new(format!(
+                    "`max_position_embeddings` ({max_positions}) leaves no position after `pad_token_id` ({pad}): positions start at pad_token_id + 1"
+                )));
+            }
+        };
+    }
     let intermediate_size = keys.dim_rule(f.intermediate, d)?;
     let mla = if f.mla {
         Some(Mla {
@@ -677,7 +692,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
             dim: keys.count_or("rotary_dim", head_dim)?,
         },
         PositionRule::Learned { offset } => Positions::Learned {
-            rows: max_positions + offset,
+            rows: table_rows + offset,
         },
         PositionRule::Sinusoidal { offset } => Positions::Sinusoidal {
             rows: max_positions + offset,
@@ -754,11 +769,23 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         embed_scale: f.embed_scale,
         causal_mask: f.causal_mask,
         resid_dropout: f.resid_dropout,
-        encoder: f.encoder,
-        type_vocab_size: if f.encoder {
-            keys.count_or("type_vocab_size", 2)?
-        } else {
-            0
+        encoder: match f.encoder {
+            None => None,
+            Some(e) => Some(Encoder {
+                type_vocab_size: if e.token_types {
+                    keys.count_or("type_vocab_size", 2)?
+                } else {
+                    0
+                },
+                embedding_size: match e.embedding_size {
+                    Some(k) => keys.dim_or(&[k], d)?,
+                    None => d,
+                },
+                pooler: e.pooler,
+                out_dropout: e.out_dropout,
+                tied_decoder_bias: e.tied_decoder_bias,
+                pretraining: e.pretraining,
+            }),
         },
         dropout,
     })

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 
 use estimator_core::config::{
-    Act, Attention, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions, QkNorm,
-    ScoreCorrection,
+    Act, Attention, Encoder, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions,
+    Pretraining, QkNorm, ScoreCorrection,
 };
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -172,7 +172,6 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         causal_mask,
         resid_dropout,
         encoder,
-        type_vocab_size,
         dropout,
     } = *c;
     let cfg = quote!(#l::config);
@@ -300,6 +299,28 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         ScoreCorrection::Parameter => quote!(#cfg::ScoreCorrection::Parameter),
     };
     let [experts, top_k, width, shared_width] = [experts, top_k, width, shared_width].map(lit);
+    let encoder = match encoder {
+        None => quote!(::core::option::Option::None),
+        Some(Encoder {
+            type_vocab_size,
+            embedding_size,
+            pooler,
+            out_dropout,
+            tied_decoder_bias,
+            pretraining,
+        }) => {
+            let (t, e) = (lit(type_vocab_size), lit(embedding_size));
+            let pretraining = match pretraining {
+                Pretraining::NextSentence => quote!(#cfg::Pretraining::NextSentence),
+                Pretraining::Discriminator => quote!(#cfg::Pretraining::Discriminator),
+            };
+            quote!(::core::option::Option::Some(#cfg::Encoder {
+                type_vocab_size: #t, embedding_size: #e, pooler: #pooler,
+                out_dropout: #out_dropout, tied_decoder_bias: #tied_decoder_bias,
+                pretraining: #pretraining,
+            }))
+        }
+    };
     // the plain sizes, each written `name: value`
     let sizes = [
         ("vocab_size", vocab_size),
@@ -314,7 +335,6 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         ("sliding_dense_layers", sliding_dense_layers),
         ("dense_layers", dense_layers),
         ("sliding_window", sliding_window),
-        ("type_vocab_size", type_vocab_size),
     ]
     .map(|(field, v)| {
         let (field, v) = (format_ident!("{}", field), lit(v));
