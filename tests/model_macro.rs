@@ -144,6 +144,10 @@ from_config! {
     gpt2_xl: Gpt2Xl = "../configs/gpt2-xl.json";
     bert_base: BertBase = "../configs/bert-base-uncased.json";
     bert_large: BertLarge = "../configs/bert-large-uncased.json";
+    roberta_base: RobertaBase = "../configs/roberta-base.json";
+    xlm_roberta_base: XlmRobertaBase = "../configs/xlm-roberta-base.json";
+    distilbert_base: DistilbertBase = "../configs/distilbert-base-uncased.json";
+    electra_base: ElectraBase = "../configs/electra-base-discriminator.json";
 }
 
 #[test]

@@ -277,10 +277,10 @@ pub struct Moe {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Head {
-    /// `*ForCausalLM` / `*LMHeadModel`: the language-model head (BERT: `*ForMaskedLM`'s
+    /// `*ForCausalLM` / `*LMHeadModel`: the language-model head (encoders: `*ForMaskedLM`'s
     /// prediction head).
     LanguageModel,
-    /// `*Model`: the bare stack (BERT: with its pooler).
+    /// `*Model`: the bare stack (BERT, RoBERTa: with the pooler).
     None,
     /// `*ForSequenceClassification` with this many labels.
     SequenceClassification(u64),
@@ -288,7 +288,8 @@ pub enum Head {
     TokenClassification(u64),
     /// `*ForQuestionAnswering`: start and end logits.
     QuestionAnswering,
-    /// `BertForPreTraining`: the masked-LM head and next-sentence prediction on the pooler.
+    /// An encoder's `*ForPreTraining`: BERT's masked-LM head and next-sentence prediction on the
+    /// pooler, ELECTRA's replaced-token discriminator ([`Pretraining`]).
     PreTraining,
 }
 
