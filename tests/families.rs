@@ -131,7 +131,7 @@ fn every_bundled_config_counts_what_pytorch_counts() {
 
 /// Every key a description reads, in order, each once.
 fn keys_read(f: &families::Family) -> Vec<&'static str> {
-    use families::{DenseRule, Dim, Flag, SharedRule, SlidingRule};
+    use families::{DenseRule, Dim, Flag, SharedRule};
     let mut keys: Vec<&'static str> = Vec::new();
     let dim = |d: Dim| match d {
         Dim::Key(k) | Dim::Or(k, _) | Dim::TimesHidden(k, _) => k.to_vec(),
@@ -155,6 +155,7 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
         keys.push("head_dim");
     }
     keys.extend(dim(f.max_positions));
+    keys.extend(f.norm_bias_key.map(|(k, _)| k));
     if let families::PositionRule::Rotary { .. } = f.positions {
         keys.push("partial_rotary_factor");
     }
@@ -191,24 +192,7 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
             DenseRule::SparseStep => keys.extend(["decoder_sparse_step", "mlp_only_layers"]),
         }
     }
-    match f.sliding {
-        SlidingRule::None => {}
-        SlidingRule::All { gate, .. } => {
-            keys.push("sliding_window");
-            keys.extend(gate);
-        }
-        SlidingRule::EveryNth { keys: k, .. } => {
-            keys.extend(["layer_types", "sliding_window"]);
-            keys.extend(k);
-        }
-        SlidingRule::FirstOfN { .. } => keys.extend(["layer_types", "sliding_window"]),
-        SlidingRule::FromMaxWindowLayers => keys.extend([
-            "layer_types",
-            "use_sliding_window",
-            "sliding_window",
-            "max_window_layers",
-        ]),
-    }
+    keys.extend(sliding_keys(f.sliding));
     keys.extend(flag(f.tie));
     keys.extend(flag(f.head_bias));
     if let Some(e) = f.encoder {
@@ -219,6 +203,7 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
         if e.pad_offset {
             keys.push("pad_token_id");
         }
+        keys.extend(e.pre_norm.map(|(k, _)| k));
     }
     keys.extend(f.dropout_keys);
     keys.extend(f.refuse.iter().map(|r| match *r {
@@ -230,6 +215,30 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
     let mut seen = std::collections::HashSet::new();
     keys.retain(|k| seen.insert(*k));
     keys
+}
+
+/// The keys a sliding-window rule reads.
+fn sliding_keys(rule: families::SlidingRule) -> Vec<&'static str> {
+    use families::SlidingRule;
+    match rule {
+        SlidingRule::None => vec![],
+        SlidingRule::All { gate, .. } => {
+            let mut keys = vec!["sliding_window"];
+            keys.extend(gate);
+            keys
+        }
+        SlidingRule::EveryNth { keys: k, .. } | SlidingRule::FirstOfN { keys: k, .. } => {
+            let mut keys = vec!["layer_types", "sliding_window"];
+            keys.extend(k);
+            keys
+        }
+        SlidingRule::FromMaxWindowLayers => vec![
+            "layer_types",
+            "use_sliding_window",
+            "sliding_window",
+            "max_window_layers",
+        ],
+    }
 }
 
 #[test]

@@ -148,6 +148,7 @@ from_config! {
     xlm_roberta_base: XlmRobertaBase = "../configs/xlm-roberta-base.json";
     distilbert_base: DistilbertBase = "../configs/distilbert-base-uncased.json";
     electra_base: ElectraBase = "../configs/electra-base-discriminator.json";
+    modernbert_base: ModernbertBase = "../configs/modernbert-base.json";
 }
 
 #[test]

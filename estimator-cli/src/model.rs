@@ -28,6 +28,8 @@ pub(crate) const PRESETS: &[(&str, &str)] = presets![
     "xlm-roberta-base",
     "distilbert-base-uncased",
     "electra-base-discriminator",
+    "modernbert-base",
+    "modernbert-large",
     "llama-2-7b",
     "llama-2-13b",
     "llama-2-70b",

@@ -343,6 +343,11 @@ pub struct Encoder {
     pub tied_decoder_bias: bool,
     /// What `*ForPreTraining` puts on top.
     pub pretraining: Pretraining,
+    /// ModernBERT's layout: pre-norm blocks (the family's norm, attention and MLP: fused `Wqkv`,
+    /// a GLU `Wi`), the first layer without its attention norm, a final norm, rotary
+    /// positions, and under every head a prediction head (dense, activation, norm) whose dense
+    /// layer has a bias when this is `Some(true)` (`classifier_bias`). `None`: BERT's layout.
+    pub pre_norm: Option<bool>,
 }
 
 /// The head of an encoder's `*ForPreTraining`.

@@ -74,6 +74,11 @@ pub struct Activations {
     /// rather than in fp32 with a 16-bit copy (Llama and its descendants, which pass
     /// `dtype=torch.float32`); it matters for pure 16-bit training only.
     pub score_dtype_heads: u64,
+    /// `s × s` attention masks per sample that a kernel given a mask keeps for backward, in
+    /// the weights' dtype: SDPA (and its math fallback) with ModernBERT's local window, one
+    /// mask shared by every sliding layer. Eager attention adds the mask to its scores and
+    /// keeps nothing of it.
+    pub mask_maps: u64,
     /// Korthikanti et al. (2022) textbook bytes per token: 2 bytes per saved 16-bit element and
     /// 1 byte per dropout-mask element, layer norms' statistics ignored. A transformer layer
     /// (attention + 4h GELU MLP + two layer norms) has `34·h`.
@@ -102,12 +107,13 @@ impl Activations {
         score_heads: 0,
         score_dropout_heads: 0,
         score_dtype_heads: 0,
+        mask_maps: 0,
         textbook_per_token: 0,
         textbook_per_token_seq: 0,
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 18] {
+    const fn to_array(self) -> [u64; 19] {
         [
             self.per_token,
             self.attention_per_token,
@@ -127,10 +133,11 @@ impl Activations {
             self.score_dtype_heads,
             self.textbook_per_token,
             self.textbook_per_token_seq,
+            self.mask_maps,
         ]
     }
 
-    const fn from_array(a: [u64; 18]) -> Activations {
+    const fn from_array(a: [u64; 19]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -150,6 +157,7 @@ impl Activations {
             score_dtype_heads: a[15],
             textbook_per_token: a[16],
             textbook_per_token_seq: a[17],
+            mask_maps: a[18],
         }
     }
 

@@ -168,6 +168,25 @@ impl Inference {
         Inference { overhead, ..self }
     }
 
+    /// The parameters' bytes: quantized formats apply to matmul weights only.
+    const fn weight_bytes(&self) -> Result<u128, EstimateError> {
+        let c = &self.cost;
+        let quantized = self.weights.whole_bytes().is_none()
+            || matches!(self.weights, DType::I8 | DType::F8E4M3 | DType::F8E5M2);
+        if quantized {
+            let matmul = match self.weights.checked_bytes_for(c.matmul) {
+                Some(v) => v.get() as u128,
+                None => return Err(EstimateError::Overflow),
+            };
+            add(matmul, tri!(mul((c.params - c.matmul) as u128, 2)))
+        } else {
+            match self.weights.checked_bytes_for(c.params) {
+                Some(v) => Ok(v.get() as u128),
+                None => Err(EstimateError::Overflow),
+            }
+        }
+    }
+
     /// Bytes of an activation element: fp32 for fp32 weights (and fp64 for fp64), 16 bits
     /// otherwise (quantized weights are dequantized to 16 bits for the matmul).
     const fn compute_bytes(&self) -> u128 {
@@ -235,22 +254,10 @@ impl Inference {
         let t = self.tensor_parallel;
         let b = self.batch as u128;
         let cb = self.compute_bytes();
-        // weights: quantized formats apply to matmul weights only
-        let quantized = self.weights.whole_bytes().is_none()
-            || matches!(self.weights, DType::I8 | DType::F8E4M3 | DType::F8E5M2);
-        let weights = if quantized {
-            let matmul = match self.weights.checked_bytes_for(c.matmul) {
-                Some(v) => v.get() as u128,
-                None => return Err(EstimateError::Overflow),
-            };
-            tri!(add(matmul, tri!(mul((c.params - c.matmul) as u128, 2))))
-        } else {
-            match self.weights.checked_bytes_for(c.params) {
-                Some(v) => v.get() as u128,
-                None => return Err(EstimateError::Overflow),
-            }
-        };
-        let weights = tri!(add(share(weights, t), c.buffer_bytes as u128));
+        let weights = tri!(add(
+            share(tri!(self.weight_bytes()), t),
+            c.buffer_bytes as u128
+        ));
         let decoding = !matches!(phase, Phase::Prefill);
         let cached_tokens = if decoding {
             match self.prompt.checked_add(self.generate) {
@@ -306,6 +313,13 @@ impl Inference {
             ));
             working = tri!(add(working, scores));
         }
+        // masks built once per forward for every layer that takes one (ModernBERT's local
+        // window), whatever the kernel
+        let masks = tri!(mul(
+            tri!(mul(tokens, cached_tokens)),
+            tri!(mul(c.act.mask_maps as u128, cb))
+        ));
+        working = tri!(add(working, masks));
         let working = share(working, t);
         let logits = share(tri!(mul(tri!(mul(tokens, c.output as u128)), cb)), t);
         // Report the logits as such and the rest of the widest moment as activations (at the

@@ -743,6 +743,11 @@ impl Training {
             total,
             tri!(mul(tri!(mul(b, a.per_sample as u128)), cb))
         ));
+        // a fused kernel given a mask keeps it (in the weights' dtype, the embeddings')
+        if !eager {
+            let masks = tri!(mul(positions, a.mask_maps as u128));
+            total = tri!(add(total, tri!(mul(masks, p.weight_bytes() as u128))));
+        }
         // attention scores
         let heads = a.score_heads as u128;
         let scores = if eager && scores_kept {

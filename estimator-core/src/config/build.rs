@@ -15,6 +15,7 @@ use crate::layers::{
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
     match c.encoder {
+        Some(e) if e.pre_norm.is_some() => modern_encoder(c, e),
         Some(e) => encoder(c, e),
         None => decoder(c, lora),
     }
@@ -588,6 +589,106 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
             linear(d, n, true),
         ),
         Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
+    };
+    Architecture { top, blocks }
+}
+
+/// ModernBERT: pre-norm blocks of the family's attention (fused `Wqkv`) and GLU MLP, the first
+/// layer without its attention norm, a final norm, rotary tables per layer type, and a
+/// prediction head (dense, activation, norm) under every head; nothing cached.
+#[allow(
+    clippy::large_stack_arrays,
+    reason = "four blocks of named parts, about 40 KB, built once per estimate"
+)]
+const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
+    let (d, v) = (c.hidden_size, c.vocab_size);
+    let n = norm(c.norm, d);
+    let attn = Cost {
+        kv_per_token: 0,
+        kv_window_per_token: 0,
+        window: 0,
+        ..self_attention(c, None, 0)
+    };
+    let mut mlp = dense_mlp(c, c.intermediate_size, None, false);
+    let mut attn = attn;
+    if c.dropout {
+        // `attn.out_drop` and `mlp.drop` (before `Wo`): counted when any dropout is on, an
+        // over-estimate when only some probabilities are
+        attn = attn.add(dropout(d));
+        mlp = mlp.add(dropout(c.intermediate_size));
+    }
+    let first = Parts::new()
+        .push("attn", "Attention", attn)
+        .push("mlp_norm", "Norm", n)
+        .push("mlp", "Mlp", mlp);
+    let layer = Parts::new()
+        .push("attn_norm", "Norm", n)
+        .push("attn", "Attention", attn)
+        .push("mlp_norm", "Norm", n)
+        .push("mlp", "Mlp", mlp);
+    let empty = Parts::new();
+    let blocks = [first, layer, empty, empty];
+    let mut top = Parts::new()
+        .push("tok_embeddings", "Embedding", embedding(v, d))
+        .push("norm", "Norm", n);
+    if c.dropout {
+        top = top.push("drop", "Dropout", dropout(d));
+    }
+    if c.sliding_layers > 0 {
+        // the local window's `[b, 1, s, s]` mask, built once per forward and handed to every
+        // sliding layer's SDPA, which keeps it (measured, tests/fixtures/memory-families.json)
+        top = top.push(
+            "sliding_window_mask",
+            "Mask",
+            Cost::ZERO.saves(Activations {
+                mask_maps: 1,
+                ..Activations::ZERO
+            }),
+        );
+    }
+    let mut top = top
+        .repeat("layers.0", "Layer", &first, 0, 1)
+        .repeat("layers", "Layer", &layer, 1, c.num_layers - 1)
+        .push("final_norm", "Norm", n);
+    if let Positions::Rotary { dim, tables } = c.positions {
+        let half = half_up(dim);
+        top = top.push(
+            "rotary_emb",
+            "Rotary",
+            Cost::buffer(half, 4)
+                .add(Cost::buffer(half, 4))
+                .times(tables),
+        );
+    }
+    let bias = match e.pre_norm {
+        Some(b) => b,
+        None => false,
+    };
+    let predict = linear(d, d, bias).add(activation(c.mlp.act, d)).add(n);
+    let top = match c.head {
+        Head::LanguageModel | Head::PreTraining => {
+            let w = linear(d, v, false);
+            let w = if c.tie_word_embeddings { w.tied() } else { w };
+            let decoder = if c.head_bias {
+                w.add(Cost::parameter(&[v]))
+            } else {
+                w
+            };
+            top.push("head", "PredictionHead", predict).push(
+                "decoder",
+                "Linear",
+                decoder.widths(d, v),
+            )
+        }
+        Head::None => top,
+        Head::SequenceClassification(k) | Head::TokenClassification(k) => top
+            .push("head", "PredictionHead", predict)
+            .push("classifier", "Linear", linear(d, k, true)),
+        Head::QuestionAnswering => top.push("head", "PredictionHead", predict).push(
+            "classifier",
+            "Linear",
+            linear(d, 2, true),
+        ),
     };
     Architecture { top, blocks }
 }

@@ -77,9 +77,12 @@ pub enum SlidingRule {
         /// `n` when the key is absent.
         default: u64,
     },
-    /// Layer `i` is global when `i % n == 0`, else it slides (CWM).
+    /// Layer `i` is global when `i % n == 0`, else it slides (CWM; ModernBERT's
+    /// `global_attn_every_n_layers`).
     FirstOfN {
-        /// The period.
+        /// The keys that may hold `n` (the first present wins).
+        keys: &'static [&'static str],
+        /// `n` when no key is present.
         n: u64,
     },
     /// Qwen2/Qwen3: with `use_sliding_window`, layers from `max_window_layers` on slide.
@@ -174,6 +177,9 @@ pub struct EncoderRule {
     /// `max_position_embeddings` rows holds `max_position_embeddings - pad_token_id - 1`
     /// tokens.
     pub pad_offset: bool,
+    /// ModernBERT's layout instead of BERT's (see [`Encoder::pre_norm`](super::Encoder)), with
+    /// the key of its prediction head's dense bias (`classifier_bias`).
+    pub pre_norm: Option<(&'static str, bool)>,
 }
 
 /// BERT's encoder.
@@ -185,6 +191,7 @@ pub const BERT_ENCODER: EncoderRule = EncoderRule {
     tied_decoder_bias: true,
     pretraining: Pretraining::NextSentence,
     pad_offset: false,
+    pre_norm: None,
 };
 
 /// One `model_type`'s description.
@@ -230,6 +237,9 @@ pub struct Family {
     pub rope_per_layer_type: bool,
     /// The norm.
     pub norm: Norm,
+    /// A key that, when false, drops the norms' biases (ModernBERT's `norm_bias`), with its
+    /// default.
+    pub norm_bias_key: Option<(&'static str, bool)>,
     /// Where the norms sit.
     pub layout: Layout,
     /// A key that turns [`Family::layout`] into a parallel block with this many norms
@@ -385,6 +395,7 @@ pub const LLAMA: Family = Family {
     positions: PositionRule::Rotary { factor: 1.0 },
     rope_per_layer_type: false,
     norm: Norm::Rms,
+    norm_bias_key: None,
     layout: Layout::PreNorm,
     parallel: None,
     qkv_bias: Flag::Key("attention_bias", false),
@@ -875,7 +886,7 @@ pub const ALL: &[Family] = &[
     Family {
         name: "cwm",
         about: "Meta Code World Model (3 sliding : 1 global)",
-        sliding: SlidingRule::FirstOfN { n: 4 },
+        sliding: SlidingRule::FirstOfN { keys: &[], n: 4 },
         ..LLAMA
     },
     Family {
@@ -1116,6 +1127,48 @@ pub const ALL: &[Family] = &[
         dropout_keys: &["dropout", "attention_dropout"],
         refuse: &[],
         ..BERT
+    },
+    Family {
+        name: "modernbert",
+        about: "ModernBERT (pre-norm encoder: fused Wqkv, GLU MLP, rotary, local and global layers)",
+        kv_heads: &[],
+        head_dim_key: false,
+        max_positions: Dim::Or(&["max_position_embeddings"], 8192),
+        positions: PositionRule::Rotary { factor: 1.0 },
+        rope_per_layer_type: true,
+        norm: Norm::LayerNorm,
+        norm_bias_key: Some(("norm_bias", false)),
+        qkv_bias: Flag::Key("attention_bias", false),
+        o_bias: Flag::Key("attention_bias", false),
+        fused_qkv: true,
+        softmax_fp32: true,
+        // v = qkv.unbind(...) stays a view of Wqkv's output (measured: SDPA keeps all of it)
+        value_views_fused: true,
+        gated: true,
+        fused_gate_up: true,
+        mlp_bias: Flag::Key("mlp_bias", false),
+        act_keys: &["hidden_activation"],
+        act_default: "gelu",
+        sliding: SlidingRule::FirstOfN {
+            keys: &["global_attn_every_n_layers"],
+            n: 3,
+        },
+        tie: Flag::Key("tie_word_embeddings", true),
+        head_bias: Flag::Key("decoder_bias", true),
+        embed_norm: true,
+        encoder: Some(EncoderRule {
+            token_types: false,
+            pooler: false,
+            out_dropout: false,
+            tied_decoder_bias: false,
+            pre_norm: Some(("classifier_bias", false)),
+            ..BERT_ENCODER
+        }),
+        dropout_keys: &["embedding_dropout", "attention_dropout", "mlp_dropout"],
+        dropout_default: 0.0,
+        lora: &[],
+        refuse: &[],
+        ..LLAMA
     },
     Family {
         name: "electra",

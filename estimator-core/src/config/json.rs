@@ -10,7 +10,7 @@ use super::families::{
     DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, SharedRule, SlidingRule,
 };
 use super::{
-    Act, Attention, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Positions,
+    Act, Attention, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Norm, Positions,
     QkNorm, ScoreCorrection,
 };
 
@@ -380,7 +380,10 @@ fn sliding(keys: &Keys<'_>, f: &Family, layers: u64) -> Result<(Vec<bool>, u64),
                 let period = keys.dim_or(ks, default)?;
                 (0..layers).map(|i| (i + 1) % period != 0).collect()
             }
-            SlidingRule::FirstOfN { n: period } => (0..layers).map(|i| i % period != 0).collect(),
+            SlidingRule::FirstOfN { keys: ks, n } => {
+                let period = keys.dim_or(ks, n)?;
+                (0..layers).map(|i| i % period != 0).collect()
+            }
             SlidingRule::FromMaxWindowLayers => {
                 let on = keys.flag_or("use_sliding_window", false)? && window.is_some();
                 let from = keys.number_or("max_window_layers", 28)?;
@@ -392,6 +395,8 @@ fn sliding(keys: &Keys<'_>, f: &Family, layers: u64) -> Result<(Vec<bool>, u64),
     match (any, window) {
         (false, _) => Ok((pattern, 0)),
         (true, Some(w)) => Ok((pattern, w)),
+        // an encoder caches nothing: its local layers matter for their rotary table only
+        (true, None) if f.encoder.is_some() => Ok((pattern, 0)),
         (true, None) => Err(ConfigError::new(
             "the config has sliding-window layers but no `sliding_window`; give the window in tokens",
         )),
@@ -734,7 +739,10 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         intermediate_size,
         max_positions,
         positions,
-        norm: f.norm,
+        norm: match f.norm_bias_key {
+            Some((k, default)) if !keys.flag_or(k, default)? => Norm::LayerNormNoBias,
+            _ => f.norm,
+        },
         layout,
         attention: Attention {
             qkv_bias: keys.flag(f.qkv_bias)?,
@@ -785,6 +793,10 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
                 out_dropout: e.out_dropout,
                 tied_decoder_bias: e.tied_decoder_bias,
                 pretraining: e.pretraining,
+                pre_norm: match e.pre_norm {
+                    Some((k, default)) => Some(keys.flag_or(k, default)?),
+                    None => None,
+                },
             }),
         },
         dropout,

@@ -308,8 +308,13 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             out_dropout,
             tied_decoder_bias,
             pretraining,
+            pre_norm,
         }) => {
             let (t, e) = (lit(type_vocab_size), lit(embedding_size));
+            let pre_norm = match pre_norm {
+                None => quote!(::core::option::Option::None),
+                Some(b) => quote!(::core::option::Option::Some(#b)),
+            };
             let pretraining = match pretraining {
                 Pretraining::NextSentence => quote!(#cfg::Pretraining::NextSentence),
                 Pretraining::Discriminator => quote!(#cfg::Pretraining::Discriminator),
@@ -317,7 +322,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             quote!(::core::option::Option::Some(#cfg::Encoder {
                 type_vocab_size: #t, embedding_size: #e, pooler: #pooler,
                 out_dropout: #out_dropout, tied_decoder_bias: #tied_decoder_bias,
-                pretraining: #pretraining,
+                pretraining: #pretraining, pre_norm: #pre_norm,
             }))
         }
     };
