@@ -196,6 +196,16 @@ fn config_errors_name_the_key() {
         err(wide),
         "`n_embd` = 33554432 is beyond any real model (the limit is 16777216); check the value"
     );
+    // transformers has no RobertaForPreTraining: no head is made up for it
+    let roberta = r#"{"model_type": "roberta", "architectures": ["RobertaForPreTraining"],
+        "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "intermediate_size": 128, "vocab_size": 100}"#;
+    let refused = err(roberta);
+    assert!(
+        refused.contains("unsupported head `RobertaForPreTraining`")
+            && refused.ends_with("*ForMaskedLM"),
+        "{refused}"
+    );
     let deep = r#"{"model_type": "gpt2", "n_embd": 65536, "n_head": 16, "n_layer": 16000000, "vocab_size": 50257}"#;
     assert!(err(deep).contains("too large to count"));
 }

@@ -666,6 +666,7 @@ const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
     };
     let predict = linear(d, d, bias).add(activation(c.mlp.act, d)).add(n);
     let top = match c.head {
+        // (ModernBERT has no `*ForPreTraining`: the reader refuses it)
         Head::LanguageModel | Head::PreTraining => {
             let w = linear(d, v, false);
             let w = if c.tie_word_embeddings { w.tied() } else { w };

@@ -171,8 +171,9 @@ pub struct EncoderRule {
     pub out_dropout: bool,
     /// The masked-LM decoder's bias is tied to a separate parameter.
     pub tied_decoder_bias: bool,
-    /// What `*ForPreTraining` builds.
-    pub pretraining: Pretraining,
+    /// What `*ForPreTraining` builds (`None`: the family has no such class, and the head is
+    /// refused).
+    pub pretraining: Option<Pretraining>,
     /// RoBERTa's positions start after `pad_token_id` (default 1): the table of
     /// `max_position_embeddings` rows holds `max_position_embeddings - pad_token_id - 1`
     /// tokens.
@@ -189,7 +190,7 @@ pub const BERT_ENCODER: EncoderRule = EncoderRule {
     pooler: true,
     out_dropout: true,
     tied_decoder_bias: true,
-    pretraining: Pretraining::NextSentence,
+    pretraining: Some(Pretraining::NextSentence),
     pad_offset: false,
     pre_norm: None,
 };
@@ -1122,6 +1123,7 @@ pub const ALL: &[Family] = &[
             pooler: false,
             out_dropout: false,
             tied_decoder_bias: false,
+            pretraining: None,
             ..BERT_ENCODER
         }),
         dropout_keys: &["dropout", "attention_dropout"],
@@ -1161,6 +1163,7 @@ pub const ALL: &[Family] = &[
             pooler: false,
             out_dropout: false,
             tied_decoder_bias: false,
+            pretraining: None,
             pre_norm: Some(("classifier_bias", false)),
             ..BERT_ENCODER
         }),
@@ -1177,7 +1180,7 @@ pub const ALL: &[Family] = &[
             embedding_size: Some("embedding_size"),
             pooler: false,
             tied_decoder_bias: false,
-            pretraining: Pretraining::Discriminator,
+            pretraining: Some(Pretraining::Discriminator),
             ..BERT_ENCODER
         }),
         ..BERT
@@ -1217,6 +1220,7 @@ const ROBERTA: Family = Family {
     about: "RoBERTa (BERT's layout; positions start after the padding index)",
     encoder: Some(EncoderRule {
         pad_offset: true,
+        pretraining: None,
         ..BERT_ENCODER
     }),
     ..BERT

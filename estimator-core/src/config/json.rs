@@ -11,7 +11,7 @@ use super::families::{
 };
 use super::{
     Act, Attention, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Norm, Positions,
-    QkNorm, ScoreCorrection,
+    Pretraining, QkNorm, ScoreCorrection,
 };
 
 /// What is wrong with a `config.json`: one line that names the key and says what to do.
@@ -306,7 +306,8 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
         Head::TokenClassification(labels()?)
     } else if name.ends_with("ForQuestionAnswering") {
         Head::QuestionAnswering
-    } else if encoder && name.ends_with("ForPreTraining") {
+    } else if f.encoder.is_some_and(|e| e.pretraining.is_some()) && name.ends_with("ForPreTraining")
+    {
         Head::PreTraining
     } else if name.ends_with("Model") {
         Head::None
@@ -314,10 +315,10 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
         return Err(ConfigError::new(format!(
             "unsupported head `{}` in `architectures`; supported: *ForCausalLM, *LMHeadModel, *Model, *ForSequenceClassification, *ForTokenClassification, *ForQuestionAnswering{}",
             clip(name),
-            if encoder {
-                ", *ForMaskedLM, *ForPreTraining"
-            } else {
-                ""
+            match f.encoder {
+                Some(e) if e.pretraining.is_some() => ", *ForMaskedLM, *ForPreTraining",
+                Some(_) => ", *ForMaskedLM",
+                None => "",
             }
         )));
     })
@@ -792,7 +793,10 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
                 pooler: e.pooler,
                 out_dropout: e.out_dropout,
                 tied_decoder_bias: e.tied_decoder_bias,
-                pretraining: e.pretraining,
+                pretraining: match e.pretraining {
+                    Some(p) => p,
+                    None => Pretraining::NextSentence,
+                },
                 pre_norm: match e.pre_norm {
                     Some((k, default)) => Some(keys.flag_or(k, default)?),
                     None => None,
