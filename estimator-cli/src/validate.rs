@@ -230,8 +230,9 @@ fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliErro
     match text(case, "/kind") {
         "training_step" => training(&c),
         "inference_kv_cache" => inference(&c),
+        "inference_forward" => forward(&c),
         other => Err(CliError::new(format!(
-            "case `{name}`: unknown kind `{other}`; expected training_step or inference_kv_cache"
+            "case `{name}`: unknown kind `{other}`; expected training_step, inference_kv_cache or inference_forward"
         ))),
     }
 }
@@ -354,6 +355,35 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         measured: count(m, "/memtracker_peak_bytes", name)?,
     });
     Ok(rows)
+}
+
+/// One forward pass without generation (an encoder's inference): the peak.
+fn forward(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
+    let Case {
+        name,
+        inputs,
+        m,
+        config,
+        attn,
+        device,
+    } = *c;
+    let weights = match text(inputs, "/dtype") {
+        "bf16" => DType::BF16,
+        "fp16" => DType::F16,
+        _ => DType::F32,
+    };
+    let inf = Inference::new(config.cost(), "case")
+        .batch(count(inputs, "/batch", name)?)
+        .prompt(count(inputs, "/prompt_len", name)?)
+        .generate(0)
+        .weights(weights)
+        .attention(kernel(attn, &config, false, device));
+    let peak = inf.checked_estimate().map_err(|e| in_case(name, e))?;
+    Ok(vec![Row {
+        part: "peak",
+        estimate: peak.total().get(),
+        measured: count(m, "/memtracker_peak_bytes", name)?,
+    }])
 }
 
 /// Generation: the final KV cache, the peak.
