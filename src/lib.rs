@@ -128,7 +128,7 @@ pub use estimator_macros::Params;
 ///   those names (in the model or its blocks) and freezes every other layer, as peft does.
 /// - `model!(pub Name = "config.json")` reads a Hugging Face config (path relative to the
 ///   calling file; an edit rebuilds) with the same family table as the command line: 45 decoder
-///   families and 7 encoders (see [`config::families`]); `Name::CONFIG` is the
+///   families and 8 encoders (see [`config::families`]); `Name::CONFIG` is the
 ///   [`config::ModelConfig`] read, and `Name::COST` its cost.
 ///
 /// Every struct is declared through `#[derive(Params)]`, so the summary shows its fields.

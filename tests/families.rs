@@ -204,6 +204,20 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
             keys.push("pad_token_id");
         }
         keys.extend(e.pre_norm.map(|(k, _)| k));
+        if e.deberta {
+            keys.extend([
+                "position_biased_input",
+                "relative_attention",
+                "position_buckets",
+                "max_relative_positions",
+                "norm_rel_ebd",
+                "pos_att_type",
+                "share_att_key",
+                "conv_kernel_size",
+                "conv_groups",
+                "legacy",
+            ]);
+        }
     }
     keys.extend(f.dropout_keys);
     keys.extend(f.refuse.iter().map(|r| match *r {

@@ -149,6 +149,7 @@ from_config! {
     distilbert_base: DistilbertBase = "../configs/distilbert-base-uncased.json";
     electra_base: ElectraBase = "../configs/electra-base-discriminator.json";
     modernbert_base: ModernbertBase = "../configs/modernbert-base.json";
+    deberta_v3_base: DebertaV3Base = "../configs/deberta-v3-base.json";
 }
 
 #[test]

@@ -30,6 +30,8 @@ pub(crate) const PRESETS: &[(&str, &str)] = presets![
     "electra-base-discriminator",
     "modernbert-base",
     "modernbert-large",
+    "deberta-v3-base",
+    "deberta-v3-large",
     "llama-2-7b",
     "llama-2-13b",
     "llama-2-70b",

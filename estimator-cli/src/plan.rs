@@ -582,14 +582,24 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     })
 }
 
-/// A note when `tokens` run past the context a rotary model was trained for
-/// (`max_position_embeddings`): nothing bounds the memory there, but the model's quality is
-/// not assured without rope scaling. Learned tables refuse such plans outright.
+/// A note when `tokens` run past the context a rotary or relative-position model was trained
+/// for (`max_position_embeddings`): nothing bounds the memory there, but the model's quality
+/// is not assured (rope scaling, …). Learned tables refuse such plans outright. And a note
+/// when the attention runs eagerly whatever the plan's kernel (DeBERTa).
 fn past_context(c: &ModelConfig, tokens: u64, notes: &mut Vec<String>) {
-    let rotary = matches!(c.positions, Positions::Rotary { .. });
-    if rotary && c.max_positions > 0 && tokens > c.max_positions {
+    // rotary, or relative positions (DeBERTa-v3 has no absolute table)
+    let unbounded = matches!(c.positions, Positions::Rotary { .. })
+        || c.encoder
+            .is_some_and(|e| e.deberta.is_some_and(|d| !d.absolute));
+    if c.cost().eager_attention {
         notes.push(format!(
-            "{tokens} tokens is past the {} positions the model was trained for (max_position_embeddings); the memory is estimated, the quality needs rope scaling",
+            "{}'s attention has no fused kernel in transformers: it is estimated eager, whatever `--attention` says",
+            c.model_type.name()
+        ));
+    }
+    if unbounded && c.max_positions > 0 && tokens > c.max_positions {
+        notes.push(format!(
+            "{tokens} tokens is past the {} positions the model was trained for (max_position_embeddings); the memory is estimated, the quality is not assured",
             c.max_positions
         ));
     }

@@ -348,6 +348,40 @@ pub struct Encoder {
     /// positions, and under every head a prediction head (dense, activation, norm) whose dense
     /// layer has a bias when this is `Some(true)` (`classifier_bias`). `None`: BERT's layout.
     pub pre_norm: Option<bool>,
+    /// DeBERTa-v2/v3's embeddings and disentangled attention (`None`: BERT's).
+    pub deberta: Option<Deberta>,
+}
+
+/// What DeBERTa-v2/v3 changes in BERT's layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the config file, named as Hugging Face names them"
+)]
+pub struct Deberta {
+    /// `position_biased_input`: an absolute position table in the embeddings.
+    pub absolute: bool,
+    /// Rows of the relative position table `encoder.rel_embeddings` (`2·position_buckets`, else
+    /// `2·max_relative_positions`, else `2·max_position_embeddings`); 0 without
+    /// `relative_attention`.
+    pub rel_rows: u64,
+    /// `encoder.LayerNorm` over the relative table (`norm_rel_ebd` has `layer_norm`).
+    pub rel_norm: bool,
+    /// Content-to-position scores (`c2p` in `pos_att_type`).
+    pub c2p: bool,
+    /// Position-to-content scores (`p2c` in `pos_att_type`).
+    pub p2c: bool,
+    /// `share_att_key`: the relative table is projected by the content `query_proj` and
+    /// `key_proj`; otherwise by a `pos_key_proj` (c2p) and a `pos_query_proj` (p2c) per layer.
+    pub share_att_key: bool,
+    /// `conv_kernel_size` of the convolution after the first layer (0: none).
+    pub conv_kernel: u64,
+    /// `conv_groups`.
+    pub conv_groups: u64,
+    /// `legacy`: the masked-LM head's decoder is a module tied to the word embeddings (else the
+    /// logits multiply the embeddings directly, and untying adds nothing).
+    pub legacy: bool,
 }
 
 /// The head of an encoder's `*ForPreTraining`.

@@ -74,6 +74,15 @@ pub struct Activations {
     /// rather than in fp32 with a 16-bit copy (Llama and its descendants, which pass
     /// `dtype=torch.float32`); it matters for pure 16-bit training only.
     pub score_dtype_heads: u64,
+    /// Elements kept once per step whatever the batch (DeBERTa's relative table after its
+    /// dropout, per layer), in the activation dtype; with dropout on, as many mask elements.
+    pub per_step: u64,
+    /// Bytes per sample per position pair (`× b·s²`): DeBERTa's boolean attention mask, kept
+    /// by every layer's `masked_fill`.
+    pub square_bytes: u64,
+    /// Bytes per position pair once per step (`× s²`): DeBERTa's int64 gather indices of the
+    /// relative positions (an `[s, s]` storage viewed over the batch and heads).
+    pub step_square_bytes: u64,
     /// `s × s` attention masks per sample that a kernel given a mask keeps for backward, in
     /// the weights' dtype: SDPA (and its math fallback) with ModernBERT's local window, one
     /// mask shared by every sliding layer. Eager attention adds the mask to its scores and
@@ -107,13 +116,16 @@ impl Activations {
         score_heads: 0,
         score_dropout_heads: 0,
         score_dtype_heads: 0,
+        per_step: 0,
+        square_bytes: 0,
+        step_square_bytes: 0,
         mask_maps: 0,
         textbook_per_token: 0,
         textbook_per_token_seq: 0,
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 19] {
+    const fn to_array(self) -> [u64; 22] {
         [
             self.per_token,
             self.attention_per_token,
@@ -134,10 +146,13 @@ impl Activations {
             self.textbook_per_token,
             self.textbook_per_token_seq,
             self.mask_maps,
+            self.per_step,
+            self.square_bytes,
+            self.step_square_bytes,
         ]
     }
 
-    const fn from_array(a: [u64; 19]) -> Activations {
+    const fn from_array(a: [u64; 22]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -158,6 +173,9 @@ impl Activations {
             textbook_per_token: a[16],
             textbook_per_token_seq: a[17],
             mask_maps: a[18],
+            per_step: a[19],
+            square_bytes: a[20],
+            step_square_bytes: a[21],
         }
     }
 
@@ -462,6 +480,9 @@ pub struct Cost {
     /// pipeline stage's besides its blocks; the rest outside the blocks (the final norm, the
     /// head) is the last stage's.
     pub lead_params: u64,
+    /// The attention has no fused kernel (DeBERTa's disentangled attention): it runs eagerly
+    /// whatever kernel a plan names, keeping its `s × s` scores.
+    pub eager_attention: bool,
     /// A count that overflowed `u64` while the cost was built. The composing forms ([`Cost::add`],
     /// [`Cost::times`], [`Cost::repeated`], [`Cost::parameter`]) record it here instead of
     /// stopping, so that the error is reported where a number is asked of the cost: an estimate
@@ -506,6 +527,7 @@ impl Cost {
         repeated_params: 0,
         unit_params: 0,
         lead_params: 0,
+        eager_attention: false,
         overflow: None,
     };
 
@@ -713,6 +735,7 @@ impl Cost {
             } else {
                 self.lead_params
             },
+            eager_attention: self.eager_attention || next.eager_attention,
             overflow: None,
         })
     }

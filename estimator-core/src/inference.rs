@@ -250,6 +250,9 @@ impl Inference {
             return Err(EstimateError::Overflow);
         };
         tri!(check_plan(&self.cost, tokens, self.tensor_parallel, true));
+        if self.cost.eager_attention {
+            return Err(EstimateError::InferenceNotModeled);
+        }
         let c = &self.cost;
         let t = self.tensor_parallel;
         let b = self.batch as u128;

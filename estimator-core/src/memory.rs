@@ -84,6 +84,9 @@ pub enum EstimateError {
         /// The model's repeated blocks ([`Cost::blocks`](crate::Cost::blocks)).
         blocks: u64,
     },
+    /// Inference of a model whose attention has no fused kernel (DeBERTa's disentangled
+    /// attention): its working set is not modeled yet, and a number would be low.
+    InferenceNotModeled,
     /// The sequence (training) or prompt plus generated tokens (serving) is longer than the
     /// model's learned position table.
     SequenceTooLong {
@@ -108,6 +111,9 @@ impl EstimateError {
                 "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"
             }
             EstimateError::CostOverflow(e) => e.message(),
+            EstimateError::InferenceNotModeled => {
+                "estimator: inference of DeBERTa's disentangled attention is not modeled yet (its forward holds about eight s × s tensors per head at once, measured); its training is"
+            }
             EstimateError::TensorParallelHeads { .. } => {
                 "estimator: the tensor-parallel degree must divide the attention heads (each GPU computes whole heads)"
             }

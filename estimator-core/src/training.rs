@@ -683,6 +683,35 @@ impl Training {
         }
     }
 
+    /// Batch-independent tensors (DeBERTa's relative table per layer, with its dropout mask),
+    /// boolean masks per sample and int64 indices per step over the `s × s` pairs, and the
+    /// masks a fused kernel keeps (in the weights' dtype, the embeddings').
+    const fn mask_bytes(
+        &self,
+        a: Activations,
+        eager: bool,
+        cb: u128,
+        mb: u128,
+    ) -> Result<u128, EstimateError> {
+        let s = self.seq as u128;
+        let squares = tri!(mul(s, s));
+        let positions = tri!(mul(self.batch as u128, squares));
+        let mut total = tri!(mul(a.per_step as u128, cb));
+        if self.dropout {
+            total = tri!(add(total, tri!(mul(a.per_step as u128, mb))));
+        }
+        total = tri!(add(total, tri!(mul(positions, a.square_bytes as u128))));
+        total = tri!(add(total, tri!(mul(squares, a.step_square_bytes as u128))));
+        if !eager {
+            let masks = tri!(mul(positions, a.mask_maps as u128));
+            total = tri!(add(
+                total,
+                tri!(mul(masks, self.precision.weight_bytes() as u128))
+            ));
+        }
+        Ok(total)
+    }
+
     /// Bytes of an activation profile at this batch, sequence and precision, per GPU.
     const fn profile_bytes(&self, a: Activations) -> Result<u128, EstimateError> {
         let b = self.batch as u128;
@@ -710,7 +739,9 @@ impl Training {
         };
         // eager and the math fallback keep the s × s scores; math computes in fp32
         let math = matches!(self.attention, AttentionKernel::Math);
-        let eager = math || matches!(self.attention, AttentionKernel::Eager);
+        // a model without a fused kernel runs eagerly whatever the plan names
+        let eager =
+            math || matches!(self.attention, AttentionKernel::Eager) || self.cost.eager_attention;
         let attn_b = if math { 4 } else { cb };
         // split by tensor parallelism: the compute-dtype tensors inside attention and MLP
         let mut split = a.per_token as u128 + a.weight_input_per_token as u128;
@@ -743,11 +774,7 @@ impl Training {
             total,
             tri!(mul(tri!(mul(b, a.per_sample as u128)), cb))
         ));
-        // a fused kernel given a mask keeps it (in the weights' dtype, the embeddings')
-        if !eager {
-            let masks = tri!(mul(positions, a.mask_maps as u128));
-            total = tri!(add(total, tri!(mul(masks, p.weight_bytes() as u128))));
-        }
+        total = tri!(add(total, tri!(self.mask_bytes(a, eager, cb, mb))));
         // attention scores
         let heads = a.score_heads as u128;
         let scores = if eager && scores_kept {

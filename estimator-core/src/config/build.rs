@@ -3,14 +3,14 @@
 //! experts, per-layer pattern, head), and one for the encoders in BERT's layout.
 
 use super::{
-    Act, Architecture, Encoder, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts,
+    Act, Architecture, Deberta, Encoder, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts,
     Positions, Pretraining, QkNorm, ScoreCorrection,
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
-    attention, attention_core_with, dropout, embedding, fused_expert, gated, gated_feed_forward,
-    keeps_input, keeps_output, latent_attention, layer_norm, linear, lora, new_gelu,
-    non_parametric_norm, per_row, rms_norm, stacked_moe,
+    attention, attention_core_with, conv, dropout, embedding, fused_expert, gated,
+    gated_feed_forward, keeps_input, keeps_output, latent_attention, layer_norm, linear, lora,
+    new_gelu, non_parametric_norm, per_row, rms_norm, stacked_moe,
 };
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
@@ -491,12 +491,7 @@ const fn head(c: &ModelConfig, top: Parts, frozen: bool) -> Parts {
     reason = "four blocks of named parts, about 40 KB, built once per estimate"
 )]
 const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
-    let (d, v, f, h) = (
-        c.hidden_size,
-        c.vocab_size,
-        c.intermediate_size,
-        c.num_heads,
-    );
+    let (d, v, f) = (c.hidden_size, c.vocab_size, c.intermediate_size);
     let (rows, tokens) = match c.positions {
         Positions::Learned { rows } => (rows, c.max_positions),
         _ => (c.max_positions, c.max_positions),
@@ -504,31 +499,23 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
     // embeddings at their own width (ELECTRA's `embedding_size`), with the `position_ids`
     // buffer, and `token_type_ids` when there are token types
     let w = e.embedding_size;
-    let mut embeddings = embedding(v, w).add(embedding(rows, w).positions(tokens));
-    if e.type_vocab_size > 0 {
-        embeddings = embeddings.add(embedding(e.type_vocab_size, w));
-    }
-    embeddings = embeddings
-        .add(layer_norm(w, true))
-        .add(dropout(w))
-        .add(Cost::buffer(rows, 8));
-    if e.type_vocab_size > 0 {
-        embeddings = embeddings.add(Cost::buffer(rows, 8));
-    }
-    // an encoder reads its whole input at once: nothing is cached
-    let core = Cost {
-        kv_per_token: 0,
-        ..attention_core_with(h, h, d / h, 0, false)
+    let embeddings = if let Some(db) = e.deberta {
+        deberta_embeddings(c, e, db, rows, tokens)
+    } else {
+        let mut emb = embedding(v, w).add(embedding(rows, w).positions(tokens));
+        if e.type_vocab_size > 0 {
+            emb = emb.add(embedding(e.type_vocab_size, w));
+        }
+        emb = emb
+            .add(layer_norm(w, true))
+            .add(dropout(w))
+            .add(Cost::buffer(rows, 8));
+        if e.type_vocab_size > 0 {
+            emb = emb.add(Cost::buffer(rows, 8));
+        }
+        emb
     };
-    let mut attention = linear(d, d, true)
-        .add(linear(d, d, true).shares_input())
-        .add(linear(d, d, true).shares_input())
-        .add(core)
-        .add(linear(d, d, true));
-    if e.out_dropout {
-        attention = attention.add(dropout(d));
-    }
-    attention = attention.add(layer_norm(d, true));
+    let attention = encoder_attention(c, e).add(layer_norm(d, true));
     let ffn = linear(d, f, true)
         .add(activation(c.mlp.act, f))
         .add(linear(f, d, true))
@@ -541,13 +528,21 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
     let empty = Parts::new();
     let blocks = [block, empty, empty, empty];
     let mut top = Parts::new().push("embeddings", "Embeddings", embeddings);
-    if w != d {
+    if w != d && e.deberta.is_none() {
         top = top.push("embeddings_project", "Linear", linear(w, d, true));
     }
-    let top = top.repeat("encoder", "Layer", &block, 0, c.num_layers);
+    let mut top = top.repeat("encoder", "Layer", &block, 0, c.num_layers);
+    if let Some(db) = e.deberta {
+        top = deberta_encoder_parts(top, db, d);
+    }
     // the masked-LM head: a transform to the embedding width, its norm, the decoder (tied to
     // the word embeddings) and the vocabulary bias
-    let decoder = if c.tie_word_embeddings {
+    // DeBERTa's head without `legacy` multiplies by the word embeddings whatever the tie says
+    let legacy = match e.deberta {
+        Some(db) => db.legacy,
+        None => true,
+    };
+    let decoder = if c.tie_word_embeddings || !legacy {
         linear(w, v, false).tied()
     } else {
         linear(w, v, e.tied_decoder_bias)
@@ -692,4 +687,116 @@ const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
         ),
     };
     Architecture { top, blocks }
+}
+
+/// An encoder layer's self-attention, up to its output norm: q, k, v and the output
+/// projection around the core (nothing cached), the output dropout, and DeBERTa's disentangled
+/// terms and position projections.
+const fn encoder_attention(c: &ModelConfig, e: Encoder) -> Cost {
+    let (d, h) = (c.hidden_size, c.num_heads);
+    // an encoder reads its whole input at once: nothing is cached
+    let core = Cost {
+        kv_per_token: 0,
+        ..attention_core_with(h, h, d / h, 0, false)
+    };
+    let mut attention = linear(d, d, true)
+        .add(linear(d, d, true).shares_input())
+        .add(linear(d, d, true).shares_input())
+        .add(core)
+        .add(linear(d, d, true));
+    if e.out_dropout {
+        attention = attention.add(dropout(d));
+    }
+    if e.deberta.is_some() {
+        // no fused kernel in transformers: eager whatever the plan names
+        attention = Cost {
+            eager_attention: true,
+            ..attention
+        };
+    }
+    if let Some(db) = e.deberta
+        && db.rel_rows > 0
+    {
+        // the disentangled terms, per layer (measured, tests/fixtures/memory-families.json):
+        // c2p scores `Q·pos_keyᵀ` and p2c `K·pos_queryᵀ` of `[b·h, s, 2R]` before their
+        // gathers, the key kept again for p2c, the relative table after its dropout, the
+        // projected table repeated over the batch (`[b·h, 2R, d]` per term), an int64 `[s, s]`
+        // gather index per term, and the boolean mask of `masked_fill`
+        let terms = db.c2p as u64 + db.p2c as u64;
+        attention = attention.saves(Activations {
+            attention_per_token: terms * h * db.rel_rows + if db.p2c { d } else { 0 },
+            per_sample: terms * db.rel_rows * d,
+            per_step: db.rel_rows * d,
+            step_square_bytes: terms * 8,
+            square_bytes: 1,
+            ..Activations::ZERO
+        });
+    }
+    if let Some(db) = e.deberta
+        && db.rel_rows > 0
+        && !db.share_att_key
+    {
+        // `pos_key_proj` (c2p) and `pos_query_proj` (p2c) project the relative table, not the
+        // hidden states: parameters only here
+        let n = db.c2p as u64 + db.p2c as u64;
+        attention = attention.add(
+            Cost::parameter(&[d, d])
+                .matmul()
+                .add(Cost::parameter(&[d]))
+                .times(n),
+        );
+    }
+    attention
+}
+
+/// DeBERTa's parts after the layers: the relative table, its norm, the convolution.
+const fn deberta_encoder_parts(top: Parts, db: Deberta, d: u64) -> Parts {
+    let mut top = top;
+    if db.rel_rows > 0 {
+        top = top.push(
+            "rel_embeddings",
+            "Embedding",
+            Cost::parameter(&[db.rel_rows, d]),
+        );
+    }
+    if db.rel_norm {
+        top = top.push("LayerNorm", "Norm", layer_norm(d, true));
+    }
+    if db.conv_kernel > 0 {
+        top = top.push(
+            "conv",
+            "ConvLayer",
+            conv(1, d, d, db.conv_kernel, 1, true, db.conv_groups)
+                .add(layer_norm(d, true))
+                .add(dropout(d)),
+        );
+    }
+    top
+}
+
+/// DeBERTa's embeddings: words (and, with `position_biased_input`, absolute positions; token
+/// types when `type_vocab_size > 0`) at the embedding width, a bias-free `embed_proj` to the
+/// hidden size when they differ, then the norm and dropout at the hidden size; one
+/// `position_ids` buffer.
+const fn deberta_embeddings(
+    c: &ModelConfig,
+    e: Encoder,
+    db: Deberta,
+    rows: u64,
+    tokens: u64,
+) -> Cost {
+    let (d, w) = (c.hidden_size, e.embedding_size);
+    let mut emb = embedding(c.vocab_size, w);
+    if db.absolute {
+        emb = emb.add(embedding(rows, w).positions(tokens));
+    }
+    if e.type_vocab_size > 0 {
+        emb = emb.add(embedding(e.type_vocab_size, w));
+    }
+    if w != d {
+        emb = emb.add(linear(w, d, false));
+    }
+    emb.add(layer_norm(d, true))
+        .add(dropout(d))
+        .add(Cost::buffer(rows, 8))
 }

@@ -181,6 +181,11 @@ pub struct EncoderRule {
     /// ModernBERT's layout instead of BERT's (see [`Encoder::pre_norm`](super::Encoder)), with
     /// the key of its prediction head's dense bias (`classifier_bias`).
     pub pre_norm: Option<(&'static str, bool)>,
+    /// `type_vocab_size` when absent (BERT 2, DeBERTa 0).
+    pub type_vocab_default: u64,
+    /// DeBERTa's keys (`relative_attention`, `position_buckets`, …; see
+    /// [`Deberta`](super::Deberta)).
+    pub deberta: bool,
 }
 
 /// BERT's encoder.
@@ -193,6 +198,8 @@ pub const BERT_ENCODER: EncoderRule = EncoderRule {
     pretraining: Some(Pretraining::NextSentence),
     pad_offset: false,
     pre_norm: None,
+    type_vocab_default: 2,
+    deberta: false,
 };
 
 /// One `model_type`'s description.
@@ -1172,6 +1179,27 @@ pub const ALL: &[Family] = &[
         lora: &[],
         refuse: &[],
         ..LLAMA
+    },
+    Family {
+        name: "deberta-v2",
+        about: "DeBERTa-v2 and v3 (disentangled attention over a relative position table)",
+        vocab: &["vocab_size"],
+        max_positions: Dim::Or(&["max_position_embeddings"], 512),
+        encoder: Some(EncoderRule {
+            embedding_size: Some("embedding_size"),
+            pooler: false,
+            pretraining: None,
+            type_vocab_default: 0,
+            deberta: true,
+            ..BERT_ENCODER
+        }),
+        refuse: &[
+            Refuse::True("add_cross_attention"),
+            Refuse::True("is_decoder"),
+            Refuse::NotHidden("pooler_hidden_size"),
+            Refuse::Present("attention_head_size"),
+        ],
+        ..BERT
     },
     Family {
         name: "electra",

@@ -10,8 +10,8 @@ use super::families::{
     DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, SharedRule, SlidingRule,
 };
 use super::{
-    Act, Attention, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Norm, Positions,
-    Pretraining, QkNorm, ScoreCorrection,
+    Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Norm,
+    Positions, Pretraining, QkNorm, ScoreCorrection,
 };
 
 /// What is wrong with a `config.json`: one line that names the key and says what to do.
@@ -781,10 +781,11 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         encoder: match f.encoder {
             None => None,
             Some(e) => Some(Encoder {
-                type_vocab_size: if e.token_types {
-                    keys.count_or("type_vocab_size", 2)?
-                } else {
-                    0
+                type_vocab_size: match (e.token_types, e.deberta) {
+                    (false, _) => 0,
+                    // DeBERTa builds no table for 0 (BERT would build an empty one)
+                    (true, true) => keys.number_or("type_vocab_size", e.type_vocab_default)?,
+                    (true, false) => keys.count_or("type_vocab_size", e.type_vocab_default)?,
                 },
                 embedding_size: match e.embedding_size {
                     Some(k) => keys.dim_or(&[k], d)?,
@@ -801,9 +802,94 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
                     Some((k, default)) => Some(keys.flag_or(k, default)?),
                     None => None,
                 },
+                deberta: if e.deberta {
+                    Some(deberta(keys, max_positions, d)?)
+                } else {
+                    None
+                },
             }),
         },
         dropout,
+    })
+}
+
+/// DeBERTa's keys, with the defaults its model code reads them with (`getattr`): most are not
+/// fields of the 5.24 configuration class.
+fn deberta(keys: &Keys<'_>, max_positions: u64, hidden: u64) -> Result<Deberta, ConfigError> {
+    // -1 means "none" for both
+    let signed = |k: &'static str, default: i64| -> Result<i64, ConfigError> {
+        match keys.map.get(k) {
+            None | Some(Value::Null) => Ok(default),
+            Some(v) => v.as_i64().ok_or_else(|| {
+                ConfigError::new(format!("`{k}` must be an integer, found {}", short(v)))
+            }),
+        }
+    };
+    let relative = keys.flag_or("relative_attention", false)?;
+    let buckets = signed("position_buckets", -1)?;
+    let max_relative = signed("max_relative_positions", -1)?;
+    let span = if buckets > 0 {
+        buckets.unsigned_abs()
+    } else if max_relative >= 1 {
+        max_relative.unsigned_abs()
+    } else {
+        max_positions
+    };
+    if span > MAX_DIM {
+        return Err(ConfigError::new(format!(
+            "the relative position span {span} is beyond any real model (the limit is {MAX_DIM}); check `position_buckets` and `max_relative_positions`"
+        )));
+    }
+    let text_list = |k: &'static str| -> Result<Vec<String>, ConfigError> {
+        match keys.map.get(k) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(t)) => Ok(t
+                .split('|')
+                .map(|p| p.trim().to_ascii_lowercase())
+                .collect()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str().map(str::to_ascii_lowercase).ok_or_else(|| {
+                        ConfigError::new(format!("`{k}` must list names, found {}", short(i)))
+                    })
+                })
+                .collect(),
+            Some(other) => Err(ConfigError::new(format!(
+                "`{k}` must be a name or a list of names, found {}",
+                short(other)
+            ))),
+        }
+    };
+    let kinds = text_list("pos_att_type")?;
+    if let Some(unknown) = kinds.iter().find(|k| !matches!(k.as_str(), "c2p" | "p2c")) {
+        return Err(ConfigError::new(format!(
+            "unknown `pos_att_type` entry `{}`; expected c2p and p2c",
+            clip(unknown)
+        )));
+    }
+    let conv_kernel = keys.number_or("conv_kernel_size", 0)?;
+    let conv_groups = keys.count_or("conv_groups", 1)?;
+    if conv_kernel > 0 && !hidden.is_multiple_of(conv_groups) {
+        return Err(ConfigError::new(format!(
+            "`conv_groups` ({conv_groups}) must divide `hidden_size` ({hidden})"
+        )));
+    }
+    if conv_kernel > MAX_DIM {
+        return Err(ConfigError::new(format!(
+            "`conv_kernel_size` = {conv_kernel} is beyond any real model (the limit is {MAX_DIM}); check the value"
+        )));
+    }
+    Ok(Deberta {
+        absolute: keys.flag_or("position_biased_input", true)?,
+        rel_rows: if relative { 2 * span } else { 0 },
+        rel_norm: text_list("norm_rel_ebd")?.iter().any(|n| n == "layer_norm"),
+        c2p: relative && kinds.iter().any(|k| k == "c2p"),
+        p2c: relative && kinds.iter().any(|k| k == "p2c"),
+        share_att_key: keys.flag_or("share_att_key", false)?,
+        conv_kernel,
+        conv_groups,
+        legacy: keys.flag_or("legacy", true)?,
     })
 }
 

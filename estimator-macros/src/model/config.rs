@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use estimator_core::config::{
-    Act, Attention, Encoder, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions,
+    Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions,
     Pretraining, QkNorm, ScoreCorrection,
 };
 use proc_macro2::{Literal, TokenStream};
@@ -309,7 +309,29 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             tied_decoder_bias,
             pretraining,
             pre_norm,
+            deberta,
         }) => {
+            let deberta = match deberta {
+                None => quote!(::core::option::Option::None),
+                Some(Deberta {
+                    absolute,
+                    rel_rows,
+                    rel_norm,
+                    c2p,
+                    p2c,
+                    share_att_key,
+                    conv_kernel,
+                    conv_groups,
+                    legacy,
+                }) => {
+                    let (r, k, g) = (lit(rel_rows), lit(conv_kernel), lit(conv_groups));
+                    quote!(::core::option::Option::Some(#cfg::Deberta {
+                        absolute: #absolute, rel_rows: #r, rel_norm: #rel_norm, c2p: #c2p,
+                        p2c: #p2c, share_att_key: #share_att_key, conv_kernel: #k,
+                        conv_groups: #g, legacy: #legacy,
+                    }))
+                }
+            };
             let (t, e) = (lit(type_vocab_size), lit(embedding_size));
             let pre_norm = match pre_norm {
                 None => quote!(::core::option::Option::None),
@@ -322,7 +344,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             quote!(::core::option::Option::Some(#cfg::Encoder {
                 type_vocab_size: #t, embedding_size: #e, pooler: #pooler,
                 out_dropout: #out_dropout, tied_decoder_bias: #tied_decoder_bias,
-                pretraining: #pretraining, pre_norm: #pre_norm,
+                pretraining: #pretraining, pre_norm: #pre_norm, deberta: #deberta,
             }))
         }
     };
