@@ -74,6 +74,10 @@ pub struct Activations {
     /// rather than in fp32 with a 16-bit copy (Llama and its descendants, which pass
     /// `dtype=torch.float32`); it matters for pure 16-bit training only.
     pub score_dtype_heads: u64,
+    /// Heads whose eager scores get an attention mask added before the softmax, leaving
+    /// `scores + mask` alive beside the scores and their softmax in a no-grad forward
+    /// (ModernBERT's window mask; measured in its eager forward).
+    pub masked_score_heads: u64,
     /// Elements kept once per step whatever the batch (DeBERTa's relative table after its
     /// dropout, per layer), in the activation dtype; with dropout on, as many mask elements.
     pub per_step: u64,
@@ -116,6 +120,7 @@ impl Activations {
         score_heads: 0,
         score_dropout_heads: 0,
         score_dtype_heads: 0,
+        masked_score_heads: 0,
         per_step: 0,
         square_bytes: 0,
         step_square_bytes: 0,
@@ -125,7 +130,7 @@ impl Activations {
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 22] {
+    const fn to_array(self) -> [u64; 23] {
         [
             self.per_token,
             self.attention_per_token,
@@ -149,10 +154,11 @@ impl Activations {
             self.per_step,
             self.square_bytes,
             self.step_square_bytes,
+            self.masked_score_heads,
         ]
     }
 
-    const fn from_array(a: [u64; 22]) -> Activations {
+    const fn from_array(a: [u64; 23]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -176,6 +182,7 @@ impl Activations {
             per_step: a[19],
             square_bytes: a[20],
             step_square_bytes: a[21],
+            masked_score_heads: a[22],
         }
     }
 

@@ -312,7 +312,10 @@ impl Inference {
         if !matches!(self.attention, AttentionKernel::Flash) {
             let scores = tri!(mul(
                 tri!(mul(tokens, cached_tokens)),
-                tri!(mul(c.block.score_heads as u128, 2 * cb))
+                tri!(mul(
+                    2 * c.block.score_heads as u128 + c.block.masked_score_heads as u128,
+                    cb
+                ))
             ));
             working = tri!(add(working, scores));
         }

@@ -598,12 +598,17 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
 const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
     let (d, v) = (c.hidden_size, c.vocab_size);
     let n = norm(c.norm, d);
+    // every layer's eager scores get a mask added (the window's, or the padding one)
     let attn = Cost {
         kv_per_token: 0,
         kv_window_per_token: 0,
         window: 0,
         ..self_attention(c, None, 0)
-    };
+    }
+    .saves(Activations {
+        masked_score_heads: c.num_heads,
+        ..Activations::ZERO
+    });
     let mut mlp = dense_mlp(c, c.intermediate_size, None, false);
     let mut attn = attn;
     if c.dropout {
