@@ -205,18 +205,7 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
         }
         keys.extend(e.pre_norm.map(|(k, _)| k));
         if e.deberta {
-            keys.extend([
-                "position_biased_input",
-                "relative_attention",
-                "position_buckets",
-                "max_relative_positions",
-                "norm_rel_ebd",
-                "pos_att_type",
-                "share_att_key",
-                "conv_kernel_size",
-                "conv_groups",
-                "legacy",
-            ]);
+            keys.extend(families::DEBERTA_KEYS);
         }
     }
     keys.extend(f.dropout_keys);

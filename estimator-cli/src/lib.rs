@@ -28,24 +28,10 @@ impl std::fmt::Display for CliError {
     }
 }
 
-/// The error line as printed: control characters (newlines, terminal escapes) written as
-/// escapes and the length capped, so that whatever a user typed or a file held, the error is
-/// one printable line.
+/// The error line as printed: one printable line of at most 2000 characters, whatever a user
+/// typed or a file held.
 fn one_line(message: &str) -> String {
-    const MAX_CHARS: usize = 2000;
-    let mut out = String::new();
-    for (i, c) in message.chars().enumerate() {
-        if i == MAX_CHARS {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    estimator::config::clip_to(message, 2000)
 }
 
 /// The contents of `path`, refused beyond `cap` bytes (read through a limit, so that

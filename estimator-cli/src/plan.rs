@@ -296,11 +296,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let batch = positive(or_default(s.batch, 1, "batch", "1", &mut assumed), "batch")?;
     let tp = positive(or_default(s.tp, 1, "tp", "1", &mut assumed), "tp")?;
     // a learned position table bounds the sequence: the defaults stay inside it
-    let table = c.cost().positions;
+    let base = c.cost();
+    let table = base.positions;
     let mut notes = Vec::new();
     if mode == Mode::Infer {
         // the library's defaults, which stay inside a position table
-        let defaults = Inference::new(c.cost(), name);
+        let defaults = Inference::new(base, name);
         let generate = if c.encoder.is_some() {
             // an encoder reads its input in one pass and generates nothing
             match s.generate {
@@ -348,7 +349,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             "bf16",
             &mut assumed,
         ));
-        let mut inf = Inference::new(c.cost(), name)
+        let mut inf = Inference::new(base, name)
             .batch(batch)
             .prompt(prompt)
             .generate(generate)
@@ -388,7 +389,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         positive(n, "seq")?
     } else {
         // the library's default, which stays inside a position table
-        let n = Training::new(c.cost(), name).seq_len();
+        let n = Training::new(base, name).seq_len();
         assumed.push(if n == table {
             format!("seq {n} (the model's position table)")
         } else {
@@ -474,6 +475,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         "flash",
         &mut assumed,
     ));
+    if base.eager_attention {
+        notes.push(format!(
+            "{}'s attention has no fused kernel in transformers: it is estimated eager, whatever `--attention` says",
+            c.model_type.name()
+        ));
+    }
     let dropout = if let Some(d) = s.dropout {
         d == OnOff::On
     } else {
@@ -584,19 +591,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
 
 /// A note when `tokens` run past the context a rotary or relative-position model was trained
 /// for (`max_position_embeddings`): nothing bounds the memory there, but the model's quality
-/// is not assured (rope scaling, …). Learned tables refuse such plans outright. And a note
-/// when the attention runs eagerly whatever the plan's kernel (DeBERTa).
+/// is not assured (rope scaling, …). Learned tables refuse such plans outright.
 fn past_context(c: &ModelConfig, tokens: u64, notes: &mut Vec<String>) {
     // rotary, or relative positions (DeBERTa-v3 has no absolute table)
     let unbounded = matches!(c.positions, Positions::Rotary { .. })
         || c.encoder
             .is_some_and(|e| e.deberta.is_some_and(|d| !d.absolute));
-    if c.cost().eager_attention {
-        notes.push(format!(
-            "{}'s attention has no fused kernel in transformers: it is estimated eager, whatever `--attention` says",
-            c.model_type.name()
-        ));
-    }
     if unbounded && c.max_positions > 0 && tokens > c.max_positions {
         notes.push(format!(
             "{tokens} tokens is past the {} positions the model was trained for (max_position_embeddings); the memory is estimated, the quality is not assured",

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::CliError;
 use crate::args::ValidateArgs;
+use crate::plan::estimate_error;
 use crate::report::grouped;
 
 /// The largest measurements file read: the bundled ones are under 256 KiB.
@@ -120,11 +121,16 @@ pub(crate) fn compare_all(
 
 /// An estimate's error, naming the case.
 fn in_case(case: &str, e: estimator::EstimateError) -> CliError {
-    CliError::new(format!(
-        "case `{}`: {}",
-        clip(case),
-        e.to_string().trim_start_matches("estimator: ")
-    ))
+    CliError::new(format!("case `{}`: {}", clip(case), estimate_error(e)))
+}
+
+/// An inference case's weight dtype (`inputs.dtype`; fp32 when absent, as measure.py runs).
+fn weights_of(inputs: &Value) -> DType {
+    match text(inputs, "/dtype") {
+        "bf16" => DType::BF16,
+        "fp16" => DType::F16,
+        _ => DType::F32,
+    }
 }
 
 /// `a + b` of measured or estimated bytes, an error naming the case when it exceeds `u64`.
@@ -367,11 +373,7 @@ fn forward(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         attn,
         device,
     } = *c;
-    let weights = match text(inputs, "/dtype") {
-        "bf16" => DType::BF16,
-        "fp16" => DType::F16,
-        _ => DType::F32,
-    };
+    let weights = weights_of(inputs);
     let inf = Inference::new(config.cost(), "case")
         .batch(count(inputs, "/batch", name)?)
         .prompt(count(inputs, "/prompt_len", name)?)
@@ -399,11 +401,7 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     let cost = config.cost();
     let prompt = count(inputs, "/prompt_len", name)?;
     let cached = count(m, "/kv_cache_final_len", name)?;
-    let weights = match text(inputs, "/dtype") {
-        "bf16" => DType::BF16,
-        "fp16" => DType::F16,
-        _ => DType::F32,
-    };
+    let weights = weights_of(inputs);
     let inf = Inference::new(cost, "case")
         .batch(count(inputs, "/batch", name)?)
         .prompt(prompt)

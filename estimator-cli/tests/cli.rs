@@ -1,45 +1,14 @@
 //! The `estimator` binary end to end: every subcommand, the JSON schema, and every class of bad
 //! input (one line on stderr, exit status 2, never a panic).
 
-use assert_cmd::Command;
+mod common;
+
+use common::{estimator, fails_with, json, ok};
 use predicates::prelude::*;
-use serde_json::Value;
-
-fn estimator() -> Command {
-    Command::cargo_bin("estimator").expect("the binary builds")
-}
-
-/// Runs `args`, expects success, returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = estimator().args(args).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
 
 /// Runs `args`, expects exit status 2 and exactly one line on stderr containing `needle`.
 fn fails(args: &[&str], needle: &str) {
-    let out = estimator().args(args).output().expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
-    assert!(err.starts_with("estimator: "), "{args:?}: {err}");
-    assert!(
-        err.contains(needle),
-        "{args:?}: expected `{needle}` in {err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
-    assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok(args)).expect("valid JSON")
+    fails_with(args, &[needle]);
 }
 
 #[test]

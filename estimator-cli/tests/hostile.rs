@@ -5,46 +5,10 @@
 
 use std::io::Write as _;
 
-use assert_cmd::Command;
+mod common;
+
+use common::{fails_with as fails, json, ok};
 use serde_json::Value;
-
-fn estimator() -> Command {
-    Command::cargo_bin("estimator").expect("the binary builds")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = estimator().args(args).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-fn json(args: &[&str]) -> Value {
-    serde_json::from_str(&ok(args)).expect("valid JSON")
-}
-
-/// Exit status 2, one printable line on stderr containing every needle, nothing on stdout.
-fn fails(args: &[&str], needles: &[&str]) -> String {
-    let out = estimator().args(args).output().expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line, got {err}");
-    assert!(
-        !err.trim_end_matches('\n').chars().any(char::is_control),
-        "{args:?}: control characters in {err:?}"
-    );
-    for needle in needles {
-        assert!(
-            err.contains(needle),
-            "{args:?}: expected `{needle}` in {err}"
-        );
-    }
-    assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
-    err
-}
 
 fn kv_cache(args: &[&str]) -> u64 {
     let mut all = vec!["estimate", "--json", "--mode", "infer", "--generate", "0"];

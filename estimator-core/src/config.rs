@@ -18,7 +18,7 @@ pub mod families;
 #[cfg(feature = "config")]
 mod json;
 #[cfg(feature = "config")]
-pub use json::{ConfigError, clip, closest};
+pub use json::{ConfigError, clip, clip_to, closest};
 
 /// A supported `model_type`: a handle on its [`families::Family`] description (its index in
 /// [`families::ALL`]).

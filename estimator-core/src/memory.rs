@@ -112,7 +112,7 @@ impl EstimateError {
             }
             EstimateError::CostOverflow(e) => e.message(),
             EstimateError::InferenceNotModeled => {
-                "estimator: inference of DeBERTa's disentangled attention is not modeled yet (its forward holds about eight s × s tensors per head at once, measured); its training is"
+                "estimator: inference of DeBERTa's disentangled attention is not modeled yet (its forward holds about eight s × s tensors per head at once, measured); estimate its training (`--mode train`), which is"
             }
             EstimateError::TensorParallelHeads { .. } => {
                 "estimator: the tensor-parallel degree must divide the attention heads (each GPU computes whole heads)"

@@ -69,7 +69,7 @@ fn fields<'a>(cx: &mut Ctxt, input: &'a syn::DeriveInput) -> Vec<LayerField<'a>>
         }
         first_layer = false;
         // a LoRA adapter under `frozen` would not train, under `tied` it would vanish
-        if is_lora(&field.ty) {
+        if is_layer(&field.ty, "Lora") {
             for (flag, why) in [
                 (
                     attrs.frozen,
@@ -98,12 +98,12 @@ fn fields<'a>(cx: &mut Ctxt, input: &'a syn::DeriveInput) -> Vec<LayerField<'a>>
     out
 }
 
-/// Whether the type is `Lora<..>` (by its last path segment).
-fn is_lora(ty: &syn::Type) -> bool {
+/// Whether the type is the layer `name` (`Lora<..>`, `Linear<..>`), by its last path segment.
+pub(crate) fn is_layer(ty: &syn::Type, name: &str) -> bool {
     match ty {
-        syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Lora"),
-        syn::Type::Group(g) => is_lora(&g.elem),
-        syn::Type::Paren(p) => is_lora(&p.elem),
+        syn::Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == name),
+        syn::Type::Group(g) => is_layer(&g.elem, name),
+        syn::Type::Paren(p) => is_layer(&p.elem, name),
         _ => false,
     }
 }
@@ -113,11 +113,12 @@ fn unraw(name: &str) -> String {
     name.strip_prefix("r#").unwrap_or(name).to_owned()
 }
 
-/// Whether `tokens` mention the identifier `ident` anywhere (a type parameter in a field type).
-fn mentions(tokens: TokenStream, ident: &syn::Ident) -> bool {
+/// Whether `tokens` mention the identifier `word` anywhere (a type parameter in a field type,
+/// a block in `[Block; 4]`).
+pub(crate) fn mentions(tokens: TokenStream, word: &str) -> bool {
     tokens.into_iter().any(|tt| match tt {
-        TokenTree::Ident(i) => i == *ident,
-        TokenTree::Group(g) => mentions(g.stream(), ident),
+        TokenTree::Ident(i) => i == word,
+        TokenTree::Group(g) => mentions(g.stream(), word),
         _ => false,
     })
 }
@@ -135,7 +136,7 @@ fn bounded(
         .filter(|p| {
             fields.iter().any(|f| {
                 let ty = f.ty;
-                mentions(quote!(#ty), &p.ident)
+                mentions(quote!(#ty), &p.ident.to_string())
             })
         })
         .map(|p| p.ident.clone())

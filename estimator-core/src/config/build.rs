@@ -351,6 +351,15 @@ const fn block(c: &ModelConfig, lora: Option<Lora>, window: u64, sparse: bool) -
     }
 }
 
+/// A rotary embedding's fp32 `inv_freq` and `original_inv_freq` buffers, one pair per table
+/// (per layer type where the family keeps one each).
+const fn rotary_buffers(dim: u64, tables: u64) -> Cost {
+    let half = half_up(dim);
+    Cost::buffer(half, 4)
+        .add(Cost::buffer(half, 4))
+        .times(tables)
+}
+
 /// `⌈dim / 2⌉`: the length of `inv_freq` (`arange(0, dim, 2)`).
 const fn half_up(dim: u64) -> u64 {
     dim / 2 + dim % 2
@@ -446,14 +455,7 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
     }
     top = top.push("norm", "Norm", freeze(norm(c.norm, d), frozen));
     if let Positions::Rotary { dim, tables } = c.positions {
-        let half = half_up(dim);
-        top = top.push(
-            "rotary_emb",
-            "Rotary",
-            Cost::buffer(half, 4)
-                .add(Cost::buffer(half, 4))
-                .times(tables),
-        );
+        top = top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
     }
     Architecture {
         top: head(c, top, frozen),
@@ -651,19 +653,9 @@ const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
         .repeat("layers", "Layer", &layer, 1, c.num_layers - 1)
         .push("final_norm", "Norm", n);
     if let Positions::Rotary { dim, tables } = c.positions {
-        let half = half_up(dim);
-        top = top.push(
-            "rotary_emb",
-            "Rotary",
-            Cost::buffer(half, 4)
-                .add(Cost::buffer(half, 4))
-                .times(tables),
-        );
+        top = top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
     }
-    let bias = match e.pre_norm {
-        Some(b) => b,
-        None => false,
-    };
+    let bias = matches!(e.pre_norm, Some(true));
     let predict = linear(d, d, bias).add(activation(c.mlp.act, d)).add(n);
     let top = match c.head {
         // (ModernBERT has no `*ForPreTraining`: the reader refuses it)

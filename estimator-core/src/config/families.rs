@@ -188,6 +188,22 @@ pub struct EncoderRule {
     pub deberta: bool,
 }
 
+/// The keys the reader takes DeBERTa's description from when [`EncoderRule::deberta`] is set
+/// (most are not fields of the 5.24 configuration class; the model code reads them with
+/// `getattr` defaults, and so does the reader).
+pub const DEBERTA_KEYS: &[&str] = &[
+    "position_biased_input",
+    "relative_attention",
+    "position_buckets",
+    "max_relative_positions",
+    "norm_rel_ebd",
+    "pos_att_type",
+    "share_att_key",
+    "conv_kernel_size",
+    "conv_groups",
+    "legacy",
+];
+
 /// BERT's encoder.
 pub const BERT_ENCODER: EncoderRule = EncoderRule {
     token_types: true,

@@ -191,13 +191,20 @@ fn short(v: &Value) -> String {
     clip(&v.to_string())
 }
 
-/// A string from a config shown in an error: cut to a readable length, and control characters
-/// (newlines, terminal escapes) written as escapes, so that the error stays one printable line.
+/// A string from a config shown in an error: cut to 40 characters (see [`clip_to`]).
 #[must_use]
 pub fn clip(s: &str) -> String {
+    clip_to(s, 40)
+}
+
+/// `s` as one printable line of at most `max` characters (then `…`): control characters
+/// (newlines, terminal escapes) are written as escapes, so that whatever a user typed or a
+/// file held, an error that quotes it stays one line.
+#[must_use]
+pub fn clip_to(s: &str, max: usize) -> String {
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i == 40 {
+        if i == max {
             out.push('…');
             break;
         }
@@ -613,7 +620,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
             Some(n) if n > 0 => n,
             _ => {
                 return Err(ConfigError::new(format!(
-                    "`max_position_embeddings` ({max_positions}) leaves no position after `pad_token_id` ({pad}): positions start at pad_token_id + 1"
+                    "`max_position_embeddings` ({max_positions}) leaves no position after `pad_token_id` ({pad}): positions start at pad_token_id + 1; raise `max_position_embeddings` (released RoBERTa checkpoints have 514) or check `pad_token_id`"
                 )));
             }
         };
@@ -821,7 +828,10 @@ fn deberta(keys: &Keys<'_>, max_positions: u64, hidden: u64) -> Result<Deberta, 
         match keys.map.get(k) {
             None | Some(Value::Null) => Ok(default),
             Some(v) => v.as_i64().ok_or_else(|| {
-                ConfigError::new(format!("`{k}` must be an integer, found {}", short(v)))
+                ConfigError::new(format!(
+                    "`{k}` must be an integer (-1 for none), found {}",
+                    short(v)
+                ))
             }),
         }
     };

@@ -315,14 +315,7 @@ fn check_recursion(cx: &mut Ctxt, input: &ModelInput, blocks: &[&Block], fields:
 
 /// Whether the type names `word` anywhere (`[Block; 4]`, `Frozen<Block>`).
 fn mentions(ty: &Type, word: &str) -> bool {
-    fn walk(tokens: TokenStream, word: &str) -> bool {
-        tokens.into_iter().any(|t| match t {
-            TokenTree::Ident(i) => i == word,
-            TokenTree::Group(g) => walk(g.stream(), word),
-            _ => false,
-        })
-    }
-    walk(ty.to_token_stream(), word)
+    crate::expand::mentions(ty.to_token_stream(), word)
 }
 
 /// The fields of one struct: types with hyper-parameters substituted, modifiers as
@@ -465,25 +458,13 @@ fn shown(ty: &Type) -> String {
 
 /// Whether `ty` is `Linear<..>` (by its last path segment).
 fn is_linear(ty: &Type) -> bool {
-    match ty {
-        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Linear"),
-        Type::Group(g) => is_linear(&g.elem),
-        Type::Paren(p) => is_linear(&p.elem),
-        _ => false,
-    }
+    crate::expand::is_layer(ty, "Linear")
 }
 
 /// Whether `ty` mentions one of the model's blocks (a field holding blocks is not frozen as a
 /// whole: its own fields decide).
 fn mentions_block(ty: &Type, blocks: &[String]) -> bool {
-    fn walk(tokens: TokenStream, blocks: &[String]) -> bool {
-        tokens.into_iter().any(|tt| match tt {
-            TokenTree::Ident(i) => blocks.iter().any(|b| i == b.as_str()),
-            TokenTree::Group(g) => walk(g.stream(), blocks),
-            _ => false,
-        })
-    }
-    walk(ty.to_token_stream(), blocks)
+    blocks.iter().any(|b| mentions(ty, b))
 }
 
 /// Replaces hyper-parameter names and expressions of them inside `ty` with their values.
