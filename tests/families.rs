@@ -208,6 +208,17 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
             keys.extend(families::DEBERTA_KEYS);
         }
     }
+    if let Some(r) = f.seq2seq {
+        keys.extend(r.encoder_layers);
+        keys.extend(r.encoder_heads);
+        keys.extend(r.encoder_ffn);
+        keys.extend(r.head_dim_key);
+        keys.extend(r.relative.map(|(k, _, _)| k));
+        keys.extend(r.source_rows.map(|(k, _)| k));
+        keys.extend(r.mel_bins.map(|(k, _)| k));
+        keys.extend(r.ffn_proj);
+        keys.extend(r.shared_key);
+    }
     keys.extend(f.dropout_keys);
     keys.extend(f.refuse.iter().map(|r| match *r {
         families::Refuse::True(k)

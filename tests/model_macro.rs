@@ -170,12 +170,15 @@ fn config_errors_name_the_key() {
             .expect_err("invalid")
             .to_string()
     };
-    let t5 = err(r#"{"model_type": "t5"}"#);
+    let xlnet = err(r#"{"model_type": "xlnet"}"#);
     assert!(
-        t5.starts_with("unsupported model_type `t5`; supported: llama, mistral, mixtral,"),
-        "{t5}"
+        xlnet.starts_with("unsupported model_type `xlnet`; supported: llama, mistral, mixtral,"),
+        "{xlnet}"
     );
-    assert!(t5.contains("deepseek_v3") && t5.contains("gpt_oss"), "{t5}");
+    assert!(
+        xlnet.contains("deepseek_v3") && xlnet.contains("gpt_oss"),
+        "{xlnet}"
+    );
     let missing = r#"{"model_type": "llama", "hidden_size": 4096, "num_attention_heads": 32,
         "num_hidden_layers": 32, "vocab_size": 32000}"#;
     assert_eq!(

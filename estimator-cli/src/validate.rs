@@ -152,6 +152,15 @@ fn count(v: &Value, pointer: &str, case: &str) -> Result<u64, CliError> {
     })
 }
 
+/// An encoder–decoder case's source length (`inputs.source_len`: encoder positions), 0 for
+/// the other cases.
+fn source_of(inputs: &Value, case: &str) -> Result<u64, CliError> {
+    match inputs.get("source_len") {
+        None => Ok(0),
+        Some(_) => count(inputs, "/source_len", case),
+    }
+}
+
 fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer)
         .and_then(Value::as_str)
@@ -235,10 +244,10 @@ fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliErro
     };
     match text(case, "/kind") {
         "training_step" => training(&c),
-        "inference_kv_cache" => inference(&c),
+        "inference_kv_cache" | "inference_seq2seq" => inference(&c),
         "inference_forward" => forward(&c),
         other => Err(CliError::new(format!(
-            "case `{name}`: unknown kind `{other}`; expected training_step, inference_kv_cache or inference_forward"
+            "case `{name}`: unknown kind `{other}`; expected training_step, inference_kv_cache, inference_seq2seq or inference_forward"
         ))),
     }
 }
@@ -298,10 +307,11 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     let t = Training::new(cost, "case")
         .batch(batch)
         .seq(seq)
+        .source(source_of(inputs, name)?)
         .precision(precision)
         .optimizer(optimizer)
         .optimizer_impl(optimizer_impl)
-        .attention(kernel(attn, &config, config.dropout, device))
+        .attention(kernel(attn, &config, config.attention_dropout(), device))
         .dropout(config.dropout)
         .device(device);
     let step = t
@@ -375,6 +385,7 @@ fn forward(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     } = *c;
     let weights = weights_of(inputs);
     let inf = Inference::new(config.cost(), "case")
+        .source(source_of(inputs, name)?)
         .batch(count(inputs, "/batch", name)?)
         .prompt(count(inputs, "/prompt_len", name)?)
         .generate(0)
@@ -403,6 +414,7 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     let cached = count(m, "/kv_cache_final_len", name)?;
     let weights = weights_of(inputs);
     let inf = Inference::new(cost, "case")
+        .source(source_of(inputs, name)?)
         .batch(count(inputs, "/batch", name)?)
         .prompt(prompt)
         .generate(cached.saturating_sub(prompt))
@@ -416,7 +428,14 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         Row {
             part: "kv_cache",
             estimate: decode.kv_cache.get(),
-            measured: count(m, "/kv_cache_bytes_final", name)?,
+            // an encoder–decoder's cache holds the cross-attention's keys and values too
+            measured: sum(
+                name,
+                count(m, "/kv_cache_bytes_final", name)?,
+                m.get("cross_kv_cache_bytes")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            )?,
         },
         Row {
             part: "peak",

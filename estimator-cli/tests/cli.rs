@@ -230,7 +230,7 @@ fn validate_reproduces_the_reference_measurements() {
     let last = out.lines().last().unwrap_or_default();
     assert!(
         last.starts_with(
-            "validate: 53 cases, 50 within tolerance, worst falcon_infer_fp32_eager_b2_p256_n16 peak"
+            "validate: 65 cases, 62 within tolerance, worst falcon_infer_fp32_eager_b2_p256_n16 peak"
         ),
         "{last}"
     );
@@ -321,7 +321,7 @@ fn bad_files() {
         br#"{"model_type": "llama", "hidden_size": 40"#,
     );
     let binary = dir.file("binary.json", &[0xff, 0xfe, 0x00, 0x81, 0x00]);
-    let t5 = dir.file("t5.json", br#"{"model_type": "t5", "d_model": 512}"#);
+    let xlnet = dir.file("xlnet.json", br#"{"model_type": "xlnet", "d_model": 1024}"#);
     let missing = dir.file(
         "missing.json",
         br#"{"model_type": "gpt2", "n_embd": 768, "n_head": 12, "vocab_size": 50257}"#,
@@ -338,8 +338,8 @@ fn bad_files() {
     fails(&["estimate", "--config", &truncated], "not valid JSON");
     fails(&["estimate", "--config", &binary], "not a text file");
     fails(
-        &["estimate", "--config", &t5],
-        "unsupported model_type `t5`; supported: llama",
+        &["estimate", "--config", &xlnet],
+        "unsupported model_type `xlnet`; supported: llama",
     );
     fails(&["estimate", "--config", &missing], "missing key `n_layer`");
     fails(
@@ -348,7 +348,7 @@ fn bad_files() {
     );
     fails(&["estimate", "--config", &absurd], "beyond any real model");
     fails(&["validate", &truncated], "not valid JSON");
-    fails(&["validate", &t5], "no `cases` object");
+    fails(&["validate", &xlnet], "no `cases` object");
     fails(&["validate", "/no/such/file.json"], "cannot read");
 }
 

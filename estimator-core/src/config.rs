@@ -384,6 +384,73 @@ pub struct Deberta {
     pub legacy: bool,
 }
 
+/// What an encoder–decoder adds to the decoder the other fields describe (T5, BART, Whisper):
+/// an encoder over the source, and cross-attention to its output in every decoder layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the config file, named as Hugging Face names them"
+)]
+pub struct Seq2Seq {
+    /// Encoder layers (`encoder_layers`, T5's `num_layers`).
+    pub encoder_layers: u64,
+    /// Encoder attention heads (`encoder_attention_heads`).
+    pub encoder_heads: u64,
+    /// The encoder's feed-forward width (`encoder_ffn_dim`).
+    pub encoder_ffn: u64,
+    /// T5's relative position buckets (`relative_attention_num_buckets`): a `[buckets, heads]`
+    /// table in the first layer of each stack (0: absolute positions, [`ModelConfig::positions`]).
+    pub relative_buckets: u64,
+    /// UMT5: a relative table in every layer.
+    pub relative_every_layer: bool,
+    /// Rows of the encoder's position table (Whisper's `max_source_positions`; BART's the
+    /// decoder's), 0 with relative positions.
+    pub source_rows: u64,
+    /// Whisper's front end: two convolutions (kernel 3, the second of stride 2) over
+    /// `num_mel_bins` log-mel channels; the encoder reads exactly `2·source_rows` frames
+    /// (0: token embeddings).
+    pub mel_bins: u64,
+    /// The encoder's position table is a frozen parameter (Whisper's sinusoidal init; Marian's
+    /// and Pegasus's sinusoidal tables).
+    pub frozen_source_positions: bool,
+    /// The decoder's position table is a frozen parameter (Marian, Pegasus).
+    pub frozen_target_positions: bool,
+    /// BART's and Marian's post-norm layers, `norm(x + f(x))`; otherwise pre-norm with a norm
+    /// at the end of each stack (mBART, Pegasus, Whisper, T5).
+    pub post_norm: bool,
+    /// A `layernorm_embedding` after each stack's embeddings (BART, mBART).
+    pub embed_norms: bool,
+    /// `final_logits_bias`: an fp32 `[1, vocab]` buffer added to the logits (BART's family).
+    pub final_logits_bias: bool,
+    /// A bias on the key projections (Whisper's `k_proj` has none); the others follow
+    /// [`Attention::qkv_bias`].
+    pub key_bias: bool,
+    /// Rows of the encoder's own token table when it is not shared with the decoder (Marian's
+    /// `share_encoder_decoder_embeddings: false`; `vocab_size` is then the decoder's); 0 when
+    /// one `shared` table serves both stacks.
+    pub source_vocab: u64,
+    /// `*EncoderModel` (T5's): the encoder stack alone, over the sequence; no decoder.
+    pub encoder_only: bool,
+    /// The encoder's head width (T5's `d_kv`, as the decoder's; BART's `d_model / heads`).
+    pub encoder_head_dim: u64,
+    /// q, k and v are made contiguous head-major before the kernel (Whisper): a fused kernel's
+    /// output is then head-major, and the output projection reads a copy of it.
+    pub contiguous_heads: bool,
+    /// Dropout on the residual branches and the embeddings (BART's `dropout`, T5's
+    /// `dropout_rate`) is above zero.
+    pub hidden_dropout: bool,
+    /// Dropout on the attention probabilities (BART's `attention_dropout`) is above zero: the
+    /// probabilities keep a mask, and SDPA leaves its fused CPU kernel for the math path.
+    pub attention_dropout: bool,
+    /// Dropout inside the feed-forward block (BART's `activation_dropout`) is above zero.
+    pub activation_dropout: bool,
+    /// Untying the head (`tie_word_embeddings: false`) gives each stack its own copy of the
+    /// token table, `shared` staying unused (BART's family in transformers 5); otherwise only
+    /// the head is separate (T5).
+    pub untied_stacks: bool,
+}
+
 /// The head of an encoder's `*ForPreTraining`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -461,6 +528,10 @@ pub struct ModelConfig {
     /// A bidirectional encoder in BERT's layout (post-norm layers, learned positions, the heads
     /// of `architectures`), and what its family changes in it.
     pub encoder: Option<Encoder>,
+    /// An encoder–decoder: the encoder, and the cross-attention of every decoder layer (the
+    /// other fields describe the decoder: `num_layers`, `num_heads`, `intermediate_size`,
+    /// `positions` are its own).
+    pub seq2seq: Option<Seq2Seq>,
     /// Whether any dropout probability is above zero (what training with `model.train()` keeps).
     pub dropout: bool,
 }
@@ -479,6 +550,17 @@ impl ModelConfig {
         self.cost().params
     }
 
+    /// Whether training puts the attention probabilities through dropout: an
+    /// encoder–decoder's own `attention_dropout` (BART's is 0 while its residual dropout is
+    /// 0.1), any dropout elsewhere. On CPU, SDPA with dropout runs its math path.
+    #[must_use]
+    pub const fn attention_dropout(&self) -> bool {
+        match self.seq2seq {
+            Some(s) => s.attention_dropout,
+            None => self.dropout,
+        }
+    }
+
     /// Layers whose MLP is a mixture of experts.
     #[must_use]
     pub const fn moe_layers(&self) -> u64 {
@@ -493,7 +575,7 @@ impl ModelConfig {
     /// latent attention and on BERT are not supported).
     #[must_use]
     pub const fn supports_lora(&self, targets: LoraTargets) -> bool {
-        if self.encoder.is_some() {
+        if self.encoder.is_some() || self.seq2seq.is_some() {
             return false;
         }
         let mlp = targets.gate || targets.up || targets.down;
@@ -634,6 +716,10 @@ impl Parts {
         block: None,
     };
 
+    #[allow(
+        clippy::large_stack_arrays,
+        reason = "sixteen named parts (about 40 KB), built in place once per part list"
+    )]
     const fn new() -> Parts {
         Parts {
             items: [Parts::EMPTY; 16],
@@ -641,7 +727,25 @@ impl Parts {
         }
     }
 
-    const fn push(mut self, name: &'static str, kind: &'static str, cost: Cost) -> Parts {
+    /// The parts given, in order.
+    const fn of(items: &[(&'static str, &'static str, Cost)]) -> Parts {
+        let mut p = Parts::new();
+        p.extend(items);
+        p
+    }
+
+    /// Appends the parts given, in order.
+    const fn extend(&mut self, items: &[(&'static str, &'static str, Cost)]) {
+        let mut i = 0;
+        while i < items.len() {
+            self.push(items[i].0, items[i].1, items[i].2);
+            i += 1;
+        }
+    }
+
+    // Parts are built in place (`&mut self`): a by-value chain keeps a copy of every
+    // intermediate in an unoptimized build's frame, which overflowed test threads' stacks.
+    const fn push(&mut self, name: &'static str, kind: &'static str, cost: Cost) {
         self.items[self.len] = Part {
             name,
             kind,
@@ -650,26 +754,24 @@ impl Parts {
             block: None,
         };
         self.len += 1;
-        self
     }
 
     /// Appends `block` (the `index`th of the architecture's blocks) stacked `n` times (see
     /// [`Cost::repeated`]); nothing when `n` is 0.
     const fn repeat(
-        self,
+        &mut self,
         name: &'static str,
         kind: &'static str,
         block: &Parts,
         index: usize,
         n: u64,
-    ) -> Parts {
+    ) {
         if n == 0 {
-            return self;
+            return;
         }
-        let mut s = self.push(name, kind, block.cost().repeated(n));
-        s.items[s.len - 1].repeat = n;
-        s.items[s.len - 1].block = Some(index);
-        s
+        self.push(name, kind, block.cost().repeated(n));
+        self.items[self.len - 1].repeat = n;
+        self.items[self.len - 1].block = Some(index);
     }
 
     /// The parts, in order.

@@ -47,6 +47,10 @@ pub struct Activations {
     /// Dropout masks, elements per token: one byte each on CUDA (`native_dropout`'s bool mask),
     /// the activation dtype on CPU. Absent when dropout is off.
     pub mask_per_token: u64,
+    /// Dropout masks over the residual stream (T5's dropout of its embeddings and of each stack's
+    /// output, BART's of its embeddings), elements per token: one byte each on CUDA, the
+    /// residual stream's dtype on CPU (fp32 under autocast). Absent when dropout is off.
+    pub residual_mask_per_token: u64,
     /// Elements per token kept only when dropout is on: a dropout output saved by the next
     /// operation while the dropout's input is saved too (with `p = 0` the two are one tensor).
     pub dropout_per_token: u64,
@@ -78,6 +82,14 @@ pub struct Activations {
     /// `scores + mask` alive beside the scores and their softmax in a no-grad forward
     /// (ModernBERT's window mask; measured in its eager forward).
     pub masked_score_heads: u64,
+    /// Heads whose probabilities stay fp32 into their dropout under autocast (T5 adds its fp32
+    /// position bias to the scores): on CPU their dropout mask is fp32 too (measured, T5 in
+    /// `tests/fixtures/memory-families.json`); CUDA's is one byte either way.
+    pub score_f32_dropout_heads: u64,
+    /// Heads of a position bias `[1, h, q, k]` built once per forward in the weights' dtype and
+    /// added to the scores (T5's relative bias): a view reused by every layer and not saved for
+    /// backward, but alive through an inference forward beside the scores.
+    pub bias_heads: u64,
     /// Elements kept once per step whatever the batch (DeBERTa's relative table after its
     /// dropout, per layer), in the activation dtype; with dropout on, as many mask elements.
     pub per_step: u64,
@@ -112,6 +124,7 @@ impl Activations {
         shared_input_per_token: 0,
         f32_per_token: 0,
         mask_per_token: 0,
+        residual_mask_per_token: 0,
         dropout_per_token: 0,
         eager_per_token: 0,
         flash_per_token: 0,
@@ -121,6 +134,8 @@ impl Activations {
         score_dropout_heads: 0,
         score_dtype_heads: 0,
         masked_score_heads: 0,
+        score_f32_dropout_heads: 0,
+        bias_heads: 0,
         per_step: 0,
         square_bytes: 0,
         step_square_bytes: 0,
@@ -130,7 +145,7 @@ impl Activations {
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 23] {
+    const fn to_array(self) -> [u64; 26] {
         [
             self.per_token,
             self.attention_per_token,
@@ -155,10 +170,13 @@ impl Activations {
             self.square_bytes,
             self.step_square_bytes,
             self.masked_score_heads,
+            self.score_f32_dropout_heads,
+            self.residual_mask_per_token,
+            self.bias_heads,
         ]
     }
 
-    const fn from_array(a: [u64; 23]) -> Activations {
+    const fn from_array(a: [u64; 26]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -183,6 +201,9 @@ impl Activations {
             square_bytes: a[20],
             step_square_bytes: a[21],
             masked_score_heads: a[22],
+            score_f32_dropout_heads: a[23],
+            residual_mask_per_token: a[24],
+            bias_heads: a[25],
         }
     }
 
@@ -270,11 +291,126 @@ impl Activations {
     /// The larger of two blocks' activations (by elements per token, then score heads).
     #[must_use]
     pub const fn larger(self, o: Activations) -> Activations {
+        if self.at_least(o) { self } else { o }
+    }
+
+    /// Whether `self` is at least as large as `o` by [`Activations::larger`]'s measure.
+    const fn at_least(self, o: Activations) -> bool {
         let (a, b) = (self.size_key(), o.size_key());
-        if a.0 > b.0 || (a.0 == b.0 && a.1 >= b.1) {
-            self
-        } else {
-            o
+        a.0 > b.0 || (a.0 == b.0 && a.1 >= b.1)
+    }
+}
+
+/// What an encoder–decoder runs over its *source* sequence (the encoder's tokens, or an audio
+/// encoder's positions) and between its two sequences (cross-attention), beside the target
+/// sequence that [`Cost::act`] describes. Everything here is zero for a decoder-only model.
+///
+/// With batch `b`, target length `s` and source length `S`: [`Source::act`] is priced at `b·S`
+/// tokens (its scores over `b·S²` pairs), [`Source::cross`] at `b·s` tokens (its scores over
+/// `b·s·S` pairs), and the cross-attention cache holds `b·S·kv_per_token` elements.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Source {
+    /// Saved per source position: the encoder's layers, and what cross-attention keeps of the
+    /// encoder's output (its keys and values).
+    pub act: Activations,
+    /// Saved by cross-attention per target token, its score fields per (target, source) pair.
+    pub cross: Activations,
+    /// The part of `act` inside repeated blocks (what full recomputation drops).
+    pub checkpointed: Activations,
+    /// The part of `cross` inside repeated blocks.
+    pub cross_checkpointed: Activations,
+    /// The source part of the largest block that reads the target ([`Cost::block`]'s block).
+    pub block: Activations,
+    /// The cross-attention part of that block.
+    pub cross_block: Activations,
+    /// The largest repeated block that runs over the source alone (an encoder layer).
+    pub encoder_block: Activations,
+    /// Elements per source position at the inputs of repeated encoder blocks: what full
+    /// recomputation keeps.
+    pub checkpoint_per_token: u64,
+    /// Cross-attention cache elements per source position (K and V of every decoder layer,
+    /// computed once from the encoder's output).
+    pub kv_per_token: u64,
+    /// Elements per source position alive at once in the encoder's inference pass.
+    pub live_per_token: u64,
+    /// Width per source position of the encoder's output, which the decoder reads while it
+    /// generates (0: the model has no source sequence).
+    pub output: u64,
+    /// The longest source the encoder reads, from a learned position table (0: no bound).
+    pub positions: u64,
+    /// The encoder reads exactly [`Source::positions`] positions (Whisper pads every clip to
+    /// 30 s of mel frames and refuses other lengths).
+    pub fixed: bool,
+}
+
+impl Source {
+    /// No source sequence.
+    pub const ZERO: Source = Source {
+        act: Activations::ZERO,
+        cross: Activations::ZERO,
+        checkpointed: Activations::ZERO,
+        cross_checkpointed: Activations::ZERO,
+        block: Activations::ZERO,
+        cross_block: Activations::ZERO,
+        encoder_block: Activations::ZERO,
+        checkpoint_per_token: 0,
+        kv_per_token: 0,
+        live_per_token: 0,
+        output: 0,
+        positions: 0,
+        fixed: false,
+    };
+
+    /// `self` then `next`; `block` and `cross_block` are chosen with the target block by the
+    /// caller.
+    const fn checked_add(self, next: Source) -> Result<Source, Overflow> {
+        Ok(Source {
+            act: tri!(self.act.checked_add(next.act)),
+            cross: tri!(self.cross.checked_add(next.cross)),
+            checkpointed: tri!(self.checkpointed.checked_add(next.checkpointed)),
+            cross_checkpointed: tri!(self.cross_checkpointed.checked_add(next.cross_checkpointed)),
+            encoder_block: self.encoder_block.larger(next.encoder_block),
+            checkpoint_per_token: tri!(add(
+                self.checkpoint_per_token,
+                next.checkpoint_per_token,
+                Overflow::Activations
+            )),
+            kv_per_token: tri!(add(self.kv_per_token, next.kv_per_token, Overflow::KvCache)),
+            live_per_token: max(self.live_per_token, next.live_per_token),
+            output: if next.output > 0 {
+                next.output
+            } else {
+                self.output
+            },
+            positions: min_bound(self.positions, next.positions),
+            fixed: self.fixed || next.fixed,
+            ..self
+        })
+    }
+
+    const fn checked_times(self, n: u64) -> Result<Source, Overflow> {
+        Ok(Source {
+            act: tri!(self.act.checked_times(n)),
+            cross: tri!(self.cross.checked_times(n)),
+            checkpointed: tri!(self.checkpointed.checked_times(n)),
+            cross_checkpointed: tri!(self.cross_checkpointed.checked_times(n)),
+            checkpoint_per_token: tri!(mul(self.checkpoint_per_token, n, Overflow::Activations)),
+            kv_per_token: tri!(mul(self.kv_per_token, n, Overflow::KvCache)),
+            ..self
+        })
+    }
+
+    const fn frozen(self) -> Source {
+        Source {
+            act: self.act.frozen(),
+            cross: self.cross.frozen(),
+            checkpointed: self.checkpointed.frozen(),
+            cross_checkpointed: self.cross_checkpointed.frozen(),
+            block: self.block.frozen(),
+            cross_block: self.cross_block.frozen(),
+            encoder_block: self.encoder_block.frozen(),
+            ..self
         }
     }
 }
@@ -490,6 +626,9 @@ pub struct Cost {
     /// The attention has no fused kernel (DeBERTa's disentangled attention): it runs eagerly
     /// whatever kernel a plan names, keeping its `s × s` scores.
     pub eager_attention: bool,
+    /// What runs over an encoder–decoder's source sequence and across the two sequences
+    /// ([`Source::ZERO`] for a decoder-only or encoder-only model).
+    pub source: Source,
     /// A count that overflowed `u64` while the cost was built. The composing forms ([`Cost::add`],
     /// [`Cost::times`], [`Cost::repeated`], [`Cost::parameter`]) record it here instead of
     /// stopping, so that the error is reported where a number is asked of the cost: an estimate
@@ -535,6 +674,7 @@ impl Cost {
         unit_params: 0,
         lead_params: 0,
         eager_attention: false,
+        source: Source::ZERO,
         overflow: None,
     };
 
@@ -668,6 +808,93 @@ impl Cost {
         }
     }
 
+    /// `self` run over the source sequence: an encoder (its embeddings, front end or layers),
+    /// whose activations, checkpoints and working set move to [`Cost::source`], priced at the
+    /// source length; its output width becomes what the decoder reads
+    /// ([`Source::output`]) and a learned position table bounds the source
+    /// ([`Source::positions`]).
+    #[must_use]
+    pub const fn encodes(self) -> Cost {
+        let s = self.source;
+        let act = match s.act.checked_add(self.act) {
+            Ok(a) => a,
+            Err(e) => return self.poisoned(e),
+        };
+        let checkpointed = match s.checkpointed.checked_add(self.checkpointed) {
+            Ok(a) => a,
+            Err(e) => return self.poisoned(e),
+        };
+        Cost {
+            act: Activations::ZERO,
+            checkpointed: Activations::ZERO,
+            block: Activations::ZERO,
+            checkpoint_per_token: 0,
+            live_per_token: 0,
+            positions: 0,
+            source: Source {
+                act,
+                checkpointed,
+                encoder_block: s.encoder_block.larger(self.block),
+                checkpoint_per_token: s
+                    .checkpoint_per_token
+                    .saturating_add(self.checkpoint_per_token),
+                live_per_token: max(s.live_per_token, self.live_per_token),
+                output: self.output,
+                positions: min_bound(s.positions, self.positions),
+                ..s
+            },
+            ..self
+        }
+    }
+
+    /// `self` reading the target and the source at once (cross-attention's core): its
+    /// activations move to [`Source::cross`], per target token, its scores per (target,
+    /// source) pair.
+    #[must_use]
+    pub const fn crosses(self) -> Cost {
+        let cross = match self.source.cross.checked_add(self.act) {
+            Ok(a) => a,
+            Err(e) => return self.poisoned(e),
+        };
+        Cost {
+            act: Activations::ZERO,
+            source: Source {
+                cross,
+                ..self.source
+            },
+            ..self
+        }
+    }
+
+    /// `self` caching `per_token` cross-attention elements per source position (computed
+    /// once from the encoder's output, kept while the decoder generates).
+    #[must_use]
+    pub const fn caches_source(self, per_token: u64) -> Cost {
+        match add(self.source.kv_per_token, per_token, Overflow::KvCache) {
+            Ok(kv_per_token) => Cost {
+                source: Source {
+                    kv_per_token,
+                    ..self.source
+                },
+                ..self
+            },
+            Err(e) => self.poisoned(e),
+        }
+    }
+
+    /// `self`, an encoder that reads exactly `n` source positions (Whisper's 30 s of frames).
+    #[must_use]
+    pub const fn fixed_source(self, n: u64) -> Cost {
+        Cost {
+            source: Source {
+                positions: n,
+                fixed: true,
+                ..self.source
+            },
+            ..self
+        }
+    }
+
     /// `self` with input and output widths per token; its inference working set is at least
     /// both at once.
     #[must_use]
@@ -700,6 +927,13 @@ impl Cost {
         const KV: Overflow = Overflow::KvCache;
         tri!(self.valid());
         tri!(next.valid());
+        // the largest block that reads the target keeps its source and cross parts with it
+        let (block, source_block, cross_block) = if self.block.at_least(next.block) {
+            (self.block, self.source.block, self.source.cross_block)
+        } else {
+            (next.block, next.source.block, next.source.cross_block)
+        };
+        let source = tri!(self.source.checked_add(next.source));
         Ok(Cost {
             params: tri!(add(self.params, next.params, P)),
             trainable: tri!(add(self.trainable, next.trainable, P)),
@@ -718,7 +952,7 @@ impl Cost {
             float_buffers: tri!(add(self.float_buffers, next.float_buffers, P)),
             act: tri!(self.act.checked_add(next.act)),
             checkpointed: tri!(self.checkpointed.checked_add(next.checkpointed)),
-            block: self.block.larger(next.block),
+            block,
             block_params: max(self.block_params, next.block_params),
             checkpoint_per_token: tri!(add(
                 self.checkpoint_per_token,
@@ -743,6 +977,11 @@ impl Cost {
                 self.lead_params
             },
             eager_attention: self.eager_attention || next.eager_attention,
+            source: Source {
+                block: source_block,
+                cross_block,
+                ..source
+            },
             overflow: None,
         })
     }
@@ -778,6 +1017,7 @@ impl Cost {
             kv_window_per_token: tri!(mul(self.kv_window_per_token, n, KV)),
             repeated_params: tri!(mul(self.repeated_params, n, P)),
             lead_params: tri!(mul(self.lead_params, n, P)),
+            source: tri!(self.source.checked_times(n)),
             ..self
         })
     }
@@ -832,6 +1072,15 @@ impl Cost {
             // no block at all: nothing to attend, cache or split
             return Ok(Cost {
                 block: Activations::ZERO,
+                source: Source {
+                    block: Activations::ZERO,
+                    cross_block: Activations::ZERO,
+                    encoder_block: Activations::ZERO,
+                    checkpointed: Activations::ZERO,
+                    cross_checkpointed: Activations::ZERO,
+                    checkpoint_per_token: 0,
+                    ..stacked.source
+                },
                 block_params: 0,
                 checkpoint_per_token: 0,
                 checkpointed: Activations::ZERO,
@@ -858,6 +1107,13 @@ impl Cost {
             block: self.act,
             block_params: self.params,
             checkpoint_per_token: tri!(mul(self.input, n, Overflow::Activations)),
+            source: Source {
+                checkpointed: stacked.source.act,
+                cross_checkpointed: stacked.source.cross,
+                block: self.source.act,
+                cross_block: self.source.cross,
+                ..stacked.source
+            },
             ..stacked
         })
     }
@@ -939,6 +1195,7 @@ impl Cost {
             act: self.act.frozen(),
             checkpointed: self.checkpointed.frozen(),
             block: self.block.frozen(),
+            source: self.source.frozen(),
             ..self
         }
     }

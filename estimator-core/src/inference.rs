@@ -5,7 +5,7 @@ use crate::dtype::DType;
 use crate::memory::{EstimateError, Memory, Phase, Workload};
 use crate::params::Params;
 use crate::policy::AttentionKernel;
-use crate::training::{add, bytes, check_plan, largest, mul, share, tri};
+use crate::training::{add, bytes, check_plan, default_source, largest, mul, share, tri};
 use crate::units::Bytes;
 
 /// The memory of serving a model: weights, the KV cache of every sequence in the batch, and the
@@ -41,6 +41,7 @@ pub struct Inference {
     batch: u64,
     prompt: u64,
     generate: u64,
+    source: u64,
     weights: DType,
     kv_cache: Option<DType>,
     attention: AttentionKernel,
@@ -48,8 +49,17 @@ pub struct Inference {
     overhead: Bytes,
 }
 
-/// 256 generated tokens, or a quarter of a learned position table of at most 2048 rows.
-const fn default_generate(positions: u64) -> u64 {
+/// 256 generated tokens, or a quarter of a learned position table of at most 2048 rows; an
+/// encoder–decoder's decoder generates up to 256 tokens after its one start token.
+const fn default_generate(cost: &Cost) -> u64 {
+    let positions = cost.positions;
+    if cost.source.output > 0 {
+        return if positions > 0 && positions <= 256 {
+            positions - 1
+        } else {
+            256
+        };
+    }
     if positions > 0 && positions <= 2048 && positions / 4 < 256 {
         positions / 4
     } else {
@@ -57,9 +67,14 @@ const fn default_generate(positions: u64) -> u64 {
     }
 }
 
-/// A 2048-token prompt, or what a learned position table leaves after the generated tokens.
-const fn default_prompt(positions: u64) -> u64 {
-    let room = positions.saturating_sub(default_generate(positions));
+/// A 2048-token prompt, or what a learned position table leaves after the generated tokens; an
+/// encoder–decoder's decoder starts from one token (`decoder_start_token_id`).
+const fn default_prompt(cost: &Cost) -> u64 {
+    if cost.source.output > 0 {
+        return 1;
+    }
+    let positions = cost.positions;
+    let room = positions.saturating_sub(default_generate(cost));
     if positions > 0 && room < 2048 {
         if room == 0 { 1 } else { room }
     } else {
@@ -83,8 +98,9 @@ impl Inference {
             cost,
             model,
             batch: 1,
-            prompt: default_prompt(cost.positions),
-            generate: default_generate(cost.positions),
+            prompt: default_prompt(&cost),
+            generate: default_generate(&cost),
+            source: default_source(&cost),
             weights: DType::BF16,
             kv_cache: None,
             attention: AttentionKernel::Flash,
@@ -121,6 +137,20 @@ impl Inference {
     #[must_use]
     pub const fn prompt_len(&self) -> u64 {
         self.prompt
+    }
+
+    /// An encoder–decoder's source length (see [`Training::source`](crate::Training::source)):
+    /// the encoder runs once over it, and every decoder layer caches its keys and values for
+    /// every source position. The prompt is then the decoder's (default 1 token).
+    #[must_use]
+    pub const fn source(self, source: u64) -> Inference {
+        Inference { source, ..self }
+    }
+
+    /// The source length (0 for a model without an encoder).
+    #[must_use]
+    pub const fn source_len(&self) -> u64 {
+        self.source
     }
 
     /// Weight dtype (default `BF16`). Quantized types (int8, int4, NF4, fp8, ternary) apply to
@@ -249,18 +279,107 @@ impl Inference {
         let Some(tokens) = self.prompt.checked_add(self.generate) else {
             return Err(EstimateError::Overflow);
         };
-        tri!(check_plan(&self.cost, tokens, self.tensor_parallel, true));
+        tri!(check_plan(
+            &self.cost,
+            tokens,
+            self.source,
+            self.tensor_parallel,
+            true
+        ));
         if self.cost.eager_attention {
             return Err(EstimateError::InferenceNotModeled);
         }
         let c = &self.cost;
         let t = self.tensor_parallel;
-        let b = self.batch as u128;
-        let cb = self.compute_bytes();
         let weights = tri!(add(
             share(tri!(self.weight_bytes()), t),
             c.buffer_bytes as u128
         ));
+        let phase = if matches!(phase, Phase::Prefill) {
+            Phase::Prefill
+        } else {
+            Phase::Decode
+        };
+        let mut m = Memory::empty(Workload::Inference, phase, self.model, self.overhead);
+        m.weights = tri!(bytes(weights));
+        let (activations, kv_cache, logits) = tri!(self.decoder_moment(phase));
+        m.activations = tri!(bytes(activations));
+        m.kv_cache = tri!(bytes(kv_cache));
+        m.logits = tri!(bytes(logits));
+        // an encoder–decoder's prefill starts with the encoder's pass, before any cache
+        if let Phase::Prefill = phase {
+            let encoder = tri!(self.encoder_working_set());
+            if encoder > tri!(add(tri!(add(activations, kv_cache)), logits)) {
+                m.activations = tri!(bytes(encoder));
+                m.kv_cache = Bytes::ZERO;
+                m.logits = Bytes::ZERO;
+            }
+        }
+        m.validated()
+    }
+
+    /// The encoder's pass over the source, per GPU (0 without an encoder): the widest point of
+    /// any encoder layer, and with eager attention a layer's scores and their softmax.
+    const fn encoder_working_set(&self) -> Result<u128, EstimateError> {
+        let src = &self.cost.source;
+        let cb = self.compute_bytes();
+        let tokens = tri!(mul(self.batch as u128, self.source as u128));
+        let mut working = tri!(mul(tri!(mul(tokens, src.live_per_token as u128)), cb));
+        if !matches!(self.attention, AttentionKernel::Flash) {
+            let heads = 2 * src.encoder_block.score_heads as u128
+                + src.encoder_block.masked_score_heads as u128;
+            let scores = tri!(mul(
+                tri!(mul(tokens, self.source as u128)),
+                tri!(mul(heads, cb))
+            ));
+            working = tri!(add(working, scores));
+        }
+        // a position bias built once for every layer (T5's), whatever the kernel
+        let square = tri!(mul(self.source as u128, self.source as u128));
+        let bias = tri!(mul(
+            square,
+            tri!(mul(src.encoder_block.bias_heads as u128, cb))
+        ));
+        working = tri!(add(working, bias));
+        Ok(share(working, self.tensor_parallel))
+    }
+
+    /// Cache bytes of `elems` elements, whole heads per GPU: split over at most the KV heads,
+    /// replicated beyond (vLLM); a cache not split by head (a latent) is whole on every GPU.
+    const fn cache_bytes(&self, elems: u128) -> Result<u128, EstimateError> {
+        let c = &self.cost;
+        let t = self.tensor_parallel;
+        let kv_split = if c.kv_heads == 0 {
+            1
+        } else if c.kv_heads < t {
+            c.kv_heads
+        } else {
+            t
+        };
+        let elems = share(elems, kv_split);
+        Ok(match self.kv_cache {
+            Some(d) => {
+                if elems > u64::MAX as u128 {
+                    return Err(EstimateError::Overflow);
+                }
+                match d.checked_bytes_for(elems as u64) {
+                    Some(v) => v.get() as u128,
+                    None => return Err(EstimateError::Overflow),
+                }
+            }
+            None => tri!(mul(elems, self.compute_bytes())),
+        })
+    }
+
+    /// The decoder's pass at `phase` (the prompt's, or the last generated token's), per GPU:
+    /// (activations, KV cache, logits). An encoder–decoder's decoder also holds the encoder's
+    /// output (activations) and the cross-attention cache of every source position.
+    const fn decoder_moment(&self, phase: Phase) -> Result<(u128, u128, u128), EstimateError> {
+        let c = &self.cost;
+        let src = &c.source;
+        let t = self.tensor_parallel;
+        let b = self.batch as u128;
+        let cb = self.compute_bytes();
         let decoding = !matches!(phase, Phase::Prefill);
         let cached_tokens = if decoding {
             match self.prompt.checked_add(self.generate) {
@@ -277,35 +396,19 @@ impl Inference {
         } else {
             cached_tokens
         };
+        let source_tokens = tri!(mul(b, self.source as u128));
         let kv_elems = tri!(add(
-            tri!(mul(tri!(mul(b, cached_tokens)), c.kv_per_token as u128)),
-            tri!(mul(tri!(mul(b, windowed)), c.kv_window_per_token as u128))
+            tri!(add(
+                tri!(mul(tri!(mul(b, cached_tokens)), c.kv_per_token as u128)),
+                tri!(mul(tri!(mul(b, windowed)), c.kv_window_per_token as u128))
+            )),
+            tri!(mul(source_tokens, src.kv_per_token as u128))
         ));
-        // whole heads per GPU: split over at most the KV heads, replicated beyond (vLLM); a
-        // cache not split by head (a latent) is whole on every GPU
-        let kv_split = if c.kv_heads == 0 {
-            1
-        } else if c.kv_heads < t {
-            c.kv_heads
-        } else {
-            t
-        };
-        let kv_elems = share(kv_elems, kv_split);
-        let kv_cache = match self.kv_cache {
-            Some(d) => {
-                if kv_elems > u64::MAX as u128 {
-                    return Err(EstimateError::Overflow);
-                }
-                match d.checked_bytes_for(kv_elems as u64) {
-                    Some(v) => v.get() as u128,
-                    None => return Err(EstimateError::Overflow),
-                }
-            }
-            None => tri!(mul(kv_elems, cb)),
-        };
+        let kv_cache = tri!(self.cache_bytes(kv_elems));
         // The working set (no autograd): the widest point of any layer — the head's is its
         // input and the logits of every token of the pass (prefill computes them for the whole
-        // prompt) — and with eager attention a layer's scores and their softmax.
+        // prompt) — and with eager attention a layer's scores and their softmax, over the
+        // cached tokens and (cross-attention) the source.
         let pass_tokens = if decoding { 1u128 } else { self.prompt as u128 };
         let tokens = tri!(mul(b, pass_tokens));
         let mut working = tri!(mul(tri!(mul(tokens, c.live_per_token as u128)), cb));
@@ -317,13 +420,23 @@ impl Inference {
                     cb
                 ))
             ));
-            working = tri!(add(working, scores));
+            let cross = tri!(mul(
+                tri!(mul(tokens, self.source as u128)),
+                tri!(mul(2 * src.cross_block.score_heads as u128, cb))
+            ));
+            working = tri!(add(working, tri!(add(scores, cross))));
         }
         // masks built once per forward for every layer that takes one (ModernBERT's local
-        // window), whatever the kernel
-        let masks = tri!(mul(
-            tri!(mul(tokens, cached_tokens)),
-            tri!(mul(c.act.mask_maps as u128, cb))
+        // window), and a position bias for every layer (T5's), whatever the kernel
+        let masks = tri!(add(
+            tri!(mul(
+                tri!(mul(tokens, cached_tokens)),
+                tri!(mul(c.act.mask_maps as u128, cb))
+            )),
+            tri!(mul(
+                tri!(mul(pass_tokens, cached_tokens)),
+                tri!(mul(c.block.bias_heads as u128, cb))
+            ))
         ));
         working = tri!(add(working, masks));
         let working = share(working, t);
@@ -336,17 +449,12 @@ impl Inference {
         } else {
             (0, logits)
         };
-        let phase = if decoding {
-            Phase::Decode
-        } else {
-            Phase::Prefill
-        };
-        let mut m = Memory::empty(Workload::Inference, phase, self.model, self.overhead);
-        m.weights = tri!(bytes(weights));
-        m.activations = tri!(bytes(activations));
-        m.kv_cache = tri!(bytes(kv_cache));
-        m.logits = tri!(bytes(logits));
-        m.validated()
+        // the encoder's output, kept while the decoder generates
+        let held = share(
+            tri!(mul(tri!(mul(source_tokens, src.output as u128)), cb)),
+            t,
+        );
+        Ok((tri!(add(activations, held)), kv_cache, logits))
     }
 
     /// Whether generation fits in `budget` (false when the estimate is invalid).

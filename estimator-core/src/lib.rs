@@ -25,7 +25,7 @@ mod text;
 mod training;
 mod units;
 
-pub use cost::{Activations, Cost, Overflow};
+pub use cost::{Activations, Cost, Overflow, Source};
 pub use dtype::DType;
 pub use inference::Inference;
 pub use memory::{EstimateError, Memory, Message, Phase, Workload};

@@ -87,6 +87,18 @@ pub enum EstimateError {
     /// Inference of a model whose attention has no fused kernel (DeBERTa's disentangled
     /// attention): its working set is not modeled yet, and a number would be low.
     InferenceNotModeled,
+    /// A source length was given for a model without an encoder.
+    SourceWithoutEncoder,
+    /// The source is longer than the encoder's learned position table, or differs from the one
+    /// length a fixed-length encoder reads (Whisper's).
+    SourceLength {
+        /// The source length of the plan.
+        source: u64,
+        /// The encoder's positions ([`Source::positions`](crate::Source::positions)).
+        positions: u64,
+        /// Whether the encoder reads exactly that many.
+        fixed: bool,
+    },
     /// The sequence (training) or prompt plus generated tokens (serving) is longer than the
     /// model's learned position table.
     SequenceTooLong {
@@ -125,6 +137,15 @@ impl EstimateError {
             }
             EstimateError::PipelineStages { .. } => {
                 "estimator: the pipeline-parallel degree must divide the repeated blocks (layers) into equal stages"
+            }
+            EstimateError::SourceWithoutEncoder => {
+                "estimator: a source length applies to encoder–decoder models only; this model has no encoder, so leave it unset"
+            }
+            EstimateError::SourceLength { fixed: true, .. } => {
+                "estimator: this encoder reads exactly one source length (Whisper pads every clip to 30 s of mel frames); use that length"
+            }
+            EstimateError::SourceLength { fixed: false, .. } => {
+                "estimator: the source is longer than the encoder's learned position table; shorten it to the table's rows"
             }
             EstimateError::SequenceTooLong { .. } => {
                 "estimator: the sequence is longer than the model's learned position table; shorten it to the table's rows (serving: prompt plus generated tokens)"
@@ -165,6 +186,17 @@ impl EstimateError {
             }
             EstimateError::SequenceTooLong { tokens, positions } => {
                 write!(f, ": {tokens} tokens, {positions} positions")
+            }
+            EstimateError::SourceLength {
+                source,
+                positions,
+                fixed,
+            } => {
+                let what = if fixed { "reads" } else { "has" };
+                write!(
+                    f,
+                    ": source {source}, the encoder {what} {positions} positions"
+                )
             }
             _ => Ok(()),
         }

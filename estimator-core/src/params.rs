@@ -160,6 +160,10 @@ macro_rules! tuple_impls {
         impl<$($name: Params),+> Params for ($($name,)+) {
             const COST: Cost = Cost::sum(Self::LAYERS);
             const KIND: &'static str = "tuple";
+            #[allow(
+                clippy::large_stack_arrays,
+                reason = "a constant, evaluated at compile time into static data"
+            )]
             const LAYERS: &'static [Layer<'static>] = &[$(Layer::of::<$name>($idx)),+];
         }
     )+};

@@ -43,17 +43,20 @@ pub(crate) const fn share(a: u128, d: u64) -> u128 {
 }
 
 /// What a plan must respect of the model: `tp` divides the query heads and the key/value heads
-/// (or, `serving`, is a multiple of them: vLLM replicates KV heads), and `tokens` fit in the
-/// position table.
+/// (or, `serving`, is a multiple of them: vLLM replicates KV heads), `tokens` fit in the
+/// position table, and a source length is given exactly when the model has an encoder, within
+/// its table (see [`check_source`]).
 pub(crate) const fn check_plan(
     c: &Cost,
     tokens: u64,
+    source: u64,
     tp: u64,
     serving: bool,
 ) -> Result<(), EstimateError> {
     if let Err(e) = c.valid() {
         return Err(EstimateError::CostOverflow(e));
     }
+    tri!(check_source(c, source));
     if c.heads > 0 && !c.heads.is_multiple_of(tp) {
         return Err(EstimateError::TensorParallelHeads { tp, heads: c.heads });
     }
@@ -72,6 +75,44 @@ pub(crate) const fn check_plan(
         });
     }
     Ok(())
+}
+
+/// A source length for a model with an encoder (none without one), inside the encoder's
+/// learned position table, or exactly the length a fixed-length encoder reads.
+const fn check_source(c: &Cost, source: u64) -> Result<(), EstimateError> {
+    let s = &c.source;
+    if s.output == 0 {
+        return if source == 0 {
+            Ok(())
+        } else {
+            Err(EstimateError::SourceWithoutEncoder)
+        };
+    }
+    if source == 0 {
+        return Err(EstimateError::ZeroSeq);
+    }
+    if (s.fixed && source != s.positions) || (s.positions > 0 && source > s.positions) {
+        return Err(EstimateError::SourceLength {
+            source,
+            positions: s.positions,
+            fixed: s.fixed,
+        });
+    }
+    Ok(())
+}
+
+/// The default source length of a model: none without an encoder, the fixed length of an
+/// encoder that reads one (Whisper's 1500 positions), else 512 tokens (T5's pre-training
+/// inputs) or the encoder's position table when shorter.
+pub(crate) const fn default_source(c: &Cost) -> u64 {
+    let s = &c.source;
+    if s.output == 0 {
+        0
+    } else if s.fixed || (s.positions > 0 && s.positions < 512) {
+        s.positions
+    } else {
+        512
+    }
 }
 
 /// A byte count that must fit in a `u64`.
@@ -126,6 +167,7 @@ pub struct Training {
     model: &'static str,
     batch: u64,
     seq: u64,
+    source: u64,
     precision: Precision,
     optimizer: Optimizer,
     optimizer_impl: OptimizerImpl,
@@ -182,7 +224,8 @@ pub(crate) use largest;
 
 impl Training {
     /// Training `M` with the defaults: batch 1, sequence 2048 (or the learned position table's
-    /// rows when fewer: GPT-2's 1024), `Precision::Mixed(BF16)`,
+    /// rows when fewer: GPT-2's 1024; an encoder–decoder's target 128 tokens and its source
+    /// 512, see [`Training::source`]), `Precision::Mixed(BF16)`,
     /// `Optimizer::AdamW` (`OptimizerImpl::Foreach`), no recomputation, `AttentionKernel::Flash`,
     /// dropout on, `ActivationModel::PyTorch`, `Device::Cuda`, one GPU, no overhead.
     #[must_use]
@@ -198,11 +241,15 @@ impl Training {
             cost,
             model,
             batch: 1,
-            seq: if cost.positions > 0 && cost.positions < 2048 {
-                cost.positions
-            } else {
-                2048
+            seq: {
+                let most = if cost.source.output > 0 { 128 } else { 2048 };
+                if cost.positions > 0 && cost.positions < most {
+                    cost.positions
+                } else {
+                    most
+                }
             },
+            source: default_source(&cost),
             precision: Precision::Mixed(DType::BF16),
             optimizer: Optimizer::AdamW,
             optimizer_impl: OptimizerImpl::Foreach,
@@ -227,10 +274,20 @@ impl Training {
         Training { batch, ..self }
     }
 
-    /// Sequence length in tokens (default 2048; at least 1).
+    /// Sequence length in tokens (default 2048; at least 1). For an encoder–decoder, the
+    /// target (the decoder's labels; default 128).
     #[must_use]
     pub const fn seq(self, seq: u64) -> Training {
         Training { seq, ..self }
+    }
+
+    /// An encoder–decoder's source length: the encoder's input tokens, or an audio encoder's
+    /// positions (Whisper: 1500 for its 30 s of mel frames, the only length it reads). Default
+    /// 512, or the encoder's position table when shorter; must stay 0 (the default) for a model
+    /// without an encoder.
+    #[must_use]
+    pub const fn source(self, source: u64) -> Training {
+        Training { source, ..self }
     }
 
     /// Storage precision (default `Precision::Mixed(DType::BF16)`, 16Φ).
@@ -364,6 +421,12 @@ impl Training {
         self.seq
     }
 
+    /// The source length (0 for a model without an encoder).
+    #[must_use]
+    pub const fn source_len(&self) -> u64 {
+        self.source
+    }
+
     /// The model's cost.
     #[must_use]
     pub const fn cost(&self) -> Cost {
@@ -494,6 +557,7 @@ impl Training {
         tri!(check_plan(
             &self.cost,
             self.seq,
+            self.source,
             self.tensor_parallel,
             false
         ));
@@ -657,44 +721,73 @@ impl Training {
     /// the rest of the model and one block being replayed) and at the end of forward.
     const fn activations(&self) -> Result<(u128, u128), EstimateError> {
         let c = &self.cost;
+        let src = &c.source;
         let tokens = tri!(mul(self.batch as u128, self.seq as u128));
+        let source_tokens = tri!(mul(self.batch as u128, self.source as u128));
         if let Recompute::Full = self.recompute {
-            let outside = c.act.saturating_sub(c.checkpointed);
-            let kept = tri!(self.profile_bytes(outside));
+            let kept = tri!(self.streams(
+                c.act.saturating_sub(c.checkpointed),
+                src.act.saturating_sub(src.checkpointed),
+                src.cross.saturating_sub(src.cross_checkpointed),
+            ));
             let per_checkpoint = match self.activation_model {
                 ActivationModel::PyTorch => self.precision.residual_bytes() as u128,
                 ActivationModel::Textbook => 2,
             };
-            let checkpoints = tri!(mul(
+            let inputs = tri!(add(
                 tri!(mul(tokens, c.checkpoint_per_token as u128)),
-                per_checkpoint
+                tri!(mul(source_tokens, src.checkpoint_per_token as u128))
             ));
-            let checkpoints = share(checkpoints, self.tensor_parallel);
+            let checkpoints = share(tri!(mul(inputs, per_checkpoint)), self.tensor_parallel);
             let stored = tri!(add(kept, checkpoints));
             let replay = match self.activation_model {
-                ActivationModel::PyTorch => tri!(self.profile_bytes(c.block)),
+                // one block replayed at a time: a decoder block (its target, source and cross
+                // parts) or an encoder block
+                ActivationModel::PyTorch => {
+                    let decoder = tri!(self.streams(c.block, src.block, src.cross_block));
+                    let encoder =
+                        tri!(self.profile_bytes(src.encoder_block, self.source, self.source));
+                    if decoder > encoder { decoder } else { encoder }
+                }
                 // Korthikanti et al. count the checkpoints only
                 ActivationModel::Textbook => 0,
             };
             Ok((tri!(add(stored, replay)), stored))
         } else {
-            let all = tri!(self.profile_bytes(c.act));
+            let all = tri!(self.streams(c.act, src.act, src.cross));
             Ok((all, all))
         }
     }
 
+    /// Bytes of activations over the target (`target`, its scores over target pairs), the
+    /// source (`source`, over source pairs) and across them (`cross`, over target × source).
+    const fn streams(
+        &self,
+        target: Activations,
+        source: Activations,
+        cross: Activations,
+    ) -> Result<u128, EstimateError> {
+        let (s, src) = (self.seq, self.source);
+        Ok(tri!(add(
+            tri!(add(
+                tri!(self.profile_bytes(target, s, s)),
+                tri!(self.profile_bytes(source, src, src))
+            )),
+            tri!(self.profile_bytes(cross, s, src))
+        )))
+    }
+
     /// Batch-independent tensors (DeBERTa's relative table per layer, with its dropout mask),
-    /// boolean masks per sample and int64 indices per step over the `s × s` pairs, and the
+    /// boolean masks per sample and int64 indices per step over the `q × k` pairs, and the
     /// masks a fused kernel keeps (in the weights' dtype, the embeddings').
     const fn mask_bytes(
         &self,
         a: Activations,
+        (q, k): (u64, u64),
         eager: bool,
-        cb: u128,
-        mb: u128,
+        (cb, mb): (u128, u128),
     ) -> Result<u128, EstimateError> {
-        let s = self.seq as u128;
-        let squares = tri!(mul(s, s));
+        let squares = tri!(mul(q as u128, k as u128));
         let positions = tri!(mul(self.batch as u128, squares));
         let mut total = tri!(mul(a.per_step as u128, cb));
         if self.dropout {
@@ -712,12 +805,62 @@ impl Training {
         Ok(total)
     }
 
-    /// Bytes of an activation profile at this batch, sequence and precision, per GPU.
-    const fn profile_bytes(&self, a: Activations) -> Result<u128, EstimateError> {
+    /// Bytes per (query, key) pair of the scores eager attention keeps, over every head.
+    const fn score_bytes(&self, a: Activations, math: bool, (cb, mb): (u128, u128)) -> u128 {
+        let p = self.precision;
+        let heads = a.score_heads as u128;
+        // The softmax output: Hugging Face's eager attention computes it in fp32 (autocast's
+        // fp32 list, or an explicit `dtype=torch.float32`) and keeps a 16-bit copy for the
+        // product with V; Megatron's fused softmax (`Mixed`) keeps 16 bits; the math
+        // fallback keeps fp32 throughout. With dropout, the mask and the dropout output
+        // replace that copy.
+        let (keep, copy, drop_b, mask_b) = if math {
+            (4, 0, 4, if mb == 1 { 1 } else { 4 })
+        } else {
+            match p {
+                Precision::Autocast(_) | Precision::Pure(_) => (4, cb, cb, mb),
+                _ => (cb, 0, cb, mb),
+            }
+        };
+        let dropped = if self.dropout {
+            a.score_dropout_heads as u128
+        } else {
+            0
+        };
+        let mut per_position =
+            heads * keep + dropped * (mask_b + drop_b) + (heads - dropped) * copy;
+        // a softmax in the activation dtype (GPT-2, BERT) in pure 16 bits, or under CPU
+        // autocast, whose fp32 list has no softmax (CUDA's has): no fp32 output, no 16-bit
+        // copy (measured: RoBERTa, ELECTRA, DistilBERT in tests/fixtures/memory-families.json)
+        let own_dtype = match (p, self.device) {
+            (Precision::Pure(_), _) | (Precision::Autocast(_), Device::Cpu) => !math,
+            _ => false,
+        };
+        if own_dtype {
+            let own = a.score_dtype_heads as u128;
+            let own_dropped = if dropped < own { dropped } else { own };
+            per_position -= own * (4 - cb) + (own - own_dropped) * copy;
+        }
+        // fp32 probabilities into the dropout (T5): a CPU mask in fp32 under autocast
+        if let (Precision::Autocast(_), Device::Cpu, false) = (p, self.device, math) {
+            let f32_dropped = if self.dropout {
+                a.score_f32_dropout_heads as u128
+            } else {
+                0
+            };
+            per_position += f32_dropped * (4 - mb);
+        }
+        // soft-capping's tanh output, in the activation dtype
+        per_position += a.score_cap_heads as u128 * cb;
+        per_position
+    }
+
+    /// Bytes of an activation profile at this batch and precision, per GPU, over `q` tokens
+    /// per sample attending to `k` positions (`q = k` = the sequence in self-attention).
+    const fn profile_bytes(&self, a: Activations, q: u64, k: u64) -> Result<u128, EstimateError> {
         let b = self.batch as u128;
-        let s = self.seq as u128;
-        let tokens = tri!(mul(b, s));
-        let positions = tri!(mul(tokens, s));
+        let tokens = tri!(mul(b, q as u128));
+        let positions = tri!(mul(tokens, k as u128));
         let t = self.tensor_parallel;
         let scores_kept = !matches!(self.recompute, Recompute::Selective);
         if let ActivationModel::Textbook = self.activation_model {
@@ -768,51 +911,25 @@ impl Training {
         per_token += tri!(mul(a.f32_per_token as u128, 4));
         if self.dropout {
             per_token += tri!(mul(a.mask_per_token as u128, mb));
+            let residual_mb = match self.device {
+                Device::Cuda => 1,
+                Device::Cpu => rb,
+            };
+            per_token += tri!(mul(a.residual_mask_per_token as u128, residual_mb));
         }
         let mut total = tri!(mul(tokens, per_token));
         total = tri!(add(
             total,
             tri!(mul(tri!(mul(b, a.per_sample as u128)), cb))
         ));
-        total = tri!(add(total, tri!(self.mask_bytes(a, eager, cb, mb))));
+        total = tri!(add(
+            total,
+            tri!(self.mask_bytes(a, (q, k), eager, (cb, mb)))
+        ));
         // attention scores
         let heads = a.score_heads as u128;
         let scores = if eager && scores_kept {
-            // The softmax output: Hugging Face's eager attention computes it in fp32 (autocast's
-            // fp32 list, or an explicit `dtype=torch.float32`) and keeps a 16-bit copy for the
-            // product with V; Megatron's fused softmax (`Mixed`) keeps 16 bits; the math
-            // fallback keeps fp32 throughout. With dropout, the mask and the dropout output
-            // replace that copy.
-            let (keep, copy, drop_b, mask_b) = if math {
-                (4, 0, 4, if mb == 1 { 1 } else { 4 })
-            } else {
-                match p {
-                    Precision::Autocast(_) | Precision::Pure(_) => (4, cb, cb, mb),
-                    _ => (cb, 0, cb, mb),
-                }
-            };
-            let dropped = if self.dropout {
-                a.score_dropout_heads as u128
-            } else {
-                0
-            };
-            let mut per_position =
-                heads * keep + dropped * (mask_b + drop_b) + (heads - dropped) * copy;
-            // a softmax in the activation dtype (GPT-2, BERT) in pure 16 bits, or under CPU
-            // autocast, whose fp32 list has no softmax (CUDA's has): no fp32 output, no 16-bit
-            // copy (measured: RoBERTa, ELECTRA, DistilBERT in tests/fixtures/memory-families.json)
-            let own_dtype = match (p, self.device) {
-                (Precision::Pure(_), _) | (Precision::Autocast(_), Device::Cpu) => !math,
-                _ => false,
-            };
-            if own_dtype {
-                let own = a.score_dtype_heads as u128;
-                let own_dropped = if dropped < own { dropped } else { own };
-                per_position -= own * (4 - cb) + (own - own_dropped) * copy;
-            }
-            // soft-capping's tanh output, in the activation dtype
-            per_position += a.score_cap_heads as u128 * cb;
-            tri!(mul(positions, per_position))
+            tri!(mul(positions, self.score_bytes(a, math, (cb, mb))))
         } else if eager {
             0
         } else {

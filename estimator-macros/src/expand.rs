@@ -192,6 +192,7 @@ fn impl_params(
             impl #impl_generics #krate::Params for #ident #ty_generics #where_clause {
                 const COST: #krate::Cost = #krate::Cost::sum(<Self as #krate::Params>::LAYERS);
                 const KIND: &'static ::core::primitive::str = #kind;
+                #[allow(clippy::large_stack_arrays)]
                 const LAYERS: &'static [#krate::Layer<'static>] = &[#(#entries),*];
                 fn __read_fields(&self) {
                     #(let _ = &self.#members;)*

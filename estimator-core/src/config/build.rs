@@ -4,7 +4,7 @@
 
 use super::{
     Act, Architecture, Deberta, Encoder, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts,
-    Positions, Pretraining, QkNorm, ScoreCorrection,
+    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq,
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
@@ -14,10 +14,11 @@ use crate::layers::{
 };
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
-    match c.encoder {
-        Some(e) if e.pre_norm.is_some() => modern_encoder(c, e),
-        Some(e) => encoder(c, e),
-        None => decoder(c, lora),
+    match (c.encoder, c.seq2seq) {
+        (_, Some(s)) => seq2seq(c, s),
+        (Some(e), None) if e.pre_norm.is_some() => modern_encoder(c, e),
+        (Some(e), None) => encoder(c, e),
+        (None, None) => decoder(c, lora),
     }
 }
 
@@ -314,40 +315,41 @@ const fn block(c: &ModelConfig, lora: Option<Lora>, window: u64, sparse: bool) -
     }
     let mlp_kind = if sparse { "Moe" } else { "Mlp" };
     match c.layout {
-        Layout::PreNorm => Parts::new()
-            .push("input_layernorm", "Norm", n)
-            .push("self_attn", "Attention", attn)
-            .push("post_attention_layernorm", "Norm", n)
-            .push("mlp", mlp_kind, mlp),
+        Layout::PreNorm => Parts::of(&[
+            ("input_layernorm", "Norm", n),
+            ("self_attn", "Attention", attn),
+            ("post_attention_layernorm", "Norm", n),
+            ("mlp", mlp_kind, mlp),
+        ]),
         Layout::Parallel { norms } => {
-            let p = Parts::new().push("input_layernorm", "Norm", n).push(
-                "self_attn",
-                "Attention",
-                attn,
-            );
-            let p = if norms >= 2 {
+            let mut p = Parts::of(&[
+                ("input_layernorm", "Norm", n),
+                ("self_attn", "Attention", attn),
+            ]);
+            if norms >= 2 {
                 p.push(
                     "post_attention_layernorm",
                     "Norm",
                     freeze(second_norm(c.norm, d), frozen),
-                )
-            } else {
-                p
-            };
-            p.push("mlp", mlp_kind, mlp)
+                );
+            }
+            p.push("mlp", mlp_kind, mlp);
+            p
         }
-        Layout::PostNorm => Parts::new()
-            .push("self_attn", "Attention", attn)
-            .push("post_attention_layernorm", "Norm", n)
-            .push("mlp", mlp_kind, mlp)
-            .push("post_feedforward_layernorm", "Norm", n),
-        Layout::Sandwich => Parts::new()
-            .push("input_layernorm", "Norm", n)
-            .push("self_attn", "Attention", attn)
-            .push("post_attention_layernorm", "Norm", n)
-            .push("pre_feedforward_layernorm", "Norm", n)
-            .push("mlp", mlp_kind, mlp)
-            .push("post_feedforward_layernorm", "Norm", n),
+        Layout::PostNorm => Parts::of(&[
+            ("self_attn", "Attention", attn),
+            ("post_attention_layernorm", "Norm", n),
+            ("mlp", mlp_kind, mlp),
+            ("post_feedforward_layernorm", "Norm", n),
+        ]),
+        Layout::Sandwich => Parts::of(&[
+            ("input_layernorm", "Norm", n),
+            ("self_attn", "Attention", attn),
+            ("post_attention_layernorm", "Norm", n),
+            ("pre_feedforward_layernorm", "Norm", n),
+            ("mlp", mlp_kind, mlp),
+            ("post_feedforward_layernorm", "Norm", n),
+        ]),
     }
 }
 
@@ -399,26 +401,27 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
         }
         k += 1;
     }
-    let mut top = Parts::new().push("embed_tokens", "Embedding", freeze(embedding(v, d), frozen));
+    let mut top = Parts::new();
+    top.push("embed_tokens", "Embedding", freeze(embedding(v, d), frozen));
     // a table of positions bounds the sequence: `max_positions` rows past any offset
     let limit = c.max_positions;
     match c.positions {
         Positions::Learned { rows } => {
-            top = top.push(
+            top.push(
                 "embed_positions",
                 "Embedding",
                 freeze(embedding(rows, d), frozen).positions(limit),
             );
         }
         Positions::Sinusoidal { rows } => {
-            top = top.push(
+            top.push(
                 "embed_positions",
                 "Buffer",
                 Cost::buffer(rows * d, 4).positions(limit),
             );
         }
         Positions::RotaryTable { dim } => {
-            top = top.push(
+            top.push(
                 "embed_positions",
                 "Buffer",
                 Cost::buffer(c.max_positions * dim, 4).positions(limit),
@@ -427,20 +430,20 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
         Positions::Rotary { .. } | Positions::None => {}
     }
     if c.causal_mask {
-        top = top.push(
+        top.push(
             "causal_mask",
             "Buffer",
             Cost::buffer(c.max_positions * c.max_positions, 1),
         );
     }
     if c.embed_scale {
-        top = top.push("normalizer", "Buffer", Cost::buffer(1, 4));
+        top.push("normalizer", "Buffer", Cost::buffer(1, 4));
     }
     if c.embed_norm {
-        top = top.push("embed_layernorm", "Norm", freeze(norm(c.norm, d), frozen));
+        top.push("embed_layernorm", "Norm", freeze(norm(c.norm, d), frozen));
     }
     if c.resid_dropout {
-        top = top.push("drop", "Dropout", dropout(d));
+        top.push("drop", "Dropout", dropout(d));
     }
     let names = [
         "layers",
@@ -450,21 +453,19 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
     ];
     let mut i = 0;
     while i < 4 {
-        top = top.repeat(names[i], "Block", &blocks[i], i, counts[i]);
+        top.repeat(names[i], "Block", &blocks[i], i, counts[i]);
         i += 1;
     }
-    top = top.push("norm", "Norm", freeze(norm(c.norm, d), frozen));
+    top.push("norm", "Norm", freeze(norm(c.norm, d), frozen));
     if let Positions::Rotary { dim, tables } = c.positions {
-        top = top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
+        top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
     }
-    Architecture {
-        top: head(c, top, frozen),
-        blocks,
-    }
+    head(c, &mut top, frozen);
+    Architecture { top, blocks }
 }
 
-/// `top` followed by the head `architectures[0]` names.
-const fn head(c: &ModelConfig, top: Parts, frozen: bool) -> Parts {
+/// Appends to `top` the head `architectures[0]` names.
+const fn head(c: &ModelConfig, top: &mut Parts, frozen: bool) {
     let (d, v) = (c.hidden_size, c.vocab_size);
     match c.head {
         Head::LanguageModel | Head::PreTraining => {
@@ -476,14 +477,14 @@ const fn head(c: &ModelConfig, top: Parts, frozen: bool) -> Parts {
             } else {
                 w
             };
-            top.push("lm_head", "Linear", head)
+            top.push("lm_head", "Linear", head);
         }
-        Head::None => top,
+        Head::None => {}
         Head::SequenceClassification(n) => top.push("score", "Linear", linear(d, n, false)),
-        Head::TokenClassification(n) => {
-            top.push("dropout", "Dropout", dropout(d))
-                .push("score", "Linear", linear(d, n, true))
-        }
+        Head::TokenClassification(n) => top.extend(&[
+            ("dropout", "Dropout", dropout(d)),
+            ("score", "Linear", linear(d, n, true)),
+        ]),
         Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
     }
 }
@@ -523,19 +524,19 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
         .add(linear(f, d, true))
         .add(dropout(d))
         .add(layer_norm(d, true));
-    let block =
-        Parts::new()
-            .push("attention", "Attention", attention)
-            .push("ffn", "FeedForward", ffn);
+    let block = Parts::of(&[
+        ("attention", "Attention", attention),
+        ("ffn", "FeedForward", ffn),
+    ]);
     let empty = Parts::new();
     let blocks = [block, empty, empty, empty];
-    let mut top = Parts::new().push("embeddings", "Embeddings", embeddings);
+    let mut top = Parts::of(&[("embeddings", "Embeddings", embeddings)]);
     if w != d && e.deberta.is_none() {
-        top = top.push("embeddings_project", "Linear", linear(w, d, true));
+        top.push("embeddings_project", "Linear", linear(w, d, true));
     }
-    let mut top = top.repeat("encoder", "Layer", &block, 0, c.num_layers);
+    top.repeat("encoder", "Layer", &block, 0, c.num_layers);
     if let Some(db) = e.deberta {
-        top = deberta_encoder_parts(top, db, d);
+        deberta_encoder_parts(&mut top, db, d);
     }
     // the masked-LM head: a transform to the embedding width, its norm, the decoder (tied to
     // the word embeddings) and the vocabulary bias
@@ -556,16 +557,15 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
         .add(Cost::parameter(&[v]))
         .widths(d, v);
     let pooler = linear(d, d, true);
-    let top = match c.head {
+    match c.head {
         Head::LanguageModel => top.push("lm_head", "MaskedLmHead", mlm),
         Head::None if e.pooler => top.push("pooler", "Linear", pooler),
-        Head::None => top,
+        Head::None => {}
         Head::PreTraining => match e.pretraining {
-            Pretraining::NextSentence => top.push("pooler", "Linear", pooler).push(
-                "cls",
-                "PreTrainingHeads",
-                mlm.add(linear(d, 2, true)),
-            ),
+            Pretraining::NextSentence => top.extend(&[
+                ("pooler", "Linear", pooler),
+                ("cls", "PreTrainingHeads", mlm.add(linear(d, 2, true))),
+            ]),
             Pretraining::Discriminator => top.push(
                 "discriminator_predictions",
                 "DiscriminatorPredictions",
@@ -576,17 +576,17 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
         },
         // BERT: the pooler and a classifier; RoBERTa, ELECTRA, DistilBERT: a dense layer and
         // an output projection over the first token, the same tensors
-        Head::SequenceClassification(n) => top
-            .push("pooler", "Linear", pooler)
-            .push("dropout", "Dropout", dropout(d))
-            .push("classifier", "Linear", linear(d, n, true)),
-        Head::TokenClassification(n) => top.push("dropout", "Dropout", dropout(d)).push(
-            "classifier",
-            "Linear",
-            linear(d, n, true),
-        ),
+        Head::SequenceClassification(n) => top.extend(&[
+            ("pooler", "Linear", pooler),
+            ("dropout", "Dropout", dropout(d)),
+            ("classifier", "Linear", linear(d, n, true)),
+        ]),
+        Head::TokenClassification(n) => top.extend(&[
+            ("dropout", "Dropout", dropout(d)),
+            ("classifier", "Linear", linear(d, n, true)),
+        ]),
         Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
-    };
+    }
     Architecture { top, blocks }
 }
 
@@ -619,27 +619,30 @@ const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
         attn = attn.add(dropout(d));
         mlp = mlp.add(dropout(c.intermediate_size));
     }
-    let first = Parts::new()
-        .push("attn", "Attention", attn)
-        .push("mlp_norm", "Norm", n)
-        .push("mlp", "Mlp", mlp);
-    let layer = Parts::new()
-        .push("attn_norm", "Norm", n)
-        .push("attn", "Attention", attn)
-        .push("mlp_norm", "Norm", n)
-        .push("mlp", "Mlp", mlp);
+    let first = Parts::of(&[
+        ("attn", "Attention", attn),
+        ("mlp_norm", "Norm", n),
+        ("mlp", "Mlp", mlp),
+    ]);
+    let layer = Parts::of(&[
+        ("attn_norm", "Norm", n),
+        ("attn", "Attention", attn),
+        ("mlp_norm", "Norm", n),
+        ("mlp", "Mlp", mlp),
+    ]);
     let empty = Parts::new();
     let blocks = [first, layer, empty, empty];
-    let mut top = Parts::new()
-        .push("tok_embeddings", "Embedding", embedding(v, d))
-        .push("norm", "Norm", n);
+    let mut top = Parts::of(&[
+        ("tok_embeddings", "Embedding", embedding(v, d)),
+        ("norm", "Norm", n),
+    ]);
     if c.dropout {
-        top = top.push("drop", "Dropout", dropout(d));
+        top.push("drop", "Dropout", dropout(d));
     }
     if c.sliding_layers > 0 {
         // the local window's `[b, 1, s, s]` mask, built once per forward and handed to every
         // sliding layer's SDPA, which keeps it (measured, tests/fixtures/memory-families.json)
-        top = top.push(
+        top.push(
             "sliding_window_mask",
             "Mask",
             Cost::ZERO.saves(Activations {
@@ -648,16 +651,15 @@ const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
             }),
         );
     }
-    let mut top = top
-        .repeat("layers.0", "Layer", &first, 0, 1)
-        .repeat("layers", "Layer", &layer, 1, c.num_layers - 1)
-        .push("final_norm", "Norm", n);
+    top.repeat("layers.0", "Layer", &first, 0, 1);
+    top.repeat("layers", "Layer", &layer, 1, c.num_layers - 1);
+    top.push("final_norm", "Norm", n);
     if let Positions::Rotary { dim, tables } = c.positions {
-        top = top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
+        top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
     }
     let bias = matches!(e.pre_norm, Some(true));
     let predict = linear(d, d, bias).add(activation(c.mlp.act, d)).add(n);
-    let top = match c.head {
+    match c.head {
         // (ModernBERT has no `*ForPreTraining`: the reader refuses it)
         Head::LanguageModel | Head::PreTraining => {
             let w = linear(d, v, false);
@@ -667,22 +669,21 @@ const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
             } else {
                 w
             };
-            top.push("head", "PredictionHead", predict).push(
-                "decoder",
-                "Linear",
-                decoder.widths(d, v),
-            )
+            top.extend(&[
+                ("head", "PredictionHead", predict),
+                ("decoder", "Linear", decoder.widths(d, v)),
+            ]);
         }
-        Head::None => top,
-        Head::SequenceClassification(k) | Head::TokenClassification(k) => top
-            .push("head", "PredictionHead", predict)
-            .push("classifier", "Linear", linear(d, k, true)),
-        Head::QuestionAnswering => top.push("head", "PredictionHead", predict).push(
-            "classifier",
-            "Linear",
-            linear(d, 2, true),
-        ),
-    };
+        Head::None => {}
+        Head::SequenceClassification(k) | Head::TokenClassification(k) => top.extend(&[
+            ("head", "PredictionHead", predict),
+            ("classifier", "Linear", linear(d, k, true)),
+        ]),
+        Head::QuestionAnswering => top.extend(&[
+            ("head", "PredictionHead", predict),
+            ("classifier", "Linear", linear(d, 2, true)),
+        ]),
+    }
     Architecture { top, blocks }
 }
 
@@ -747,20 +748,19 @@ const fn encoder_attention(c: &ModelConfig, e: Encoder) -> Cost {
 }
 
 /// DeBERTa's parts after the layers: the relative table, its norm, the convolution.
-const fn deberta_encoder_parts(top: Parts, db: Deberta, d: u64) -> Parts {
-    let mut top = top;
+const fn deberta_encoder_parts(top: &mut Parts, db: Deberta, d: u64) {
     if db.rel_rows > 0 {
-        top = top.push(
+        top.push(
             "rel_embeddings",
             "Embedding",
             Cost::parameter(&[db.rel_rows, d]),
         );
     }
     if db.rel_norm {
-        top = top.push("LayerNorm", "Norm", layer_norm(d, true));
+        top.push("LayerNorm", "Norm", layer_norm(d, true));
     }
     if db.conv_kernel > 0 {
-        top = top.push(
+        top.push(
             "conv",
             "ConvLayer",
             conv(1, d, d, db.conv_kernel, 1, true, db.conv_groups)
@@ -768,7 +768,6 @@ const fn deberta_encoder_parts(top: Parts, db: Deberta, d: u64) -> Parts {
                 .add(dropout(d)),
         );
     }
-    top
 }
 
 /// DeBERTa's embeddings: words (and, with `position_biased_input`, absolute positions; token
@@ -796,4 +795,434 @@ const fn deberta_embeddings(
     emb.add(layer_norm(d, true))
         .add(dropout(d))
         .add(Cost::buffer(rows, 8))
+}
+
+/// The attention core of an encoder–decoder layer over `h` heads of `hd`: what it keeps of its
+/// scores depends on their dtype — T5 adds its fp32 position bias, so its probabilities stay
+/// fp32 into their dropout; BART's and Whisper's decoder add an fp32 causal mask, so their
+/// softmax runs in fp32; an encoder's and cross-attention's scores, with no mask, keep the
+/// activation dtype (measured: `tests/fixtures/memory-families.json`). With Whisper's
+/// contiguous heads a fused kernel's output is copied for the output projection.
+const fn s2s_core(s: &Seq2Seq, h: u64, hd: u64, masked: bool) -> Activations {
+    let w = h * hd;
+    let core = attention_core_with(h, h, hd, 0, true).act;
+    let t5 = s.relative_buckets > 0;
+    Activations {
+        score_dropout_heads: if s.attention_dropout { h } else { 0 },
+        score_dtype_heads: if masked { 0 } else { h },
+        score_f32_dropout_heads: if t5 && masked && s.attention_dropout {
+            h
+        } else {
+            0
+        },
+        flash_per_token: if s.contiguous_heads { w } else { 0 },
+        ..core
+    }
+}
+
+/// An encoder–decoder's self-attention over `h` heads: q, k, v (reading one input) and o around
+/// the core; the decoder's caches its keys and values; T5's first layer of each stack holds the
+/// relative position table (`buckets × h`) and keeps its int64 bucket indices, `[q, k]` once
+/// per step.
+const fn s2s_self_attention(
+    c: &ModelConfig,
+    s: &Seq2Seq,
+    h: u64,
+    decoder: bool,
+    buckets: u64,
+) -> Cost {
+    let d = c.hidden_size;
+    let hd = if decoder {
+        c.head_dim
+    } else {
+        s.encoder_head_dim
+    };
+    let w = h * hd;
+    let a = &c.attention;
+    let mut kept = true;
+    let q = linear(d, w, a.qkv_bias);
+    let k = share(linear(d, w, s.key_bias), &mut kept);
+    let v = share(linear(d, w, a.qkv_bias), &mut kept);
+    let masked = decoder || s.relative_buckets > 0;
+    let core = Cost::ZERO
+        .saves(s2s_core(s, h, hd, masked))
+        .attends(h, h)
+        .widths(w, w)
+        .live(3 * w);
+    let core = if decoder { core.caches(2 * w, 0) } else { core };
+    let mut attn = q.add(k).add(v).add(core).add(linear(w, d, a.o_bias));
+    if buckets > 0 {
+        attn = attn.add(Cost::parameter(&[buckets, h]).saves(Activations {
+            step_square_bytes: 8,
+            bias_heads: h,
+            ..Activations::ZERO
+        }));
+    }
+    // inference: the input, its norm and the residual beside q, k and v (measured at the
+    // encoder's peak, inside self-attention)
+    attn.widths(d, d).live(3 * d + 3 * w)
+}
+
+/// Cross-attention of a decoder layer over `h` heads: the queries from the target; keys and
+/// values projected from the encoder's output and kept per source position (the encoder's
+/// output itself is kept once for every layer, by the model: see [`seq2seq`]); scores over
+/// (target, source) pairs; keys and values cached for every source position.
+const fn cross_attention(c: &ModelConfig, s: &Seq2Seq, h: u64) -> Cost {
+    let (d, hd) = (c.hidden_size, c.head_dim);
+    let w = h * hd;
+    let a = &c.attention;
+    let core = s2s_core(s, h, hd, false);
+    // k and v: their weights, and the keys and values per source position
+    let kv = linear(d, w, s.key_bias).add(linear(d, w, a.qkv_bias));
+    let kv = Cost {
+        act: Activations::ZERO,
+        source: crate::cost::Source {
+            act: Activations {
+                attention_per_token: 2 * w,
+                textbook_per_token: 4 * w,
+                ..Activations::ZERO
+            },
+            ..crate::cost::Source::ZERO
+        },
+        ..kv
+    }
+    .caches_source(2 * w)
+    .attends(h, h);
+    // the query (and a copied output) per target token; the scores per pair
+    let query = Cost::ZERO.saves(Activations {
+        attention_per_token: w,
+        flash_per_token: core.flash_per_token,
+        textbook_per_token: 2 * w,
+        ..Activations::ZERO
+    });
+    let scores = Cost::ZERO
+        .saves(Activations {
+            score_heads: core.score_heads,
+            score_dropout_heads: core.score_dropout_heads,
+            score_dtype_heads: core.score_dtype_heads,
+            textbook_per_token_seq: core.textbook_per_token_seq,
+            ..Activations::ZERO
+        })
+        .crosses();
+    linear(d, w, a.qkv_bias)
+        .add(kv)
+        .add(query)
+        .add(scores)
+        .add(linear(w, d, a.o_bias))
+        .widths(d, d)
+        .live(d + 3 * w)
+}
+
+/// An encoder–decoder's feed-forward block of width `f`: T5's `wi` (or gated `wi_0`, `wi_1`)
+/// and `wo` with its dropout before `wo`, BART's and Whisper's `fc1` and `fc2` (their
+/// `activation_dropout`, zero by default, keeps nothing).
+const fn s2s_mlp(c: &ModelConfig, s: &Seq2Seq, f: u64) -> Cost {
+    let (d, m) = (c.hidden_size, &c.mlp);
+    let up = linear(d, f, m.bias);
+    let inner = if s.activation_dropout {
+        dropout(f)
+    } else {
+        Cost::ZERO
+    };
+    if m.gated {
+        // gelu_new of wi_0's output, its product with wi_1's (both kept), then the dropout,
+        // whose output wo keeps
+        let gate = up.add(linear(d, f, m.bias).shares_input());
+        return gate
+            .add(activation(m.act, f))
+            .add(keeps_input(2 * f))
+            .add(inner)
+            .add(linear(f, d, m.bias))
+            .widths(d, d)
+            .live(d + 4 * f);
+    }
+    // ReLU keeps its output; with a dropout after it, wo keeps the dropout's output too
+    let inner = if s.activation_dropout {
+        inner.saves(Activations {
+            dropout_per_token: f,
+            ..Activations::ZERO
+        })
+    } else {
+        inner
+    };
+    up.add(activation(m.act, f))
+        .add(inner)
+        .add(linear(f, d, m.bias))
+        .widths(d, d)
+}
+
+/// One encoder–decoder layer: self-attention (and, in the decoder, cross-attention), the
+/// feed-forward block, a norm for each (before it, or after the residual sum in BART's
+/// post-norm layers), and the residual dropouts.
+const fn s2s_layer(c: &ModelConfig, s: &Seq2Seq, decoder: bool, buckets: u64) -> Parts {
+    let d = c.hidden_size;
+    let (h, f) = if decoder {
+        (c.num_heads, c.intermediate_size)
+    } else {
+        (s.encoder_heads, s.encoder_ffn)
+    };
+    let n = norm(c.norm, d);
+    let residual = if s.hidden_dropout {
+        dropout(d)
+    } else {
+        Cost::ZERO
+    };
+    let attn = s2s_self_attention(c, s, h, decoder, buckets).add(residual);
+    let cross = cross_attention(c, s, h).add(residual);
+    let mlp = s2s_mlp(c, s, f).add(residual);
+    let mut p = Parts::new();
+    if s.post_norm {
+        p.extend(&[
+            ("self_attn", "Attention", attn),
+            ("self_attn_layer_norm", "Norm", n),
+        ]);
+        if decoder {
+            p.extend(&[
+                ("encoder_attn", "CrossAttention", cross),
+                ("encoder_attn_layer_norm", "Norm", n),
+            ]);
+        }
+        p.extend(&[("mlp", "Mlp", mlp), ("final_layer_norm", "Norm", n)]);
+    } else {
+        p.extend(&[
+            ("self_attn_layer_norm", "Norm", n),
+            ("self_attn", "Attention", attn),
+        ]);
+        if decoder {
+            p.extend(&[
+                ("encoder_attn_layer_norm", "Norm", n),
+                ("encoder_attn", "CrossAttention", cross),
+            ]);
+        }
+        p.extend(&[("final_layer_norm", "Norm", n), ("mlp", "Mlp", mlp)]);
+    }
+    p
+}
+
+/// A dropout over the residual stream (the embeddings, a stack's output), whose mask takes
+/// the stream's dtype on CPU.
+const fn residual_dropout(d: u64) -> Cost {
+    Cost::ZERO
+        .saves(Activations {
+            residual_mask_per_token: d,
+            ..Activations::ZERO
+        })
+        .widths(d, d)
+}
+
+/// `c` run over the source (see [`Cost::encodes`]) unless the model is an encoder alone.
+const fn on_source(c: Cost, source: bool) -> Cost {
+    if source { c.encodes() } else { c }
+}
+
+/// An embedding's int64 indices, `rows` per token (token ids; BART's and Whisper's position
+/// ids), kept by its backward: 8 bytes each, two fp32-sized elements.
+const fn indices(rows: u64) -> Activations {
+    Activations {
+        f32_per_token: 2 * rows,
+        ..Activations::ZERO
+    }
+}
+
+/// The encoder's parts, over the source: its token table (the shared one; Marian's own; each
+/// stack's own when untied) or Whisper's convolutions over mel frames, positions, embedding
+/// norm and dropout, the layers, the final norm.
+const fn encoder_parts(c: &ModelConfig, s: &Seq2Seq, top: &mut Parts, blocks: &[Parts; 4]) {
+    let (d, v) = (c.hidden_size, c.vocab_size);
+    let source = !s.encoder_only;
+    let table = embedding(v, d).saves(indices(1));
+    if s.mel_bins > 0 {
+        // two convolutions of kernel 3 (the second of stride 2), each followed by GELU; the
+        // first runs over two frames per encoder position
+        let conv1 = conv(1, s.mel_bins, d, 3, 1, true, 1).add(keeps_input(d));
+        let conv1 = Cost {
+            act: conv1.act.times(2),
+            live_per_token: conv1.live_per_token * 2,
+            ..conv1
+        };
+        let conv2 = conv(1, d, d, 3, 2, true, 1).add(keeps_input(d));
+        top.push(
+            "encoder.conv",
+            "Conv1d",
+            on_source(conv1.add(conv2), source),
+        );
+    } else if s.source_vocab > 0 {
+        top.push(
+            "encoder.embed_tokens",
+            "Embedding",
+            on_source(embedding(s.source_vocab, d).saves(indices(1)), source),
+        );
+    } else if s.untied_stacks && !c.tie_word_embeddings && !s.encoder_only {
+        // transformers 5 unties every use of `shared`: each stack has its own table, and
+        // `shared` gets no gradient (nor optimizer state)
+        top.push("shared", "Embedding", embedding(v, d).frozen());
+        top.push(
+            "encoder.embed_tokens",
+            "Embedding",
+            on_source(table, source),
+        );
+    } else {
+        top.push("shared", "Embedding", on_source(table, source));
+    }
+    if s.source_rows > 0 {
+        let pos = freeze(embedding(s.source_rows, d), s.frozen_source_positions);
+        let pos = if s.mel_bins > 0 {
+            on_source(pos, source).fixed_source(s.source_rows)
+        } else {
+            // BART's table has two rows before the first position; its int64 position ids
+            // are kept per token
+            on_source(pos.saves(indices(1)).positions(c.max_positions), source)
+        };
+        top.push("encoder.embed_positions", "Embedding", pos);
+    }
+    if s.embed_norms {
+        top.push(
+            "encoder.layernorm_embedding",
+            "Norm",
+            on_source(norm(c.norm, d), source),
+        );
+    }
+    if s.hidden_dropout {
+        top.push(
+            "encoder.dropout",
+            "Dropout",
+            on_source(residual_dropout(d), source),
+        );
+    }
+    let split = s.relative_buckets > 0 && !s.relative_every_layer;
+    if split {
+        top.repeat("encoder.block.0", "Layer", &blocks[0], 0, 1);
+        top.repeat(
+            "encoder.block",
+            "Layer",
+            &blocks[1],
+            1,
+            s.encoder_layers - 1,
+        );
+    } else {
+        top.repeat("encoder.layers", "Layer", &blocks[1], 1, s.encoder_layers);
+    }
+    let mut i = top.len - if split { 2 } else { 1 };
+    while i < top.len {
+        top.items[i].cost = on_source(top.items[i].cost, source);
+        i += 1;
+    }
+    if !s.post_norm {
+        let mut last = norm(c.norm, d);
+        if s.hidden_dropout {
+            // T5's final dropout
+            last = last.add(residual_dropout(d));
+        }
+        top.push("encoder.final_layer_norm", "Norm", on_source(last, source));
+    }
+}
+
+/// An encoder–decoder (T5, BART, Marian, Pegasus, Whisper): the token table, the encoder over
+/// the source, the decoder with cross-attention to the encoder's output, and the head.
+#[allow(
+    clippy::large_stack_arrays,
+    reason = "four blocks of named parts, built once per estimate"
+)]
+const fn seq2seq(c: &ModelConfig, s: Seq2Seq) -> Architecture {
+    let (d, v) = (c.hidden_size, c.vocab_size);
+    let relative = s.relative_buckets;
+    let every = if s.relative_every_layer { relative } else { 0 };
+    let blocks = [
+        s2s_layer(c, &s, false, relative),
+        s2s_layer(c, &s, false, every),
+        s2s_layer(c, &s, true, relative),
+        s2s_layer(c, &s, true, every),
+    ];
+    let mut top = Parts::new();
+    encoder_parts(c, &s, &mut top, &blocks);
+    if s.encoder_only {
+        return Architecture { top, blocks };
+    }
+    // the decoder: its embeddings (the shared table, tied, unless it has its own)
+    let own_table =
+        s.mel_bins > 0 || s.source_vocab > 0 || (s.untied_stacks && !c.tie_word_embeddings);
+    let ids = Cost::ZERO.saves(indices(1));
+    if own_table {
+        top.push(
+            "decoder.embed_tokens",
+            "Embedding",
+            embedding(v, d).saves(indices(1)),
+        );
+    } else {
+        top.push("decoder.embed_tokens", "Indices", ids);
+    }
+    if let Positions::Learned { rows } = c.positions {
+        // position ids: per token (Whisper), once per step for BART's `[1, s]` (counted per
+        // token here, at most 8·(b − 1)·s bytes over)
+        top.push(
+            "decoder.embed_positions",
+            "Embedding",
+            freeze(embedding(rows, d), s.frozen_target_positions)
+                .saves(indices(1))
+                .positions(c.max_positions),
+        );
+    }
+    if s.embed_norms {
+        top.push("decoder.layernorm_embedding", "Norm", norm(c.norm, d));
+    }
+    if s.hidden_dropout {
+        top.push("decoder.dropout", "Dropout", residual_dropout(d));
+    }
+    // the encoder's output, read by every decoder layer's k and v projections: one storage
+    // in full precision; under autocast each projection keeps its own 16-bit copy
+    let readers = 2 * c.num_layers;
+    top.push(
+        "encoder_output",
+        "Tensor",
+        Cost {
+            source: crate::cost::Source {
+                act: Activations {
+                    weight_input_per_token: d,
+                    shared_input_per_token: (readers - 1) * d,
+                    textbook_per_token: 2 * d,
+                    ..Activations::ZERO
+                },
+                ..crate::cost::Source::ZERO
+            },
+            ..Cost::ZERO
+        },
+    );
+    if relative > 0 && !s.relative_every_layer {
+        top.repeat("decoder.block.0", "Layer", &blocks[2], 2, 1);
+        top.repeat("decoder.block", "Layer", &blocks[3], 3, c.num_layers - 1);
+    } else {
+        top.repeat("decoder.layers", "Layer", &blocks[3], 3, c.num_layers);
+    }
+    if !s.post_norm {
+        let mut last = norm(c.norm, d);
+        if s.hidden_dropout {
+            last = last.add(residual_dropout(d));
+        }
+        top.push("decoder.final_layer_norm", "Norm", last);
+    }
+    match c.head {
+        Head::SequenceClassification(n) => top.push(
+            "classification_head",
+            "Linear",
+            linear(d, d, true).add(dropout(d)).add(linear(d, n, true)),
+        ),
+        Head::LanguageModel => {
+            let w = linear(d, v, false);
+            top.push(
+                "lm_head",
+                "Linear",
+                if c.tie_word_embeddings { w.tied() } else { w },
+            );
+            if s.final_logits_bias {
+                // added to the logits: the model's output is still the vocabulary
+                top.push(
+                    "final_logits_bias",
+                    "Buffer",
+                    Cost::buffer(v, 4).widths(v, v),
+                );
+            }
+        }
+        _ => {}
+    }
+    Architecture { top, blocks }
 }

@@ -218,6 +218,55 @@ pub const BERT_ENCODER: EncoderRule = EncoderRule {
     deberta: false,
 };
 
+/// What an encoder–decoder family reads beyond its decoder's keys (see
+/// [`Seq2Seq`](super::Seq2Seq)).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the recipe, each named as the model code names it"
+)]
+pub struct Seq2SeqRule {
+    /// The encoder's layers (first key present).
+    pub encoder_layers: &'static [&'static str],
+    /// The encoder's heads.
+    pub encoder_heads: &'static [&'static str],
+    /// The encoder's feed-forward width.
+    pub encoder_ffn: &'static [&'static str],
+    /// The key of an explicit head width (T5's `d_kv`; else `d_model / heads`).
+    pub head_dim_key: Option<&'static str>,
+    /// T5's relative buckets: the key, its default, and whether every layer has a table
+    /// (UMT5) rather than the first of each stack.
+    pub relative: Option<(&'static str, u64, bool)>,
+    /// The key of the encoder's position rows (Whisper's `max_source_positions`, with its
+    /// default); `None`: the decoder's table.
+    pub source_rows: Option<(&'static str, u64)>,
+    /// The key of Whisper's mel channels, with its default (`None`: token embeddings).
+    pub mel_bins: Option<(&'static str, u64)>,
+    /// Frozen position tables: the encoder's, the decoder's.
+    pub frozen_positions: (bool, bool),
+    /// Post-norm layers (BART, Marian).
+    pub post_norm: bool,
+    /// `layernorm_embedding` in each stack.
+    pub embed_norms: bool,
+    /// `final_logits_bias` under the language-model head.
+    pub final_logits_bias: bool,
+    /// Biases on the key projections.
+    pub key_bias: bool,
+    /// T5's `feed_forward_proj` (`"relu"`, `"gated-gelu"`, `"gated-silu"`…): the activation and
+    /// whether the MLP is gated; `gated-gelu` means `gelu_new`.
+    pub ffn_proj: Option<&'static str>,
+    /// Marian's `share_encoder_decoder_embeddings` (default true): when false the encoder has a
+    /// table of `vocab_size` rows and the decoder one of `decoder_vocab_size`.
+    pub shared_key: Option<&'static str>,
+    /// See [`Seq2Seq::untied_stacks`](super::Seq2Seq::untied_stacks).
+    pub untied_stacks: bool,
+    /// See [`Seq2Seq::contiguous_heads`](super::Seq2Seq::contiguous_heads).
+    pub contiguous_heads: bool,
+    /// The dropout probabilities of the residual branches, the attention probabilities and the
+    /// feed-forward block: their keys and defaults.
+    pub dropouts: [(&'static str, f64); 3],
+}
+
 /// One `model_type`'s description.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[allow(
@@ -320,6 +369,8 @@ pub struct Family {
     pub resid_dropout: bool,
     /// An encoder in BERT's layout, with what the family changes in it.
     pub encoder: Option<EncoderRule>,
+    /// An encoder–decoder, with what it reads beyond the decoder's keys.
+    pub seq2seq: Option<Seq2SeqRule>,
     /// The dropout probabilities that matter for training memory, with their default.
     pub dropout_keys: &'static [&'static str],
     /// Their default.
@@ -447,6 +498,7 @@ pub const LLAMA: Family = Family {
     causal_mask: false,
     resid_dropout: false,
     encoder: None,
+    seq2seq: None,
     dropout_keys: &["attention_dropout"],
     dropout_default: 0.0,
     lora: LLAMA_LORA,
@@ -1229,7 +1281,196 @@ pub const ALL: &[Family] = &[
         }),
         ..BERT
     },
+    T5,
+    Family {
+        name: "mt5",
+        about: "mT5 (T5's layout, gated-GELU, a multilingual vocabulary)",
+        tie: Flag::Key("tie_word_embeddings", false),
+        ..T5
+    },
+    Family {
+        name: "umt5",
+        about: "UMT5 (T5's layout with a relative table in every layer)",
+        seq2seq: Some(Seq2SeqRule {
+            relative: Some(("relative_attention_num_buckets", 32, true)),
+            ..match T5.seq2seq {
+                Some(r) => r,
+                None => panic!("T5 is an encoder–decoder"),
+            }
+        }),
+        ..T5
+    },
+    BART,
+    Family {
+        name: "mbart",
+        about: "mBART (BART with pre-norm layers and a norm at the end of each stack)",
+        seq2seq: Some(Seq2SeqRule {
+            post_norm: false,
+            ..BART_RULE
+        }),
+        ..BART
+    },
+    Family {
+        name: "marian",
+        about: "Marian / OPUS-MT (BART's post-norm layers, frozen sinusoidal positions)",
+        vocab: &["decoder_vocab_size", "vocab_size"],
+        positions: PositionRule::Learned { offset: 0 },
+        embed_norm: false,
+        seq2seq: Some(Seq2SeqRule {
+            frozen_positions: (true, true),
+            embed_norms: false,
+            shared_key: Some("share_encoder_decoder_embeddings"),
+            ..BART_RULE
+        }),
+        ..BART
+    },
+    Family {
+        name: "pegasus",
+        about: "Pegasus (pre-norm, frozen sinusoidal positions, final norms)",
+        positions: PositionRule::Learned { offset: 0 },
+        embed_norm: false,
+        seq2seq: Some(Seq2SeqRule {
+            frozen_positions: (true, true),
+            post_norm: false,
+            embed_norms: false,
+            ..BART_RULE
+        }),
+        ..BART
+    },
+    Family {
+        name: "whisper",
+        about: "Whisper (a convolutional front end over log-mel frames, pre-norm encoder–decoder)",
+        max_positions: Dim::Or(&["max_target_positions"], 448),
+        positions: PositionRule::Learned { offset: 0 },
+        embed_norm: false,
+        seq2seq: Some(Seq2SeqRule {
+            source_rows: Some(("max_source_positions", 1500)),
+            mel_bins: Some(("num_mel_bins", 80)),
+            frozen_positions: (true, false),
+            post_norm: false,
+            embed_norms: false,
+            final_logits_bias: false,
+            key_bias: false,
+            contiguous_heads: true,
+            dropouts: [
+                ("dropout", 0.0),
+                ("attention_dropout", 0.0),
+                ("activation_dropout", 0.0),
+            ],
+            ..BART_RULE
+        }),
+        dropout_default: 0.0,
+        ..BART
+    },
 ];
+
+/// T5: the base of the T5 family (and of mT5, UMT5).
+const T5: Family = Family {
+    name: "t5",
+    about: "T5, Flan-T5 (relative position buckets, RMS norms, ReLU or gated-GELU FFN, tied `shared`)",
+    hidden: &["d_model"],
+    layers: &["num_decoder_layers", "num_layers"],
+    heads: &["num_heads"],
+    kv_heads: &[],
+    head_dim_key: false,
+    intermediate: Dim::Key(&["d_ff"]),
+    max_positions: Dim::Or(&[], 0),
+    positions: PositionRule::None,
+    norm: Norm::Rms,
+    qkv_bias: Flag::Fixed(false),
+    o_bias: Flag::Fixed(false),
+    gated: false,
+    mlp_bias: Flag::Fixed(false),
+    act_keys: &[],
+    act_default: "relu",
+    tie: Flag::Key("tie_word_embeddings", true),
+    seq2seq: Some(Seq2SeqRule {
+        encoder_layers: &["num_layers"],
+        encoder_heads: &["num_heads"],
+        encoder_ffn: &["d_ff"],
+        head_dim_key: Some("d_kv"),
+        relative: Some(("relative_attention_num_buckets", 32, false)),
+        source_rows: None,
+        mel_bins: None,
+        frozen_positions: (false, false),
+        post_norm: false,
+        embed_norms: false,
+        final_logits_bias: false,
+        key_bias: false,
+        ffn_proj: Some("feed_forward_proj"),
+        shared_key: None,
+        untied_stacks: false,
+        contiguous_heads: false,
+        dropouts: [
+            ("dropout_rate", 0.1),
+            ("dropout_rate", 0.1),
+            ("dropout_rate", 0.1),
+        ],
+    }),
+    dropout_keys: &["dropout_rate"],
+    dropout_default: 0.1,
+    lora: &[],
+    refuse: &[Refuse::True("is_decoder")],
+    ..LLAMA
+};
+
+/// BART: the base of the BART family (and of mBART, Marian, Pegasus, Whisper).
+const BART: Family = Family {
+    name: "bart",
+    about: "BART (post-norm encoder–decoder, learned positions offset by 2, `final_logits_bias`)",
+    hidden: &["d_model"],
+    layers: &["decoder_layers"],
+    heads: &["decoder_attention_heads"],
+    kv_heads: &[],
+    head_dim_key: false,
+    intermediate: Dim::Key(&["decoder_ffn_dim"]),
+    max_positions: Dim::Or(&["max_position_embeddings"], 1024),
+    positions: PositionRule::Learned { offset: 2 },
+    norm: Norm::LayerNorm,
+    qkv_bias: Flag::Fixed(true),
+    o_bias: Flag::Fixed(true),
+    softmax_fp32: false,
+    gated: false,
+    mlp_bias: Flag::Fixed(true),
+    act_keys: &["activation_function"],
+    act_default: "gelu",
+    tie: Flag::Key("tie_word_embeddings", true),
+    embed_norm: true,
+    seq2seq: Some(Seq2SeqRule {
+        encoder_layers: &["encoder_layers"],
+        encoder_heads: &["encoder_attention_heads"],
+        encoder_ffn: &["encoder_ffn_dim"],
+        head_dim_key: None,
+        relative: None,
+        source_rows: None,
+        mel_bins: None,
+        frozen_positions: (false, false),
+        post_norm: true,
+        embed_norms: true,
+        final_logits_bias: true,
+        key_bias: true,
+        ffn_proj: None,
+        shared_key: None,
+        untied_stacks: true,
+        contiguous_heads: false,
+        dropouts: [
+            ("dropout", 0.1),
+            ("attention_dropout", 0.0),
+            ("activation_dropout", 0.0),
+        ],
+    }),
+    dropout_keys: &["dropout", "attention_dropout", "activation_dropout"],
+    dropout_default: 0.1,
+    lora: &[],
+    refuse: &[Refuse::True("is_decoder")],
+    ..LLAMA
+};
+
+/// The `Seq2SeqRule` of [`BART`].
+const BART_RULE: Seq2SeqRule = match BART.seq2seq {
+    Some(r) => r,
+    None => panic!("BART is an encoder–decoder"),
+};
 
 /// BERT: the base of the encoder families.
 const BERT: Family = Family {

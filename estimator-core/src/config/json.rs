@@ -7,11 +7,12 @@ use alloc::vec::Vec;
 use serde_json::{Map, Value};
 
 use super::families::{
-    DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, SharedRule, SlidingRule,
+    DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, Seq2SeqRule, SharedRule,
+    SlidingRule,
 };
 use super::{
     Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Norm,
-    Positions, Pretraining, QkNorm, ScoreCorrection,
+    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq,
 };
 
 /// What is wrong with a `config.json`: one line that names the key and says what to do.
@@ -287,6 +288,9 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
             )));
         }
     };
+    if f.seq2seq.is_some() {
+        return seq2seq_head(keys, name, f);
+    }
     let Some(name) = name else {
         return Ok(if f.encoder.is_some() {
             Head::None
@@ -329,6 +333,131 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
             }
         )));
     })
+}
+
+/// An encoder–decoder's head: the language model (`*ForConditionalGeneration`, Marian's
+/// `MarianMTModel`; the default), the bare `*Model`, BART's sequence classifier, or T5's
+/// `*EncoderModel` (the encoder alone, read as [`Head::None`] with
+/// [`Seq2Seq::encoder_only`](super::Seq2Seq::encoder_only)).
+fn seq2seq_head(keys: &Keys<'_>, name: Option<&str>, f: &Family) -> Result<Head, ConfigError> {
+    let Some(name) = name else {
+        return Ok(Head::LanguageModel);
+    };
+    if name.ends_with("ForConditionalGeneration") || name.ends_with("MTModel") {
+        return Ok(Head::LanguageModel);
+    }
+    if name.ends_with("Model") {
+        return Ok(Head::None);
+    }
+    if f.seq2seq.is_some_and(|r| r.final_logits_bias) && name.ends_with("ForSequenceClassification")
+    {
+        return Ok(Head::SequenceClassification(
+            match keys.maybe_count("num_labels")? {
+                Some(n) => n,
+                None => match keys.map.get("id2label") {
+                    Some(Value::Object(m)) if !m.is_empty() => m.len() as u64,
+                    _ => 3,
+                },
+            },
+        ));
+    }
+    Err(ConfigError::new(format!(
+        "unsupported head `{}` in `architectures` for {}; supported: *ForConditionalGeneration, *Model{}",
+        clip(name),
+        f.name,
+        if f.seq2seq.is_some_and(|r| r.final_logits_bias) {
+            ", *ForSequenceClassification"
+        } else {
+            ""
+        }
+    )))
+}
+
+/// An encoder–decoder's encoder and cross-attention, read by its rule.
+fn seq2seq(
+    keys: &Keys<'_>,
+    r: &Seq2SeqRule,
+    decoder_positions: u64,
+    (d, head_dim): (u64, u64),
+) -> Result<Seq2Seq, ConfigError> {
+    let encoder_heads = keys.dim(r.encoder_heads)?;
+    let encoder_head_dim = if r.head_dim_key.is_some() {
+        head_dim
+    } else if d.is_multiple_of(encoder_heads) {
+        d / encoder_heads
+    } else {
+        return Err(ConfigError::new(format!(
+            "`{}` ({encoder_heads}) must divide `d_model` ({d})",
+            r.encoder_heads
+                .first()
+                .copied()
+                .unwrap_or("encoder_attention_heads")
+        )));
+    };
+    let name = keys.map.get("architectures").and_then(Value::as_array);
+    let encoder_only = name
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .is_some_and(|n| n.ends_with("EncoderModel"));
+    let shared = match r.shared_key {
+        Some(k) => keys.flag_or(k, true)?,
+        None => true,
+    };
+    Ok(Seq2Seq {
+        encoder_layers: keys.dim(r.encoder_layers)?,
+        encoder_heads,
+        encoder_head_dim,
+        untied_stacks: r.untied_stacks,
+        contiguous_heads: r.contiguous_heads,
+        hidden_dropout: keys.probability(r.dropouts[0].0, r.dropouts[0].1)? > 0.0,
+        attention_dropout: keys.probability(r.dropouts[1].0, r.dropouts[1].1)? > 0.0,
+        activation_dropout: keys.probability(r.dropouts[2].0, r.dropouts[2].1)? > 0.0,
+        encoder_ffn: keys.dim(r.encoder_ffn)?,
+        relative_buckets: match r.relative {
+            Some((k, default, _)) => keys.count_or(k, default)?,
+            None => 0,
+        },
+        relative_every_layer: r.relative.is_some_and(|(_, _, every)| every),
+        source_rows: match (r.relative, r.source_rows) {
+            (Some(_), _) => 0,
+            (None, Some((k, default))) => keys.count_or(k, default)?,
+            (None, None) => decoder_positions,
+        },
+        mel_bins: match r.mel_bins {
+            Some((k, default)) => keys.count_or(k, default)?,
+            None => 0,
+        },
+        frozen_source_positions: r.frozen_positions.0,
+        frozen_target_positions: r.frozen_positions.1,
+        post_norm: r.post_norm,
+        embed_norms: r.embed_norms,
+        final_logits_bias: r.final_logits_bias,
+        key_bias: r.key_bias,
+        source_vocab: if shared {
+            0
+        } else {
+            keys.dim(&["vocab_size"])?
+        },
+        encoder_only,
+    })
+}
+
+/// T5's `feed_forward_proj`: `"relu"`, `"gated-gelu"` (which means `gelu_new`), `"gated-silu"`
+/// …, as `T5Config` splits it: gated when the first part is `gated`, the activation the last.
+fn ffn_proj(key: &str, v: &str) -> Result<(bool, Act), ConfigError> {
+    let mut parts = v.split('-');
+    let first = parts.next().unwrap_or_default();
+    let last = v.rsplit('-').next().unwrap_or_default();
+    let gated = first == "gated";
+    let count = v.split('-').count();
+    if (gated && count != 2) || (!gated && count != 1) {
+        return Err(ConfigError::new(format!(
+            "`{key}` must be an activation or `gated-` and an activation (\"relu\", \"gated-gelu\"), found \"{}\"",
+            clip(v)
+        )));
+    }
+    let act = if v == "gated-gelu" { "gelu_new" } else { last };
+    Ok((gated, activation(key, act)?))
 }
 
 /// Which layers slide (`true`), from `layer_types` or the family's rule, and the window.
@@ -586,10 +715,10 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
     };
     let head_key = f.heads.first().copied().unwrap_or("num_attention_heads");
     let hidden_key = f.hidden.first().copied().unwrap_or("hidden_size");
-    let explicit = if f.head_dim_key {
-        keys.maybe_count("head_dim")?
-    } else {
-        None
+    let explicit = match f.seq2seq.and_then(|r| r.head_dim_key) {
+        Some(k) => keys.maybe_count(k)?,
+        None if f.head_dim_key => keys.maybe_count("head_dim")?,
+        None => None,
     };
     let head_dim = match explicit {
         Some(hd) => hd,
@@ -735,6 +864,32 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         None => activation(act_key, f.act_default)?,
     };
     let dropout = keys.any_dropout(f.dropout_keys, f.dropout_default)?;
+    // T5's `feed_forward_proj` sets both the activation and the gate
+    let (gated, act) = match f.seq2seq.and_then(|r| r.ffn_proj) {
+        Some(k) => match keys.map.get(k) {
+            None | Some(Value::Null) => (false, Act::Relu),
+            Some(Value::String(v)) => ffn_proj(k, v)?,
+            Some(other) => {
+                return Err(ConfigError::new(format!(
+                    "`{k}` must name a feed-forward projection (\"relu\", \"gated-gelu\"), found {}",
+                    short(other)
+                )));
+            }
+        },
+        None => (f.gated, act),
+    };
+    let seq2seq = match &f.seq2seq {
+        Some(r) => Some(seq2seq(
+            keys,
+            r,
+            match positions {
+                Positions::Learned { rows } => rows,
+                _ => 0,
+            },
+            (d, head_dim),
+        )?),
+        None => None,
+    };
     Ok(ModelConfig {
         model_type,
         head: head(keys, f)?,
@@ -769,7 +924,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
             mla,
         },
         mlp: Mlp {
-            gated: f.gated,
+            gated,
             fused_gate_up: f.fused_gate_up,
             bias: keys.flag(f.mlp_bias)?,
             act,
@@ -816,6 +971,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
                 },
             }),
         },
+        seq2seq,
         dropout,
     })
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use estimator_core::config::{
     Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions,
-    Pretraining, QkNorm, ScoreCorrection,
+    Pretraining, QkNorm, ScoreCorrection, Seq2Seq,
 };
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -119,6 +119,8 @@ fn model(input: &ModelInput, c: &ModelConfig, l: &TokenStream, shown: &str) -> T
         #[derive(Clone, Copy, Debug, Default)]
         #vis struct #name;
 
+        // constants evaluated at compile time into static data, whatever their size
+        #[allow(clippy::large_stack_arrays)]
         impl #name {
             /// The hyper-parameters read from the config file, as the family table reads them.
             #vis const CONFIG: #l::config::ModelConfig = #literal;
@@ -136,6 +138,63 @@ fn model(input: &ModelInput, c: &ModelConfig, l: &TokenStream, shown: &str) -> T
             const LAYERS: &'static [#l::Layer<'static>] = &Self::__TOP;
         }
     }
+}
+
+/// An encoder–decoder's description as a Rust expression (every field named).
+fn seq2seq_tokens(s: &Seq2Seq, cfg: &TokenStream) -> TokenStream {
+    let Seq2Seq {
+        encoder_layers,
+        encoder_heads,
+        encoder_ffn,
+        relative_buckets,
+        relative_every_layer,
+        source_rows,
+        mel_bins,
+        frozen_source_positions,
+        frozen_target_positions,
+        post_norm,
+        embed_norms,
+        final_logits_bias,
+        key_bias,
+        source_vocab,
+        encoder_only,
+        encoder_head_dim,
+        untied_stacks,
+        contiguous_heads,
+        hidden_dropout,
+        attention_dropout,
+        activation_dropout,
+    } = *s;
+    let sizes = [
+        ("encoder_layers", encoder_layers),
+        ("encoder_heads", encoder_heads),
+        ("encoder_ffn", encoder_ffn),
+        ("relative_buckets", relative_buckets),
+        ("source_rows", source_rows),
+        ("mel_bins", mel_bins),
+        ("source_vocab", source_vocab),
+        ("encoder_head_dim", encoder_head_dim),
+    ]
+    .map(|(field, v)| {
+        let (field, v) = (format_ident!("{}", field), lit(v));
+        quote!(#field: #v,)
+    });
+    quote!(::core::option::Option::Some(#cfg::Seq2Seq {
+        #(#sizes)*
+        relative_every_layer: #relative_every_layer,
+        frozen_source_positions: #frozen_source_positions,
+        frozen_target_positions: #frozen_target_positions,
+        post_norm: #post_norm,
+        embed_norms: #embed_norms,
+        final_logits_bias: #final_logits_bias,
+        key_bias: #key_bias,
+        encoder_only: #encoder_only,
+        untied_stacks: #untied_stacks,
+        contiguous_heads: #contiguous_heads,
+        hidden_dropout: #hidden_dropout,
+        attention_dropout: #attention_dropout,
+        activation_dropout: #activation_dropout,
+    }))
 }
 
 /// `config` as a Rust expression (every field named, so a new field is a compile error here).
@@ -172,6 +231,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         causal_mask,
         resid_dropout,
         encoder,
+        seq2seq,
         dropout,
     } = *c;
     let cfg = quote!(#l::config);
@@ -348,6 +408,10 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             }))
         }
     };
+    let seq2seq = match seq2seq {
+        None => quote!(::core::option::Option::None),
+        Some(s) => seq2seq_tokens(&s, &cfg),
+    };
     // the plain sizes, each written `name: value`
     let sizes = [
         ("vocab_size", vocab_size),
@@ -415,6 +479,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             causal_mask: #causal_mask,
             resid_dropout: #resid_dropout,
             encoder: #encoder,
+            seq2seq: #seq2seq,
             dropout: #dropout,
         }
     }

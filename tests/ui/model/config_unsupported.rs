@@ -1,5 +1,5 @@
 use estimator::prelude::*;
 
-model!(pub T5 = "t5-config.json");
+model!(pub XlNet = "xlnet-config.json");
 
 fn main() {}
