@@ -196,9 +196,18 @@ pub(crate) struct Settings {
     /// Training sequence length in tokens [default: 2048].
     #[arg(long)]
     pub(crate) seq: Option<u64>,
-    /// Inference prompt length in tokens [default: 2048].
+    /// Inference prompt length in tokens [default: 2048; an encoder–decoder's decoder: 1].
     #[arg(long)]
     pub(crate) prompt: Option<u64>,
+    /// Encoder–decoders: the encoder's input in tokens (T5, BART), the decoder reading it
+    /// through cross-attention; `--seq` is then the target [default: 512, or the encoder's
+    /// position table].
+    #[arg(long)]
+    pub(crate) source_len: Option<u64>,
+    /// Whisper: seconds of audio per clip, at most 30; every clip is padded to 30 s (3000 mel
+    /// frames, 1500 encoder positions), so the memory is that of 30 s [default: 30].
+    #[arg(long)]
+    pub(crate) audio_seconds: Option<f64>,
     /// Inference: tokens generated after the prompt [default: 256].
     #[arg(long)]
     pub(crate) generate: Option<u64>,

@@ -180,6 +180,76 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
     }
 }
 
+/// The source length of the flags (`--source-len`, `--audio-seconds`): 0 for a model without
+/// an encoder, else the flag or the library's default, written down under `assumed:`.
+fn source_of(
+    s: &Settings,
+    c: &ModelConfig,
+    assumed: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<u64, CliError> {
+    let model = c.model_type.name();
+    let seq2seq = c.seq2seq.filter(|x| !x.encoder_only);
+    let Some(x) = seq2seq else {
+        return match (s.source_len, s.audio_seconds) {
+            (Some(_), _) => Err(CliError::new(format!(
+                "`--source-len` applies to encoder–decoder models (T5, BART, Whisper); {model} reads one sequence: give its length with `--seq` or `--prompt`"
+            ))),
+            (_, Some(_)) => Err(CliError::new(format!(
+                "`--audio-seconds` applies to speech models (Whisper); {model} reads tokens"
+            ))),
+            _ => Ok(0),
+        };
+    };
+    let default = Training::new(c.cost(), "model").source_len();
+    if x.mel_bins > 0 {
+        if let Some(n) = s.source_len.filter(|n| *n != default) {
+            return Err(CliError::new(format!(
+                "`--source-len {n}`: {model}'s encoder reads exactly {default} positions ({} mel frames, 30 s of audio: shorter clips are padded); give the clip's length with `--audio-seconds`, or drop the flag",
+                2 * default
+            )));
+        }
+        match s.audio_seconds {
+            Some(a) if !(a > 0.0 && a <= 30.0) => Err(CliError::new(format!(
+                "`--audio-seconds {a}`: {model} reads clips of up to 30 s (longer audio is transcribed in 30 s windows, one pass each); give a length in (0, 30]"
+            ))),
+            Some(a) => {
+                if a < 30.0 {
+                    notes.push(format!(
+                        "{model} pads every clip to 30 s ({} mel frames): {a} s of audio costs what 30 s does",
+                        2 * default
+                    ));
+                }
+                Ok(default)
+            }
+            None => {
+                assumed.push(format!(
+                    "audio-seconds 30 ({} mel frames, {default} encoder positions; shorter clips are padded)",
+                    2 * default
+                ));
+                Ok(default)
+            }
+        }
+    } else {
+        if s.audio_seconds.is_some() {
+            return Err(CliError::new(format!(
+                "`--audio-seconds` applies to speech models (Whisper); {model} reads tokens: give the source with `--source-len`"
+            )));
+        }
+        match s.source_len {
+            Some(n) => positive(n, "source-len"),
+            None => {
+                assumed.push(if default < 512 {
+                    format!("source-len {default} (the encoder's position table)")
+                } else {
+                    format!("source-len {default}")
+                });
+                Ok(default)
+            }
+        }
+    }
+}
+
 /// The LoRA of the flags: `--lora-rank`, `--lora-targets`, `--qlora`.
 fn lora_of(
     s: &Settings,
@@ -299,10 +369,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let base = c.cost();
     let table = base.positions;
     let mut notes = Vec::new();
+    let source = source_of(s, c, &mut assumed, &mut notes)?;
     if mode == Mode::Infer {
         // the library's defaults, which stay inside a position table
         let defaults = Inference::new(base, name);
-        let generate = if c.encoder.is_some() {
+        let encoder_only = c.encoder.is_some() || c.seq2seq.is_some_and(|x| x.encoder_only);
+        let generate = if encoder_only {
             // an encoder reads its input in one pass and generates nothing
             match s.generate {
                 Some(g) if g > 0 => {
@@ -316,7 +388,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         } else {
             s.generate.unwrap_or_else(|| {
                 let g = defaults.generated();
-                assumed.push(if g < 256 {
+                assumed.push(if source > 0 && g < 256 {
+                    format!("generate {g} (the decoder's {table} positions less its start token)")
+                } else if g < 256 {
                     format!("generate {g} (a quarter of the {table} positions)")
                 } else {
                     format!("generate {g}")
@@ -326,6 +400,10 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         };
         let prompt = match s.prompt {
             Some(p) => positive(p, "prompt")?,
+            None if source > 0 => {
+                assumed.push("prompt 1 (the decoder's start token)".to_owned());
+                1
+            }
             None if table > 0 && table.saturating_sub(generate) < 2048 => {
                 let p = table.saturating_sub(generate).max(1);
                 assumed.push(if generate == 0 {
@@ -350,6 +428,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             &mut assumed,
         ));
         let mut inf = Inference::new(base, name)
+            .source(source)
             .batch(batch)
             .prompt(prompt)
             .generate(generate)
@@ -367,7 +446,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             inf = inf.kv_cache(dtype(kv));
         }
         let described = format!(
-            "inference, batch {batch}, prompt {prompt} + {generate} generated tokens, {} weights{}",
+            "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",
+            if source > 0 {
+                format!("source {source}, ")
+            } else {
+                String::new()
+            },
             weights.name(),
             s.kv_cache
                 .map(|k| format!(", {} KV cache", dtype(k).name()))
@@ -392,6 +476,8 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         let n = Training::new(base, name).seq_len();
         assumed.push(if n == table {
             format!("seq {n} (the model's position table)")
+        } else if source > 0 {
+            format!("seq {n} (target tokens)")
         } else {
             format!("seq {n}")
         });
@@ -527,6 +613,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let mut t = Training::new(cost, name)
         .batch(batch)
         .seq(seq)
+        .source(source)
         .precision(precision)
         .optimizer(optimizer)
         .optimizer_impl(optimizer_impl)
@@ -543,7 +630,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         t = t.frozen_weights(DType::NF4DoubleQuant);
     }
     let described = format!(
-        "training, batch {batch} × {seq} tokens, {}, {} ({}), {} attention, recompute {}{}{}{}",
+        "training, batch {batch} × {}{seq} tokens, {}, {} ({}), {} attention, recompute {}{}{}{}",
+        if source > 0 {
+            format!("{source} source + ")
+        } else {
+            String::new()
+        },
         match precision {
             Precision::Fp32 => precision.name().to_owned(),
             _ => format!("{} {}", precision.name(), half.name()),

@@ -456,3 +456,106 @@ fn a_closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn encoder_decoders_take_a_source() {
+    // t5-small (configs/t5-small.json): 6 decoder layers of 8 heads × d_kv 64. After 255
+    // generated tokens the bf16 cache holds the decoder's self-attention K and V for 1 + 255
+    // tokens and the cross-attention K and V of all 512 source positions (transformers'
+    // EncoderDecoderCache): 2·6·512·(256 + 512)·2 bytes = 9 MiB
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "t5-small",
+        "--mode",
+        "infer",
+        "--generate",
+        "255",
+        "--json",
+    ]);
+    assert_eq!(out["parts"]["kv_cache"], 2 * 6 * 512 * (256 + 512) * 2);
+    let assumed: Vec<&str> = out["assumed"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(assumed.contains(&"source-len 512"), "{assumed:?}");
+    assert!(
+        assumed.contains(&"prompt 1 (the decoder's start token)"),
+        "{assumed:?}"
+    );
+    // a longer source costs more, in training too (batch 32: activations make the peak)
+    let short = json(&[
+        "estimate", "--preset", "t5-small", "--batch", "32", "--json",
+    ]);
+    let long = json(&[
+        "estimate",
+        "--preset",
+        "t5-small",
+        "--batch",
+        "32",
+        "--source-len",
+        "1024",
+        "--json",
+    ]);
+    assert!(long["parts"]["activations"].as_u64() > short["parts"]["activations"].as_u64());
+    // Whisper reads 30 s of audio whatever the clip: 3000 mel frames, 1500 positions
+    let whisper = json(&["estimate", "--preset", "whisper-tiny", "--json"]);
+    assert!(
+        whisper["assumed"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|v| v
+                .as_str()
+                .is_some_and(|s| s.starts_with("audio-seconds 30 (3000 mel frames, 1500"))),
+        "{whisper}"
+    );
+    let clip = json(&[
+        "estimate",
+        "--preset",
+        "whisper-tiny",
+        "--audio-seconds",
+        "12",
+        "--json",
+    ]);
+    assert_eq!(clip["total_bytes"], whisper["total_bytes"]);
+    assert!(
+        clip["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("pads every clip to 30 s"))
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "whisper-tiny",
+            "--audio-seconds",
+            "45",
+        ],
+        "give a length in (0, 30]",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "whisper-tiny",
+            "--source-len",
+            "100",
+        ],
+        "reads exactly 1500 positions",
+    );
+    fails(
+        &["estimate", "--preset", "bart-large", "--source-len", "2000"],
+        "source 2000, the encoder has 1024 positions",
+    );
+    fails(
+        &["estimate", "--preset", "llama-3-8b", "--source-len", "512"],
+        "`--source-len` applies to encoder–decoder models",
+    );
+    fails(
+        &["estimate", "--preset", "t5-small", "--audio-seconds", "10"],
+        "`--audio-seconds` applies to speech models",
+    );
+}
