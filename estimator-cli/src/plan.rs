@@ -236,17 +236,15 @@ fn source_of(
                 "`--audio-seconds` applies to speech models (Whisper); {model} reads tokens: give the source with `--source-len`"
             )));
         }
-        match s.source_len {
-            Some(n) => positive(n, "source-len"),
-            None => {
-                assumed.push(if default < 512 {
-                    format!("source-len {default} (the encoder's position table)")
-                } else {
-                    format!("source-len {default}")
-                });
-                Ok(default)
-            }
+        if let Some(n) = s.source_len {
+            return positive(n, "source-len");
         }
+        assumed.push(if default < 512 {
+            format!("source-len {default} (the encoder's position table)")
+        } else {
+            format!("source-len {default}")
+        });
+        Ok(default)
     }
 }
 
