@@ -139,10 +139,11 @@ pub mod prelude {
     pub use crate::{Params, model};
     pub use estimator_core::gpu::{self, GB24, GB40, GB48, GB80};
     pub use estimator_core::layers::{
-        AttentionCore, BatchNorm1d, BatchNorm2d, Buffer, Conv1d, Conv2d, Dropout, Embedding,
-        FeedForward, Frozen, GatedFeedForward, Gelu, HeadRmsNorm, LatentAttention, LayerNorm,
-        Linear, Lora, Moe, MultiHeadAttention, NewGelu, Parameter, PositionEmbedding, Relu,
-        RmsNorm, Rotary, Silu, Softmax, StackedMoe, TransformerLayer,
+        AttentionCore, AudioFrontEnd, BatchNorm1d, BatchNorm2d, Buffer, Conv1d, Conv2d,
+        CrossAttention, Dropout, Embedding, Encoder, EncoderOutput, FeedForward, Frozen,
+        GatedFeedForward, Gelu, HeadRmsNorm, LatentAttention, LayerNorm, Linear, Lora, Moe,
+        MultiHeadAttention, NewGelu, Parameter, PositionEmbedding, Relu, RmsNorm, Rotary, Silu,
+        Softmax, StackedMoe, TransformerLayer,
     };
     pub use estimator_core::{
         ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Memory, Optimizer,

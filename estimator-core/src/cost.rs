@@ -811,8 +811,8 @@ impl Cost {
     /// `self` run over the source sequence: an encoder (its embeddings, front end or layers),
     /// whose activations, checkpoints and working set move to [`Cost::source`], priced at the
     /// source length; its output width becomes what the decoder reads
-    /// ([`Source::output`]) and a learned position table bounds the source
-    /// ([`Source::positions`]).
+    /// ([`Source::output`]), a learned position table bounds the source
+    /// ([`Source::positions`]), and its self-attention caches nothing (it runs once).
     #[must_use]
     pub const fn encodes(self) -> Cost {
         let s = self.source;
@@ -831,6 +831,9 @@ impl Cost {
             checkpoint_per_token: 0,
             live_per_token: 0,
             positions: 0,
+            kv_per_token: 0,
+            kv_window_per_token: 0,
+            window: 0,
             source: Source {
                 act,
                 checkpointed,

@@ -8,9 +8,10 @@ use super::{
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
-    attention, attention_core_with, conv, dropout, embedding, fused_expert, gated,
-    gated_feed_forward, keeps_input, keeps_output, latent_attention, layer_norm, linear, lora,
-    new_gelu, non_parametric_norm, per_row, rms_norm, stacked_moe,
+    attention, attention_core_with, audio_front_end, conv, cross_attention_with, dropout,
+    embedding, encoder_output, fused_expert, gated, gated_feed_forward, keeps_input, keeps_output,
+    latent_attention, layer_norm, linear, lora, new_gelu, non_parametric_norm, per_row, rms_norm,
+    stacked_moe,
 };
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
@@ -863,54 +864,18 @@ const fn s2s_self_attention(
     attn.widths(d, d).live(3 * d + 3 * w)
 }
 
-/// Cross-attention of a decoder layer over `h` heads: the queries from the target; keys and
-/// values projected from the encoder's output and kept per source position (the encoder's
-/// output itself is kept once for every layer, by the model: see [`seq2seq`]); scores over
-/// (target, source) pairs; keys and values cached for every source position.
+/// Cross-attention of a decoder layer over `h` heads (see [`cross_attention_with`]): scores
+/// with no mask, Whisper's copied kernel output.
 const fn cross_attention(c: &ModelConfig, s: &Seq2Seq, h: u64) -> Cost {
     let (d, hd) = (c.hidden_size, c.head_dim);
-    let w = h * hd;
-    let a = &c.attention;
-    let core = s2s_core(s, h, hd, false);
-    // k and v: their weights, and the keys and values per source position
-    let kv = linear(d, w, s.key_bias).add(linear(d, w, a.qkv_bias));
-    let kv = Cost {
-        act: Activations::ZERO,
-        source: crate::cost::Source {
-            act: Activations {
-                attention_per_token: 2 * w,
-                textbook_per_token: 4 * w,
-                ..Activations::ZERO
-            },
-            ..crate::cost::Source::ZERO
-        },
-        ..kv
-    }
-    .caches_source(2 * w)
-    .attends(h, h);
-    // the query (and a copied output) per target token; the scores per pair
-    let query = Cost::ZERO.saves(Activations {
-        attention_per_token: w,
-        flash_per_token: core.flash_per_token,
-        textbook_per_token: 2 * w,
-        ..Activations::ZERO
-    });
-    let scores = Cost::ZERO
-        .saves(Activations {
-            score_heads: core.score_heads,
-            score_dropout_heads: core.score_dropout_heads,
-            score_dtype_heads: core.score_dtype_heads,
-            textbook_per_token_seq: core.textbook_per_token_seq,
-            ..Activations::ZERO
-        })
-        .crosses();
-    linear(d, w, a.qkv_bias)
-        .add(kv)
-        .add(query)
-        .add(scores)
-        .add(linear(w, d, a.o_bias))
-        .widths(d, d)
-        .live(d + 3 * w)
+    cross_attention_with(
+        d,
+        d,
+        h,
+        hd,
+        (c.attention.qkv_bias, s.key_bias),
+        s2s_core(s, h, hd, false),
+    )
 }
 
 /// An encoder–decoder's feed-forward block of width `f`: T5's `wi` (or gated `wi_0`, `wi_1`)
@@ -1032,19 +997,11 @@ const fn encoder_parts(c: &ModelConfig, s: &Seq2Seq, top: &mut Parts, blocks: &[
     let source = !s.encoder_only;
     let table = embedding(v, d).saves(indices(1));
     if s.mel_bins > 0 {
-        // two convolutions of kernel 3 (the second of stride 2), each followed by GELU; the
-        // first runs over two frames per encoder position
-        let conv1 = conv(1, s.mel_bins, d, 3, 1, true, 1).add(keeps_input(d));
-        let conv1 = Cost {
-            act: conv1.act.times(2),
-            live_per_token: conv1.live_per_token * 2,
-            ..conv1
-        };
-        let conv2 = conv(1, d, d, 3, 2, true, 1).add(keeps_input(d));
+        // two convolutions of kernel 3 (the second of stride 2), each followed by GELU
         top.push(
             "encoder.conv",
-            "Conv1d",
-            on_source(conv1.add(conv2), source),
+            "AudioFrontEnd",
+            on_source(audio_front_end(s.mel_bins, d), source),
         );
     } else if s.source_vocab > 0 {
         top.push(
@@ -1168,24 +1125,11 @@ const fn seq2seq(c: &ModelConfig, s: Seq2Seq) -> Architecture {
     if s.hidden_dropout {
         top.push("decoder.dropout", "Dropout", residual_dropout(d));
     }
-    // the encoder's output, read by every decoder layer's k and v projections: one storage
-    // in full precision; under autocast each projection keeps its own 16-bit copy
-    let readers = 2 * c.num_layers;
+    // the encoder's output, read by every decoder layer's k and v projections
     top.push(
         "encoder_output",
-        "Tensor",
-        Cost {
-            source: crate::cost::Source {
-                act: Activations {
-                    weight_input_per_token: d,
-                    shared_input_per_token: (readers - 1) * d,
-                    textbook_per_token: 2 * d,
-                    ..Activations::ZERO
-                },
-                ..crate::cost::Source::ZERO
-            },
-            ..Cost::ZERO
-        },
+        "EncoderOutput",
+        encoder_output(d, 2 * c.num_layers),
     );
     if relative > 0 && !s.relative_every_layer {
         top.repeat("decoder.block.0", "Layer", &blocks[2], 2, 1);

@@ -15,6 +15,7 @@ mod ffn;
 mod linear;
 mod moe;
 mod norm;
+mod seq2seq;
 mod transformer;
 
 pub use activation::{
@@ -34,5 +35,9 @@ pub(crate) use norm::per_row;
 pub use norm::{
     BatchNorm1d, BatchNorm2d, HeadRmsNorm, LayerNorm, RmsNorm, batch_norm, head_rms_norm,
     layer_norm, non_parametric_norm, rms_norm,
+};
+pub use seq2seq::{
+    AudioFrontEnd, CrossAttention, Encoder, EncoderOutput, audio_front_end, cross_attention_with,
+    cross_scores, encoder_output,
 };
 pub use transformer::{TransformerLayer, transformer_layer};
