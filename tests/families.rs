@@ -195,6 +195,22 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
     keys.extend(sliding_keys(f.sliding));
     keys.extend(flag(f.tie));
     keys.extend(flag(f.head_bias));
+    keys.extend(layout_keys(f));
+    keys.extend(f.dropout_keys);
+    keys.extend(f.refuse.iter().map(|r| match *r {
+        families::Refuse::True(k)
+        | families::Refuse::Present(k)
+        | families::Refuse::NotHidden(k) => k,
+    }));
+    keys.push("architectures");
+    let mut seen = std::collections::HashSet::new();
+    keys.retain(|k| seen.insert(*k));
+    keys
+}
+
+/// The keys an encoder's, an encoder–decoder's or a vision tower's own description reads.
+fn layout_keys(f: &families::Family) -> Vec<&'static str> {
+    let mut keys = Vec::new();
     if let Some(e) = f.encoder {
         if e.token_types {
             keys.push("type_vocab_size");
@@ -208,6 +224,14 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
             keys.extend(families::DEBERTA_KEYS);
         }
     }
+    if let Some(v) = f.vision {
+        keys.extend(["image_size", "patch_size", "num_channels"]);
+        keys.push(if v.clip {
+            "projection_dim"
+        } else {
+            "pooler_output_size"
+        });
+    }
     if let Some(r) = f.seq2seq {
         keys.extend(r.encoder_layers);
         keys.extend(r.encoder_heads);
@@ -219,15 +243,6 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
         keys.extend(r.ffn_proj);
         keys.extend(r.shared_key);
     }
-    keys.extend(f.dropout_keys);
-    keys.extend(f.refuse.iter().map(|r| match *r {
-        families::Refuse::True(k)
-        | families::Refuse::Present(k)
-        | families::Refuse::NotHidden(k) => k,
-    }));
-    keys.push("architectures");
-    let mut seen = std::collections::HashSet::new();
-    keys.retain(|k| seen.insert(*k));
     keys
 }
 

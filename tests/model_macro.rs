@@ -150,6 +150,22 @@ from_config! {
     electra_base: ElectraBase = "../configs/electra-base-discriminator.json";
     modernbert_base: ModernbertBase = "../configs/modernbert-base.json";
     deberta_v3_base: DebertaV3Base = "../configs/deberta-v3-base.json";
+    t5_small: T5Small = "../configs/t5-small.json";
+    flan_t5_xl: FlanT5Xl = "../configs/flan-t5-xl.json";
+    bart_large: BartLarge = "../configs/bart-large.json";
+    opus_mt_en_de: OpusMtEnDe = "../configs/opus-mt-en-de.json";
+    whisper_tiny: WhisperTiny = "../configs/whisper-tiny.json";
+}
+
+#[test]
+fn encoder_decoders_from_config_price_their_source() {
+    // whisper-tiny: the library's defaults read the encoder's 1500 positions and the decoder's
+    // 128 target tokens; 4 decoder layers cache K and V of 384 per source position
+    const TRAIN: Training = Training::of::<WhisperTiny>();
+    assert_eq!((TRAIN.source_len(), TRAIN.seq_len()), (1500, 128));
+    assert_eq!(WhisperTiny::COST.source.kv_per_token, 4 * 2 * 384);
+    // T5's source defaults to its pre-training inputs, 512 tokens
+    assert_eq!(Training::of::<T5Small>().source_len(), 512);
 }
 
 #[test]

@@ -371,13 +371,14 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     if mode == Mode::Infer {
         // the library's defaults, which stay inside a position table
         let defaults = Inference::new(base, name);
-        let encoder_only = c.encoder.is_some() || c.seq2seq.is_some_and(|x| x.encoder_only);
+        let encoder_only =
+            c.encoder.is_some() || c.vision.is_some() || c.seq2seq.is_some_and(|x| x.encoder_only);
         let generate = if encoder_only {
             // an encoder reads its input in one pass and generates nothing
             match s.generate {
                 Some(g) if g > 0 => {
                     return Err(CliError::new(format!(
-                        "`--generate {g}`: {} is an encoder, which generates nothing; `--mode infer` prices one forward pass over `--prompt` tokens",
+                        "`--generate {g}`: {} is an encoder, which generates nothing; `--mode infer` prices one forward pass over `--prompt` tokens (a vision model's: its patches)",
                         c.model_type.name()
                     )));
                 }

@@ -212,6 +212,9 @@ pub enum Act {
     NewGelu,
     /// ReLU: keeps its output, which the next projection keeps too.
     Relu,
+    /// `quick_gelu`, `x · σ(1.702·x)` written out (CLIP): keeps its input and the sigmoid's
+    /// output.
+    QuickGelu,
     /// gpt-oss's clamped SwiGLU over the interleaved `gate_up_proj` (`gate·σ(α·gate)·(up + 1)`
     /// with both clamped): keeps the whole projection and five tensors of its width.
     ClampedSwiGlu,
@@ -350,6 +353,28 @@ pub struct Encoder {
     pub pre_norm: Option<bool>,
     /// DeBERTa-v2/v3's embeddings and disentangled attention (`None`: BERT's).
     pub deberta: Option<Deberta>,
+}
+
+/// A vision transformer's patch embedding and layout (ViT, CLIP's vision tower): the sequence
+/// is the image's patches and a class token, `(image_size / patch_size)² + 1`, exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Vision {
+    /// `image_size` in pixels (square).
+    pub image_size: u64,
+    /// `patch_size` in pixels (square): the patch convolution's kernel and stride.
+    pub patch_size: u64,
+    /// `num_channels`.
+    pub channels: u64,
+    /// CLIP's layout: a bias-free patch convolution, positions as an `nn.Embedding` with its
+    /// int64 `position_ids` buffer, `pre_layrnorm` before the layers and `post_layernorm` over
+    /// the class token only. ViT's: a biased convolution, a `[1, n, d]` position parameter, a
+    /// final norm over every token.
+    pub clip: bool,
+    /// `visual_projection` to `projection_dim` (CLIP's `*WithProjection`; 0: none).
+    pub projection: u64,
+    /// ViT's `*Model` pooler width (`pooler_output_size`; 0: none).
+    pub pooler: u64,
 }
 
 /// What DeBERTa-v2/v3 changes in BERT's layout.
@@ -532,6 +557,8 @@ pub struct ModelConfig {
     /// other fields describe the decoder: `num_layers`, `num_heads`, `intermediate_size`,
     /// `positions` are its own).
     pub seq2seq: Option<Seq2Seq>,
+    /// A vision transformer: patches of an image instead of tokens.
+    pub vision: Option<Vision>,
     /// Whether any dropout probability is above zero (what training with `model.train()` keeps).
     pub dropout: bool,
 }
@@ -575,7 +602,7 @@ impl ModelConfig {
     /// latent attention and on BERT are not supported).
     #[must_use]
     pub const fn supports_lora(&self, targets: LoraTargets) -> bool {
-        if self.encoder.is_some() || self.seq2seq.is_some() {
+        if self.encoder.is_some() || self.seq2seq.is_some() || self.vision.is_some() {
             return false;
         }
         let mlp = targets.gate || targets.up || targets.down;

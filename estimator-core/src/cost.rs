@@ -613,6 +613,9 @@ pub struct Cost {
     /// The longest sequence the model can read, from a learned position table (0: no bound;
     /// rotary and relative positions have none).
     pub positions: u64,
+    /// The model reads exactly [`Cost::positions`] tokens (a vision transformer: its image's
+    /// patches and the class token).
+    pub fixed_length: bool,
     /// Parameter elements inside repeated blocks: what pipeline stages split.
     pub repeated_params: u64,
     /// Parameter elements of the largest single repeated block (innermost, one layer): a
@@ -670,6 +673,7 @@ impl Cost {
         kv_heads: 0,
         blocks: 0,
         positions: 0,
+        fixed_length: false,
         repeated_params: 0,
         unit_params: 0,
         lead_params: 0,
@@ -885,6 +889,17 @@ impl Cost {
         }
     }
 
+    /// `self` reading exactly `n` tokens (a vision transformer's patches and class token): a
+    /// learned table of `n` positions that every input fills.
+    #[must_use]
+    pub const fn fixed_length(self, n: u64) -> Cost {
+        Cost {
+            positions: n,
+            fixed_length: true,
+            ..self
+        }
+    }
+
     /// `self`, an encoder that reads exactly `n` source positions (Whisper's 30 s of frames).
     #[must_use]
     pub const fn fixed_source(self, n: u64) -> Cost {
@@ -972,6 +987,7 @@ impl Cost {
             kv_heads: gcd(self.kv_heads, next.kv_heads),
             blocks: tri!(add(self.blocks, next.blocks, P)),
             positions: min_bound(self.positions, next.positions),
+            fixed_length: self.fixed_length || next.fixed_length,
             repeated_params: tri!(add(self.repeated_params, next.repeated_params, P)),
             unit_params: max(self.unit_params, next.unit_params),
             lead_params: if self.blocks == 0 {
@@ -1091,6 +1107,7 @@ impl Cost {
                 kv_heads: 0,
                 blocks: 0,
                 positions: 0,
+                fixed_length: false,
                 repeated_params: 0,
                 unit_params: 0,
                 lead_params: 0,

@@ -53,6 +53,10 @@ pub struct Inference {
 /// encoder–decoder's decoder generates up to 256 tokens after its one start token.
 const fn default_generate(cost: &Cost) -> u64 {
     let positions = cost.positions;
+    if cost.fixed_length {
+        // a vision transformer reads its image in one pass
+        return 0;
+    }
     if cost.source.output > 0 {
         return if positions > 0 && positions <= 256 {
             positions - 1

@@ -87,6 +87,14 @@ pub enum EstimateError {
     /// Inference of a model whose attention has no fused kernel (DeBERTa's disentangled
     /// attention): its working set is not modeled yet, and a number would be low.
     InferenceNotModeled,
+    /// The sequence differs from the one length the model reads (a vision transformer's
+    /// patches and class token, set by its image and patch sizes).
+    FixedLength {
+        /// The tokens the plan reads.
+        tokens: u64,
+        /// The tokens the model reads ([`Cost::positions`](crate::Cost::positions)).
+        positions: u64,
+    },
     /// A source length was given for a model without an encoder.
     SourceWithoutEncoder,
     /// The source is longer than the encoder's learned position table, or differs from the one
@@ -138,6 +146,9 @@ impl EstimateError {
             EstimateError::PipelineStages { .. } => {
                 "estimator: the pipeline-parallel degree must divide the repeated blocks (layers) into equal stages"
             }
+            EstimateError::FixedLength { .. } => {
+                "estimator: this model reads exactly one sequence length (a vision transformer: its image's patches and the class token); use that length, or change image_size or patch_size in the config"
+            }
             EstimateError::SourceWithoutEncoder => {
                 "estimator: a source length applies to encoder–decoder models only; this model has no encoder, so leave it unset"
             }
@@ -186,6 +197,9 @@ impl EstimateError {
             }
             EstimateError::SequenceTooLong { tokens, positions } => {
                 write!(f, ": {tokens} tokens, {positions} positions")
+            }
+            EstimateError::FixedLength { tokens, positions } => {
+                write!(f, ": {tokens} tokens, the model reads {positions}")
             }
             EstimateError::SourceLength {
                 source,

@@ -68,6 +68,12 @@ pub(crate) const fn check_plan(
             serving,
         });
     }
+    if c.fixed_length && tokens != c.positions {
+        return Err(EstimateError::FixedLength {
+            tokens,
+            positions: c.positions,
+        });
+    }
     if c.positions > 0 && tokens > c.positions {
         return Err(EstimateError::SequenceTooLong {
             tokens,

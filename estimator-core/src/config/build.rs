@@ -4,7 +4,7 @@
 
 use super::{
     Act, Architecture, Deberta, Encoder, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts,
-    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq,
+    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Vision,
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
@@ -15,6 +15,9 @@ use crate::layers::{
 };
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
+    if let Some(v) = c.vision {
+        return vision(c, v);
+    }
     match (c.encoder, c.seq2seq) {
         (_, Some(s)) => seq2seq(c, s),
         (Some(e), None) if e.pre_norm.is_some() => modern_encoder(c, e),
@@ -219,6 +222,8 @@ const fn activation(act: Act, w: u64) -> Cost {
         Act::Fused | Act::ClampedSwiGlu => keeps_input(w),
         Act::NewGelu => new_gelu(w),
         Act::Relu => keeps_output(w),
+        // inference: its input, the sigmoid and the product at once
+        Act::QuickGelu => keeps_input(2 * w).widths(w, w).live(3 * w),
     }
 }
 
@@ -1167,6 +1172,129 @@ const fn seq2seq(c: &ModelConfig, s: Seq2Seq) -> Architecture {
             }
         }
         _ => {}
+    }
+    Architecture { top, blocks }
+}
+
+/// `c` applied to one token per sample (a head over the class token): what it keeps per token
+/// is kept once per sample.
+const fn per_sample(c: Cost) -> Cost {
+    let a = c.act;
+    Cost {
+        act: Activations {
+            per_sample: a.per_token + a.weight_input_per_token,
+            textbook_per_token: 0,
+            ..Activations::ZERO
+        },
+        live_per_token: 0,
+        ..c
+    }
+}
+
+/// A vision transformer (ViT, CLIP's vision tower): the patch convolution (which keeps the
+/// image, per sample), the class token and the learned positions of the patches and the class
+/// token (exactly that many tokens), pre-norm layers of attention (nothing cached) and an MLP,
+/// the final norm (CLIP's over the class token only), and the head over the class token.
+#[allow(
+    clippy::large_stack_arrays,
+    reason = "four blocks of named parts, built once per estimate"
+)]
+const fn vision(c: &ModelConfig, v: Vision) -> Architecture {
+    let (d, h, f) = (c.hidden_size, c.num_heads, c.intermediate_size);
+    let n = c.max_positions;
+    let a = &c.attention;
+    let pixels = v.channels * v.image_size * v.image_size;
+    let patches = conv(2, v.channels, d, v.patch_size, v.patch_size, !v.clip, 1);
+    let patches = Cost {
+        act: Activations {
+            per_sample: pixels,
+            ..Activations::ZERO
+        },
+        live_per_token: 0,
+        ..patches
+    };
+    let (class, positions) = if v.clip {
+        (
+            Cost::parameter(&[d]),
+            embedding(n, d).add(Cost::buffer(n, 8)),
+        )
+    } else {
+        (Cost::parameter(&[1, 1, d]), Cost::parameter(&[1, n, d]))
+    };
+    let mut embeddings = patches.add(class).add(positions).widths(0, d);
+    if c.dropout {
+        embeddings = embeddings.add(dropout(d));
+    }
+    embeddings = embeddings.fixed_length(n);
+    // attention over the whole image: q, k, v (one input) and o, nothing cached
+    let hd = d / h;
+    let mut kept = true;
+    let q = linear(d, d, a.qkv_bias);
+    let k = share(linear(d, d, a.qkv_bias), &mut kept);
+    let v_proj = share(linear(d, d, a.qkv_bias), &mut kept);
+    let core = Cost {
+        kv_per_token: 0,
+        ..attention_core_with(h, h, hd, 0, a.softmax_fp32)
+    };
+    // inference, at the output's head-major copy (measured in ViT's eager forward): the
+    // block's input, its norm, q, k, v, the attention output, its copy and one more
+    // residual-width tensor beside the probabilities; with eager attention the estimate adds
+    // the scores and their softmax, at most 2·d per token over the moment before the copy
+    let mut attn = q
+        .add(k)
+        .add(v_proj)
+        .add(core)
+        .add(linear(d, d, a.o_bias))
+        .widths(d, d)
+        .live(7 * d);
+    let mut mlp = dense_mlp(c, f, None, false);
+    if c.dropout {
+        attn = attn.add(dropout(d));
+        mlp = mlp.add(dropout(d));
+    }
+    let n_norm = norm(c.norm, d);
+    let layer = Parts::of(&[
+        ("layernorm_before", "Norm", n_norm),
+        ("attention", "Attention", attn),
+        ("layernorm_after", "Norm", n_norm),
+        ("mlp", "Mlp", mlp),
+    ]);
+    let empty = Parts::new();
+    let blocks = [layer, empty, empty, empty];
+    let mut top = Parts::of(&[("embeddings", "PatchEmbeddings", embeddings)]);
+    if v.clip {
+        top.push("pre_layrnorm", "Norm", n_norm);
+    }
+    top.repeat("layers", "Layer", &blocks[0], 0, c.num_layers);
+    // The heads read the class token, `[:, 0]`: a view whose storage — every token's — is what
+    // the next operation keeps (measured: ViT's classifier keeps the final norm's whole output)
+    if v.clip {
+        // over the class token: keeps the last layer's whole output (and per-sample statistics)
+        let post = Cost {
+            act: Activations {
+                residual_per_token: d,
+                ..Activations::ZERO
+            },
+            ..n_norm
+        };
+        top.push("post_layernorm", "Norm", post);
+    } else {
+        top.push("layernorm", "Norm", n_norm);
+    }
+    // the heads' outputs are per image (the class token's): no per-token logits
+    if v.pooler > 0 {
+        top.push("pooler", "Linear", linear(d, v.pooler, true).widths(d, 0));
+    }
+    if v.projection > 0 {
+        // reads the post-layernorm's own per-sample output
+        top.push(
+            "visual_projection",
+            "Linear",
+            per_sample(linear(d, v.projection, false)).widths(d, 0),
+        );
+    }
+    if let Head::SequenceClassification(k) = c.head {
+        top.push("classifier", "Linear", linear(d, k, true).widths(d, 0));
     }
     Architecture { top, blocks }
 }

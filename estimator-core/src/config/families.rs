@@ -267,6 +267,16 @@ pub struct Seq2SeqRule {
     pub dropouts: [(&'static str, f64); 3],
 }
 
+/// What a vision family reads (see [`Vision`](super::Vision)): `image_size` (default 224),
+/// `patch_size` (default below), `num_channels` (3), and its layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VisionRule {
+    /// CLIP's layout rather than ViT's.
+    pub clip: bool,
+    /// `patch_size` when absent.
+    pub patch_default: u64,
+}
+
 /// One `model_type`'s description.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[allow(
@@ -371,6 +381,8 @@ pub struct Family {
     pub encoder: Option<EncoderRule>,
     /// An encoder–decoder, with what it reads beyond the decoder's keys.
     pub seq2seq: Option<Seq2SeqRule>,
+    /// A vision transformer over image patches.
+    pub vision: Option<VisionRule>,
     /// The dropout probabilities that matter for training memory, with their default.
     pub dropout_keys: &'static [&'static str],
     /// Their default.
@@ -499,6 +511,7 @@ pub const LLAMA: Family = Family {
     resid_dropout: false,
     encoder: None,
     seq2seq: None,
+    vision: None,
     dropout_keys: &["attention_dropout"],
     dropout_default: 0.0,
     lora: LLAMA_LORA,
@@ -1362,7 +1375,48 @@ pub const ALL: &[Family] = &[
         dropout_default: 0.0,
         ..BART
     },
+    VIT,
+    Family {
+        name: "clip_vision_model",
+        about: "CLIP's vision tower (bias-free patch convolution, pre- and post-layernorm, quick_gelu)",
+        qkv_bias: Flag::Fixed(true),
+        act_default: "quick_gelu",
+        vision: Some(VisionRule {
+            clip: true,
+            patch_default: 32,
+        }),
+        dropout_keys: &["attention_dropout"],
+        ..VIT
+    },
 ];
+
+/// ViT: the base of the vision families.
+const VIT: Family = Family {
+    name: "vit",
+    about: "ViT (patch convolution, class token, learned positions; image classification)",
+    vocab: &[],
+    kv_heads: &[],
+    head_dim_key: false,
+    max_positions: Dim::Or(&[], 0),
+    positions: PositionRule::None,
+    norm: Norm::LayerNorm,
+    qkv_bias: Flag::Key("qkv_bias", true),
+    o_bias: Flag::Fixed(true),
+    gated: false,
+    mlp_bias: Flag::Fixed(true),
+    act_keys: &["hidden_act"],
+    act_default: "gelu",
+    tie: Flag::Fixed(false),
+    vision: Some(VisionRule {
+        clip: false,
+        patch_default: 16,
+    }),
+    dropout_keys: &["hidden_dropout_prob", "attention_probs_dropout_prob"],
+    dropout_default: 0.0,
+    lora: &[],
+    refuse: &[],
+    ..LLAMA
+};
 
 /// T5: the base of the T5 family (and of mT5, UMT5).
 const T5: Family = Family {

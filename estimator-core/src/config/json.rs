@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 
 use super::families::{
     DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, Seq2SeqRule, SharedRule,
-    SlidingRule,
+    SlidingRule, VisionRule,
 };
 use super::{
     Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Norm,
-    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq,
+    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Vision,
 };
 
 /// What is wrong with a `config.json`: one line that names the key and says what to do.
@@ -256,8 +256,9 @@ fn activation(key: &str, name: &str) -> Result<Act, ConfigError> {
     Ok(match name {
         "gelu_new" | "gelu_fast" | "gelu_python" => Act::NewGelu,
         "relu" => Act::Relu,
-        "silu" | "swish" | "gelu" | "gelu_pytorch_tanh" | "gelu_accurate" | "quick_gelu"
-        | "relu2" | "relu6" | "tanh" | "sigmoid" | "mish" | "leaky_relu" | "gelu_10" => Act::Fused,
+        "quick_gelu" => Act::QuickGelu,
+        "silu" | "swish" | "gelu" | "gelu_pytorch_tanh" | "gelu_accurate" | "relu2" | "relu6"
+        | "tanh" | "sigmoid" | "mish" | "leaky_relu" | "gelu_10" => Act::Fused,
         other => {
             return Err(ConfigError::new(format!(
                 "unknown activation `{}` in `{key}`; use one of Hugging Face's (silu, gelu, gelu_new, relu, …)",
@@ -290,6 +291,9 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
     };
     if f.seq2seq.is_some() {
         return seq2seq_head(keys, name, f);
+    }
+    if f.vision.is_some() {
+        return vision_head(keys, name, f);
     }
     let Some(name) = name else {
         return Ok(if f.encoder.is_some() {
@@ -371,6 +375,73 @@ fn seq2seq_head(keys: &Keys<'_>, name: Option<&str>, f: &Family) -> Result<Head,
             ""
         }
     )))
+}
+
+/// A vision tower's head: the bare `*Model` (ViT's with its pooler), CLIP's
+/// `*WithProjection`, ViT's `*ForImageClassification`.
+fn vision_head(keys: &Keys<'_>, name: Option<&str>, f: &Family) -> Result<Head, ConfigError> {
+    let Some(name) = name else {
+        return Ok(Head::None);
+    };
+    if name.ends_with("Model") || name.ends_with("WithProjection") {
+        return Ok(Head::None);
+    }
+    if name.ends_with("ForImageClassification") && f.vision.is_some_and(|v| !v.clip) {
+        return Ok(Head::SequenceClassification(
+            match keys.maybe_count("num_labels")? {
+                Some(n) => n,
+                None => match keys.map.get("id2label") {
+                    Some(Value::Object(m)) if !m.is_empty() => m.len() as u64,
+                    _ => 2,
+                },
+            },
+        ));
+    }
+    Err(ConfigError::new(format!(
+        "unsupported head `{}` in `architectures` for {}; supported: *Model{}",
+        clip(name),
+        f.name,
+        if f.vision.is_some_and(|v| v.clip) {
+            ", *WithProjection"
+        } else {
+            ", *ForImageClassification"
+        }
+    )))
+}
+
+/// A vision tower's patches, read by its rule.
+fn vision(keys: &Keys<'_>, r: VisionRule, d: u64, head: Head) -> Result<Vision, ConfigError> {
+    let image_size = keys.count_or("image_size", 224)?;
+    let patch_size = keys.count_or("patch_size", r.patch_default)?;
+    if patch_size > image_size {
+        return Err(ConfigError::new(format!(
+            "`patch_size` ({patch_size}) is larger than `image_size` ({image_size}): the image has no patch"
+        )));
+    }
+    let name = keys
+        .map
+        .get("architectures")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Ok(Vision {
+        image_size,
+        patch_size,
+        channels: keys.count_or("num_channels", 3)?,
+        clip: r.clip,
+        projection: if name.ends_with("WithProjection") {
+            keys.count_or("projection_dim", 512)?
+        } else {
+            0
+        },
+        // ViTModel adds its pooler (`add_pooling_layer=True`); the classifier does not
+        pooler: if !r.clip && matches!(head, Head::None) {
+            keys.dim_or(&["pooler_output_size"], d)?
+        } else {
+            0
+        },
+    })
 }
 
 /// An encoder–decoder's encoder and cross-attention, read by its rule.
@@ -698,7 +769,12 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
     let d = keys.dim(f.hidden)?;
     let layers = keys.dim(f.layers)?;
     let h = keys.dim(f.heads)?;
-    let vocab = keys.dim(f.vocab)?;
+    // a vision tower reads pixels, not tokens
+    let vocab = if f.vision.is_some() {
+        0
+    } else {
+        keys.dim(f.vocab)?
+    };
     refusals(keys, f, d)?;
     let new_decoder = match f.new_decoder_key {
         Some(k) => keys.flag_or(k, false)?,
@@ -740,6 +816,16 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         )));
     }
     let mut max_positions = keys.dim_rule(f.max_positions, d)?;
+    let head_kind = head(keys, f)?;
+    let vision = match f.vision {
+        Some(r) => Some(vision(keys, r, d, head_kind)?),
+        None => None,
+    };
+    if let Some(v) = vision {
+        // the patches and the class token
+        let side = v.image_size / v.patch_size;
+        max_positions = side * side + 1;
+    }
     // RoBERTa numbers positions from `pad_token_id + 1`: the table's rows hold that many fewer
     // tokens (514 rows, 512 tokens)
     let table_rows = max_positions;
@@ -892,7 +978,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
     };
     Ok(ModelConfig {
         model_type,
-        head: head(keys, f)?,
+        head: head_kind,
         vocab_size: vocab,
         hidden_size: d,
         num_layers: layers,
@@ -972,6 +1058,7 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
             }),
         },
         seq2seq,
+        vision,
         dropout,
     })
 }

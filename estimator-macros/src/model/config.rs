@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use estimator_core::config::{
     Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions,
-    Pretraining, QkNorm, ScoreCorrection, Seq2Seq,
+    Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Vision,
 };
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -232,6 +232,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         resid_dropout,
         encoder,
         seq2seq,
+        vision,
         dropout,
     } = *c;
     let cfg = quote!(#l::config);
@@ -338,6 +339,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         Act::Fused => quote!(#cfg::Act::Fused),
         Act::NewGelu => quote!(#cfg::Act::NewGelu),
         Act::Relu => quote!(#cfg::Act::Relu),
+        Act::QuickGelu => quote!(#cfg::Act::QuickGelu),
         Act::ClampedSwiGlu => quote!(#cfg::Act::ClampedSwiGlu),
     };
     let act = act_tokens(act);
@@ -412,6 +414,29 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         None => quote!(::core::option::Option::None),
         Some(s) => seq2seq_tokens(&s, &cfg),
     };
+    let vision = match vision {
+        None => quote!(::core::option::Option::None),
+        Some(Vision {
+            image_size,
+            patch_size,
+            channels,
+            clip,
+            projection,
+            pooler,
+        }) => {
+            let (i, p, ch, pr, po) = (
+                lit(image_size),
+                lit(patch_size),
+                lit(channels),
+                lit(projection),
+                lit(pooler),
+            );
+            quote!(::core::option::Option::Some(#cfg::Vision {
+                image_size: #i, patch_size: #p, channels: #ch, clip: #clip,
+                projection: #pr, pooler: #po,
+            }))
+        }
+    };
     // the plain sizes, each written `name: value`
     let sizes = [
         ("vocab_size", vocab_size),
@@ -480,6 +505,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             resid_dropout: #resid_dropout,
             encoder: #encoder,
             seq2seq: #seq2seq,
+            vision: #vision,
             dropout: #dropout,
         }
     }
