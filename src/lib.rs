@@ -141,9 +141,9 @@ pub mod prelude {
     pub use estimator_core::layers::{
         AttentionCore, AudioFrontEnd, BatchNorm1d, BatchNorm2d, Buffer, Conv1d, Conv2d,
         CrossAttention, Dropout, Embedding, Encoder, EncoderOutput, FeedForward, Frozen,
-        GatedFeedForward, Gelu, HeadRmsNorm, LatentAttention, LayerNorm, Linear, Lora, Moe,
-        MultiHeadAttention, NewGelu, Parameter, PositionEmbedding, Relu, RmsNorm, Rotary, Silu,
-        Softmax, StackedMoe, TransformerLayer,
+        GatedFeedForward, Gelu, HeadRmsNorm, LatentAttention, LayerNorm, Linear, Lora, Mamba2Mixer,
+        MambaMixer, Moe, MultiHeadAttention, NewGelu, Parameter, PositionEmbedding, Relu, RmsNorm,
+        Rotary, Silu, Softmax, StackedMoe, TransformerLayer,
     };
     pub use estimator_core::{
         ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Memory, Optimizer,

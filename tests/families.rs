@@ -190,6 +190,7 @@ fn keys_read(f: &families::Family) -> Vec<&'static str> {
             DenseRule::None => {}
             DenseRule::First(k) => keys.push(k),
             DenseRule::SparseStep => keys.extend(["decoder_sparse_step", "mlp_only_layers"]),
+            DenseRule::Period => keys.extend(["expert_layer_period", "expert_layer_offset"]),
         }
     }
     keys.extend(sliding_keys(f.sliding));
@@ -223,6 +224,50 @@ fn layout_keys(f: &families::Family) -> Vec<&'static str> {
         if e.deberta {
             keys.extend(families::DEBERTA_KEYS);
         }
+    }
+    match f.ssm {
+        None => {}
+        Some(families::SsmRule::Mamba) => keys.extend([
+            "state_size",
+            "conv_kernel",
+            "expand",
+            "time_step_rank",
+            "use_bias",
+            "use_conv_bias",
+        ]),
+        Some(families::SsmRule::Mamba2) => keys.extend([
+            "num_heads",
+            "head_dim",
+            "n_groups",
+            "state_size",
+            "conv_kernel",
+            "expand",
+            "chunk_size",
+            "use_bias",
+            "use_conv_bias",
+        ]),
+        Some(families::SsmRule::Jamba) => keys.extend([
+            "mamba_d_state",
+            "mamba_d_conv",
+            "mamba_expand",
+            "mamba_dt_rank",
+            "mamba_proj_bias",
+            "mamba_conv_bias",
+            "attn_layer_period",
+            "attn_layer_offset",
+        ]),
+        Some(families::SsmRule::Bamba) => keys.extend([
+            "mamba_n_heads",
+            "mamba_d_head",
+            "mamba_n_groups",
+            "mamba_d_state",
+            "mamba_d_conv",
+            "mamba_expand",
+            "mamba_chunk_size",
+            "mamba_proj_bias",
+            "mamba_conv_bias",
+            "attn_layer_indices",
+        ]),
     }
     if let Some(v) = f.vision {
         keys.extend(["image_size", "patch_size", "num_channels"]);

@@ -232,6 +232,11 @@ pub(crate) struct Settings {
     /// Dropout during training [default: on when the config has a dropout probability above 0].
     #[arg(long, value_enum)]
     pub(crate) dropout: Option<OnOff>,
+    /// State-space models (Mamba, Jamba, Bamba): price `mamba_ssm`'s CUDA kernels (on) or
+    /// transformers' PyTorch path (off: what runs without them, and on CPU, several times the
+    /// activations) [default: on; off with `--device cpu`].
+    #[arg(long, value_enum)]
+    pub(crate) ssm_kernels: Option<OnOff>,
     /// Activation account [default: pytorch].
     #[arg(long, value_enum)]
     pub(crate) activations: Option<ActivationArg>,

@@ -248,6 +248,45 @@ fn source_of(
     }
 }
 
+/// The config with the state-space kernels of the flags (`--ssm-kernels`; off on CPU, where
+/// `mamba_ssm` does not run), written down under `assumed:`.
+fn with_kernels(
+    s: &Settings,
+    config: ModelConfig,
+    assumed: &mut Vec<String>,
+) -> Result<ModelConfig, CliError> {
+    let cpu = s.device == Some(DeviceArg::Cpu);
+    let Some(mut ssm) = config.ssm else {
+        return match s.ssm_kernels {
+            Some(_) => Err(CliError::new(format!(
+                "`--ssm-kernels` applies to state-space models (mamba, mamba2, jamba, bamba); {} has no mixer",
+                config.model_type.name()
+            ))),
+            None => Ok(config),
+        };
+    };
+    ssm.kernels = match s.ssm_kernels {
+        Some(OnOff::On) if cpu => {
+            return Err(CliError::new(
+                "`--ssm-kernels on` prices mamba_ssm's CUDA kernels, and `--device cpu` runs transformers' PyTorch path; drop one of them",
+            ));
+        }
+        Some(k) => k == OnOff::On,
+        None if cpu => {
+            assumed.push("ssm-kernels off (CPU: transformers' PyTorch path)".to_owned());
+            false
+        }
+        None => {
+            assumed.push("ssm-kernels on (mamba_ssm's CUDA kernels)".to_owned());
+            true
+        }
+    };
+    Ok(ModelConfig {
+        ssm: Some(ssm),
+        ..config
+    })
+}
+
 /// The LoRA of the flags: `--lora-rank`, `--lora-targets`, `--qlora`.
 fn lora_of(
     s: &Settings,
@@ -339,7 +378,8 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let mut assumed = Vec::new();
     let mode = or_default(s.mode, Mode::Train, "mode", "train", &mut assumed);
     check_mode(s, mode)?;
-    let c = &model.config;
+    let config = with_kernels(s, model.config, &mut assumed)?;
+    let c = &config;
     // the reports name the model themselves
     let name = "model";
     let gpu = match &s.gpu {

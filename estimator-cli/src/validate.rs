@@ -184,8 +184,13 @@ fn model_of(name: &str, inputs: &Value) -> Result<ModelConfig, CliError> {
         })?;
         kwargs.insert("model_type".to_owned(), Value::String(guess.to_owned()));
     }
-    ModelConfig::from_json(&Value::Object(kwargs).to_string())
-        .map_err(|e| CliError::new(format!("case `{name}`: {e}")))
+    let mut config = ModelConfig::from_json(&Value::Object(kwargs).to_string())
+        .map_err(|e| CliError::new(format!("case `{name}`: {e}")))?;
+    // measured on CPU: transformers' PyTorch path of the state-space mixers
+    if let Some(ssm) = config.ssm.as_mut() {
+        ssm.kernels = false;
+    }
+    Ok(config)
 }
 
 /// The `model_type` a model's name suggests.
@@ -411,7 +416,11 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     } = *c;
     let cost = config.cost();
     let prompt = count(inputs, "/prompt_len", name)?;
-    let cached = count(m, "/kv_cache_final_len", name)?;
+    // the decode steps, or (older files) the cache's final length less the prompt
+    let cached = match inputs.get("decode_forward_calls").and_then(Value::as_u64) {
+        Some(steps) => prompt.saturating_add(steps),
+        None => count(m, "/kv_cache_final_len", name)?,
+    };
     let weights = weights_of(inputs);
     let inf = Inference::new(cost, "case")
         .source(source_of(inputs, name)?)
@@ -428,14 +437,17 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         Row {
             part: "kv_cache",
             estimate: decode.kv_cache.get(),
-            // an encoder–decoder's cache holds the cross-attention's keys and values too
-            measured: sum(
-                name,
-                count(m, "/kv_cache_bytes_final", name)?,
-                m.get("cross_kv_cache_bytes")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-            )?,
+            // an encoder–decoder's cache holds the cross-attention's keys and values too, a
+            // state-space model's its convolution and recurrent states
+            measured: [
+                "cross_kv_cache_bytes",
+                "conv_state_bytes",
+                "ssm_state_bytes",
+            ]
+            .iter()
+            .try_fold(count(m, "/kv_cache_bytes_final", name)?, |acc, k| {
+                sum(name, acc, m.get(*k).and_then(Value::as_u64).unwrap_or(0))
+            })?,
         },
         Row {
             part: "peak",

@@ -355,6 +355,51 @@ pub struct Encoder {
     pub deberta: Option<Deberta>,
 }
 
+/// A state-space mixer (Mamba's selective scan, Mamba-2's chunked SSD) and, for the hybrids,
+/// which layers are attention instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the config file, named as Hugging Face names them"
+)]
+pub struct Ssm {
+    /// Mamba-2's heads `H` (0: Mamba-1's per-channel scan).
+    pub heads: u64,
+    /// Mamba-2's head width `P` (`inner = heads · head_dim`).
+    pub head_dim: u64,
+    /// Mamba-2's groups `G` of `B` and `C`.
+    pub groups: u64,
+    /// The mixer's inner width `e` (`expand · hidden_size`).
+    pub inner: u64,
+    /// The state size `N`.
+    pub state: u64,
+    /// The depthwise convolution's kernel `K`.
+    pub conv: u64,
+    /// Mamba-1's rank `R` of the time step (`time_step_rank`; 0 for Mamba-2).
+    pub dt_rank: u64,
+    /// Mamba-2's chunk size `Q` (`chunk_size`).
+    pub chunk: u64,
+    /// Biases on `in_proj` and `out_proj`.
+    pub proj_bias: bool,
+    /// A bias on the convolution.
+    pub conv_bias: bool,
+    /// Jamba's RMS norms of the time step, `B` and `C`.
+    pub dt_norms: bool,
+    /// Mamba's and Mamba-2's layers are a norm and the mixer, with no MLP; the hybrids' have
+    /// two norms and an MLP (or mixture of experts) in every layer.
+    pub mixer_only: bool,
+    /// Layers that are attention rather than a mixer (Jamba's period, Bamba's indices).
+    pub attention_layers: u64,
+    /// Attention layers whose MLP is a mixture of experts (Jamba).
+    pub attention_moe_layers: u64,
+    /// Training runs `mamba_ssm`'s CUDA kernels (true, read as the default: Mamba's and
+    /// Mamba-2's fused functions, the hybrids' split kernels) rather than transformers'
+    /// PyTorch path (false: without the kernels, and on CPU). See
+    /// [`ScanPath`](crate::layers::ScanPath).
+    pub kernels: bool,
+}
+
 /// A vision transformer's patch embedding and layout (ViT, CLIP's vision tower): the sequence
 /// is the image's patches and a class token, `(image_size / patch_size)² + 1`, exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -559,6 +604,8 @@ pub struct ModelConfig {
     pub seq2seq: Option<Seq2Seq>,
     /// A vision transformer: patches of an image instead of tokens.
     pub vision: Option<Vision>,
+    /// A state-space model or hybrid: its mixer, and which layers are attention.
+    pub ssm: Option<Ssm>,
     /// Whether any dropout probability is above zero (what training with `model.train()` keeps).
     pub dropout: bool,
 }
@@ -599,10 +646,15 @@ impl ModelConfig {
     }
 
     /// Whether LoRA can be applied with `targets` (adapters on mixture-of-experts MLPs, on
-    /// latent attention and on BERT are not supported).
+    /// latent attention, on encoders, encoder–decoders, vision towers and state-space models are
+    /// not supported).
     #[must_use]
     pub const fn supports_lora(&self, targets: LoraTargets) -> bool {
-        if self.encoder.is_some() || self.seq2seq.is_some() || self.vision.is_some() {
+        if self.encoder.is_some()
+            || self.seq2seq.is_some()
+            || self.vision.is_some()
+            || self.ssm.is_some()
+        {
             return false;
         }
         let mlp = targets.gate || targets.up || targets.down;

@@ -44,6 +44,10 @@ pub struct Activations {
     /// Elements per token kept in fp32 whatever the precision (layer-norm mean and reciprocal
     /// standard deviation, the fp32 upcast inside RMSNorm, a router's fp32 softmax).
     pub f32_per_token: u64,
+    /// Elements per token that an explicit `.float()` copies to fp32 only when the tensor is
+    /// 16-bit — under autocast (Mamba's `u.float()`, `B.float()`); in full precision the copy
+    /// is the tensor itself, counted once elsewhere.
+    pub upcast_per_token: u64,
     /// Dropout masks, elements per token: one byte each on CUDA (`native_dropout`'s bool mask),
     /// the activation dtype on CPU. Absent when dropout is off.
     pub mask_per_token: u64,
@@ -86,6 +90,24 @@ pub struct Activations {
     /// position bias to the scores): on CPU their dropout mask is fp32 too (measured, T5 in
     /// `tests/fixtures/memory-families.json`); CUDA's is one byte either way.
     pub score_f32_dropout_heads: u64,
+    /// Elements per *padded* token in the activation dtype: Mamba-2's chunked scan pads the
+    /// sequence to whole chunks of [`Cost::chunk`] tokens and keeps its own tensors over them.
+    pub padded_per_token: u64,
+    /// fp32 elements per padded token (the scan's fp32 tensors).
+    pub padded_f32_per_token: u64,
+    /// fp32 elements per padded token that exist only under autocast (`.float()` copies).
+    pub padded_upcast_per_token: u64,
+    /// Elements per chunk per sample in the activation dtype (the scan's chunk states).
+    pub per_chunk: u64,
+    /// fp32 elements per chunk per sample (mamba_ssm's scan intermediates, per 2048 tokens).
+    pub per_chunk_f32: u64,
+    /// fp32 elements kept once per step whatever the batch (a mixer's `A = −exp(A_log)`, kept
+    /// twice).
+    pub per_step_f32: u64,
+    /// fp32 elements per token that one layer's backward allocates at once beside the saved
+    /// activations (the reference Mamba scan's gradients of its `[e, N]`-per-token tensors):
+    /// what the backward pass peaks with, in the largest block ([`Cost::block`]).
+    pub backward_f32_per_token: u64,
     /// Heads of a position bias `[1, h, q, k]` built once per forward in the weights' dtype and
     /// added to the scores (T5's relative bias): a view reused by every layer and not saved for
     /// backward, but alive through an inference forward beside the scores.
@@ -123,6 +145,7 @@ impl Activations {
         residual_weight_input_per_token: 0,
         shared_input_per_token: 0,
         f32_per_token: 0,
+        upcast_per_token: 0,
         mask_per_token: 0,
         residual_mask_per_token: 0,
         dropout_per_token: 0,
@@ -135,6 +158,13 @@ impl Activations {
         score_dtype_heads: 0,
         masked_score_heads: 0,
         score_f32_dropout_heads: 0,
+        padded_per_token: 0,
+        padded_f32_per_token: 0,
+        padded_upcast_per_token: 0,
+        per_chunk: 0,
+        per_chunk_f32: 0,
+        per_step_f32: 0,
+        backward_f32_per_token: 0,
         bias_heads: 0,
         per_step: 0,
         square_bytes: 0,
@@ -145,7 +175,7 @@ impl Activations {
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 26] {
+    const fn to_array(self) -> [u64; 34] {
         [
             self.per_token,
             self.attention_per_token,
@@ -173,10 +203,18 @@ impl Activations {
             self.score_f32_dropout_heads,
             self.residual_mask_per_token,
             self.bias_heads,
+            self.upcast_per_token,
+            self.backward_f32_per_token,
+            self.padded_per_token,
+            self.padded_f32_per_token,
+            self.padded_upcast_per_token,
+            self.per_chunk,
+            self.per_chunk_f32,
+            self.per_step_f32,
         ]
     }
 
-    const fn from_array(a: [u64; 26]) -> Activations {
+    const fn from_array(a: [u64; 34]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -204,6 +242,14 @@ impl Activations {
             score_f32_dropout_heads: a[23],
             residual_mask_per_token: a[24],
             bias_heads: a[25],
+            upcast_per_token: a[26],
+            backward_f32_per_token: a[27],
+            padded_per_token: a[28],
+            padded_f32_per_token: a[29],
+            padded_upcast_per_token: a[30],
+            per_chunk: a[31],
+            per_chunk_f32: a[32],
+            per_step_f32: a[33],
         }
     }
 
@@ -587,6 +633,12 @@ pub struct Cost {
     /// KV-cache elements per cached token of sliding-window attention layers, which cache at
     /// most `window` tokens.
     pub kv_window_per_token: u64,
+    /// Cache elements per sequence that do not grow with it, in the activation dtype: the
+    /// state-space mixers' convolution states (the last `K` inputs of each layer's conv).
+    pub conv_state: u64,
+    /// Cache elements per sequence in fp32 whatever the precision: the state-space mixers'
+    /// recurrent states (`[e, N]` per Mamba layer, `[H, P, N]` per Mamba-2 layer).
+    pub ssm_state: u64,
     /// The sliding window in tokens (0: none). Layers with different windows keep the largest,
     /// which over-estimates rather than under-estimates.
     pub window: u64,
@@ -616,6 +668,10 @@ pub struct Cost {
     /// The model reads exactly [`Cost::positions`] tokens (a vision transformer: its image's
     /// patches and the class token).
     pub fixed_length: bool,
+    /// The chunk in tokens that a chunked scan pads the sequence to (Mamba-2's `chunk_size`;
+    /// the largest when layers differ; 0: none): prices [`Activations::padded_per_token`] and
+    /// [`Activations::per_chunk`].
+    pub chunk: u64,
     /// Parameter elements inside repeated blocks: what pipeline stages split.
     pub repeated_params: u64,
     /// Parameter elements of the largest single repeated block (innermost, one layer): a
@@ -665,6 +721,8 @@ impl Cost {
         checkpoint_per_token: 0,
         kv_per_token: 0,
         kv_window_per_token: 0,
+        conv_state: 0,
+        ssm_state: 0,
         window: 0,
         input: 0,
         output: 0,
@@ -674,6 +732,7 @@ impl Cost {
         blocks: 0,
         positions: 0,
         fixed_length: false,
+        chunk: 0,
         repeated_params: 0,
         unit_params: 0,
         lead_params: 0,
@@ -792,6 +851,25 @@ impl Cost {
         }
     }
 
+    /// `self` keeping, per sequence, `conv` convolution-state elements (activation dtype) and
+    /// `ssm` recurrent-state elements (fp32) while it generates: a state-space mixer's cache,
+    /// the same size whatever the sequence's length.
+    #[must_use]
+    pub const fn keeps_state(self, conv: u64, ssm: u64) -> Cost {
+        let conv_state = match add(self.conv_state, conv, Overflow::KvCache) {
+            Ok(n) => n,
+            Err(e) => return self.poisoned(e),
+        };
+        match add(self.ssm_state, ssm, Overflow::KvCache) {
+            Ok(ssm_state) => Cost {
+                conv_state,
+                ssm_state,
+                ..self
+            },
+            Err(e) => self.poisoned(e),
+        }
+    }
+
     /// `self` attending with `heads` query heads and `kv_heads` cached key/value heads (see
     /// [`Cost::heads`], [`Cost::kv_heads`]).
     #[must_use]
@@ -837,6 +915,8 @@ impl Cost {
             positions: 0,
             kv_per_token: 0,
             kv_window_per_token: 0,
+            conv_state: 0,
+            ssm_state: 0,
             window: 0,
             source: Source {
                 act,
@@ -886,6 +966,15 @@ impl Cost {
                 ..self
             },
             Err(e) => self.poisoned(e),
+        }
+    }
+
+    /// `self` scanning in chunks of `q` tokens (see [`Cost::chunk`]).
+    #[must_use]
+    pub const fn chunked(self, q: u64) -> Cost {
+        Cost {
+            chunk: max(self.chunk, q),
+            ..self
         }
     }
 
@@ -979,6 +1068,8 @@ impl Cost {
             )),
             kv_per_token: tri!(add(self.kv_per_token, next.kv_per_token, KV)),
             kv_window_per_token: tri!(add(self.kv_window_per_token, next.kv_window_per_token, KV)),
+            conv_state: tri!(add(self.conv_state, next.conv_state, KV)),
+            ssm_state: tri!(add(self.ssm_state, next.ssm_state, KV)),
             window: max(self.window, next.window),
             input: self.input,
             output: next.output,
@@ -988,6 +1079,7 @@ impl Cost {
             blocks: tri!(add(self.blocks, next.blocks, P)),
             positions: min_bound(self.positions, next.positions),
             fixed_length: self.fixed_length || next.fixed_length,
+            chunk: max(self.chunk, next.chunk),
             repeated_params: tri!(add(self.repeated_params, next.repeated_params, P)),
             unit_params: max(self.unit_params, next.unit_params),
             lead_params: if self.blocks == 0 {
@@ -1034,6 +1126,8 @@ impl Cost {
             checkpoint_per_token: tri!(mul(self.checkpoint_per_token, n, Overflow::Activations)),
             kv_per_token: tri!(mul(self.kv_per_token, n, KV)),
             kv_window_per_token: tri!(mul(self.kv_window_per_token, n, KV)),
+            conv_state: tri!(mul(self.conv_state, n, KV)),
+            ssm_state: tri!(mul(self.ssm_state, n, KV)),
             repeated_params: tri!(mul(self.repeated_params, n, P)),
             lead_params: tri!(mul(self.lead_params, n, P)),
             source: tri!(self.source.checked_times(n)),

@@ -408,7 +408,16 @@ impl Inference {
             )),
             tri!(mul(source_tokens, src.kv_per_token as u128))
         ));
-        let kv_cache = tri!(self.cache_bytes(kv_elems));
+        // a state-space mixer's states: the same size whatever the length (convolution state
+        // in the activation dtype, recurrent state in fp32), split with the mixers' heads
+        let states = share(
+            tri!(add(
+                tri!(mul(b, tri!(mul(c.conv_state as u128, cb)))),
+                tri!(mul(b, tri!(mul(c.ssm_state as u128, 4))))
+            )),
+            t,
+        );
+        let kv_cache = tri!(add(tri!(self.cache_bytes(kv_elems)), states));
         // The working set (no autograd): the widest point of any layer — the head's is its
         // input and the logits of every token of the pass (prefill computes them for the whole
         // prompt) — and with eager attention a layer's scores and their softmax, over the

@@ -622,8 +622,22 @@ impl Training {
         // log-softmax
         let forward_bytes = cl + if cl == 4 { 0 } else { 4 } + 4;
         let logits_forward = tri!(mul(logit_elems, forward_bytes));
-        // the saved log-softmax and two fp32 gradients (of it, and of the logits)
+        // the saved log-softmax and two fp32 gradients (of it, and of the logits); or, when
+        // larger, what the largest block's backward allocates at once (the reference Mamba
+        // scan's gradients), which comes after the logits' are freed
         let logits_backward = tri!(mul(logit_elems, 12));
+        let transient = share(
+            tri!(mul(
+                tokens,
+                tri!(mul(c.block.backward_f32_per_token as u128, 4))
+            )),
+            self.tensor_parallel,
+        );
+        let logits_backward = if transient > logits_backward {
+            transient
+        } else {
+            logits_backward
+        };
         // --- temporaries during forward and backward
         let mut forward_temporaries = 0u128;
         if let Precision::Autocast(_) = p {
@@ -795,7 +809,10 @@ impl Training {
     ) -> Result<u128, EstimateError> {
         let squares = tri!(mul(q as u128, k as u128));
         let positions = tri!(mul(self.batch as u128, squares));
-        let mut total = tri!(mul(a.per_step as u128, cb));
+        let mut total = tri!(add(
+            tri!(mul(a.per_step as u128, cb)),
+            tri!(mul(a.per_step_f32 as u128, 4))
+        ));
         if self.dropout {
             total = tri!(add(total, tri!(mul(a.per_step as u128, mb))));
         }
@@ -809,6 +826,41 @@ impl Training {
             ));
         }
         Ok(total)
+    }
+
+    /// Bytes of a chunked scan's tensors: per token of the sequence padded to whole chunks, and
+    /// per chunk (Mamba-2's `chunk_size`, [`Cost::chunk`]).
+    const fn chunk_bytes(
+        &self,
+        a: Activations,
+        q: u64,
+        (cb, b): (u128, u128),
+    ) -> Result<u128, EstimateError> {
+        let chunk = self.cost.chunk as u128;
+        if chunk == 0 {
+            return Ok(0);
+        }
+        let chunks = tri!(mul(b, (q as u128).div_ceil(chunk)));
+        let padded = tri!(mul(chunks, chunk));
+        let mut per_padded = tri!(add(
+            tri!(mul(a.padded_per_token as u128, cb)),
+            tri!(mul(a.padded_f32_per_token as u128, 4))
+        ));
+        if let Precision::Autocast(_) = self.precision {
+            per_padded = tri!(add(
+                per_padded,
+                tri!(mul(a.padded_upcast_per_token as u128, 4))
+            ));
+        }
+        let per_chunk = tri!(add(
+            tri!(mul(a.per_chunk as u128, cb)),
+            tri!(mul(a.per_chunk_f32 as u128, 4))
+        ));
+        let total = tri!(add(
+            tri!(mul(padded, per_padded)),
+            tri!(mul(chunks, per_chunk))
+        ));
+        Ok(share(total, self.tensor_parallel))
     }
 
     /// Bytes per (query, key) pair of the scores eager attention keeps, over every head.
@@ -905,9 +957,10 @@ impl Training {
             attention += a.flash_per_token as u128;
         }
         per_token += share(tri!(mul(attention, attn_b)), t);
-        // autocast casts a shared input once per Linear
+        // autocast casts a shared input once per Linear, and `.float()` copies 16-bit tensors
         if let Precision::Autocast(_) = p {
             per_token += share(tri!(mul(a.shared_input_per_token as u128, cb)), t);
+            per_token += share(tri!(mul(a.upcast_per_token as u128, 4)), t);
         }
         // replicated: the residual stream, fp32 statistics, dropout masks
         per_token += tri!(mul(
@@ -928,6 +981,7 @@ impl Training {
             total,
             tri!(mul(tri!(mul(b, a.per_sample as u128)), cb))
         ));
+        total = tri!(add(total, tri!(self.chunk_bytes(a, q, (cb, b)))));
         total = tri!(add(
             total,
             tri!(self.mask_bytes(a, (q, k), eager, (cb, mb)))

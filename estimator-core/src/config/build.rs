@@ -4,19 +4,22 @@
 
 use super::{
     Act, Architecture, Deberta, Encoder, Head, Layout, Lora, LoraTargets, ModelConfig, Norm, Parts,
-    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Vision,
+    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Ssm, Vision,
 };
 use crate::cost::{Activations, Cost};
 use crate::layers::{
-    attention, attention_core_with, audio_front_end, conv, cross_attention_with, dropout,
+    ScanPath, attention, attention_core_with, audio_front_end, conv, cross_attention_with, dropout,
     embedding, encoder_output, fused_expert, gated, gated_feed_forward, keeps_input, keeps_output,
-    latent_attention, layer_norm, linear, lora, new_gelu, non_parametric_norm, per_row, rms_norm,
-    stacked_moe,
+    latent_attention, layer_norm, linear, lora, mamba_mixer, mamba2_mixer, new_gelu,
+    non_parametric_norm, per_row, rms_norm, stacked_moe,
 };
 
 pub(super) const fn architecture(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
     if let Some(v) = c.vision {
         return vision(c, v);
+    }
+    if let Some(s) = c.ssm {
+        return ssm_model(c, s);
     }
     match (c.encoder, c.seq2seq) {
         (_, Some(s)) => seq2seq(c, s),
@@ -348,14 +351,19 @@ const fn block(c: &ModelConfig, lora: Option<Lora>, window: u64, sparse: bool) -
             ("mlp", mlp_kind, mlp),
             ("post_feedforward_layernorm", "Norm", n),
         ]),
-        Layout::Sandwich => Parts::of(&[
-            ("input_layernorm", "Norm", n),
-            ("self_attn", "Attention", attn),
-            ("post_attention_layernorm", "Norm", n),
-            ("pre_feedforward_layernorm", "Norm", n),
-            ("mlp", mlp_kind, mlp),
-            ("post_feedforward_layernorm", "Norm", n),
-        ]),
+        Layout::Sandwich => {
+            let mut p = Parts::of(&[
+                ("input_layernorm", "Norm", n),
+                ("self_attn", "Attention", attn),
+                ("post_attention_layernorm", "Norm", n),
+            ]);
+            p.extend(&[
+                ("pre_feedforward_layernorm", "Norm", n),
+                ("mlp", mlp_kind, mlp),
+                ("post_feedforward_layernorm", "Norm", n),
+            ]);
+            p
+        }
     }
 }
 
@@ -1296,5 +1304,122 @@ const fn vision(c: &ModelConfig, v: Vision) -> Architecture {
     if let Head::SequenceClassification(k) = c.head {
         top.push("classifier", "Linear", linear(d, k, true).widths(d, 0));
     }
+    Architecture { top, blocks }
+}
+
+/// A state-space mixer of the config (Mamba's or Mamba-2's), run by the kernels the config
+/// says: the fused functions (Mamba, Mamba-2), the split ones (the hybrids), or the reference.
+const fn mixer(c: &ModelConfig, s: &Ssm) -> Cost {
+    let d = c.hidden_size;
+    let path = if !s.kernels {
+        ScanPath::Reference
+    } else if s.mixer_only {
+        ScanPath::Fused
+    } else {
+        ScanPath::Split
+    };
+    if s.heads > 0 {
+        mamba2_mixer(
+            d,
+            s.inner,
+            s.heads,
+            s.groups,
+            s.state,
+            s.conv,
+            s.chunk,
+            (s.proj_bias, s.conv_bias),
+            path,
+        )
+    } else {
+        mamba_mixer(
+            d,
+            s.inner,
+            s.state,
+            s.conv,
+            s.dt_rank,
+            (s.proj_bias, s.conv_bias, s.dt_norms),
+            path,
+        )
+    }
+}
+
+/// A state-space model (Mamba, Mamba-2: layers of a norm and the mixer) or hybrid (Jamba,
+/// Bamba: two norms, attention or the mixer, a dense MLP or Jamba's mixture of experts).
+#[allow(
+    clippy::large_stack_arrays,
+    reason = "four blocks of named parts, built once per estimate"
+)]
+const fn ssm_model(c: &ModelConfig, s: Ssm) -> Architecture {
+    let (d, v) = (c.hidden_size, c.vocab_size);
+    let n = norm(c.norm, d);
+    let mut blocks = [Parts::new(); 4];
+    let mut top = Parts::new();
+    if s.mixer_only {
+        blocks[0] = Parts::of(&[
+            ("norm", "Norm", n),
+            (
+                "mixer",
+                if s.heads > 0 {
+                    "Mamba2Mixer"
+                } else {
+                    "MambaMixer"
+                },
+                mixer(c, &s),
+            ),
+        ]);
+        top.push("embeddings", "Embedding", embedding(v, d));
+        top.repeat("layers", "Block", &blocks[0], 0, c.num_layers);
+        top.push("norm_f", "Norm", n);
+        head(c, &mut top, false);
+        return Architecture { top, blocks };
+    }
+    // attention or the mixer; a dense MLP or a mixture of experts
+    let attn_dense = s.attention_layers - s.attention_moe_layers;
+    let ssm_dense = c.dense_layers - attn_dense;
+    let counts = [
+        attn_dense,
+        s.attention_moe_layers,
+        ssm_dense,
+        c.num_layers - s.attention_layers - ssm_dense,
+    ];
+    let names = [
+        "attention_layers",
+        "attention_moe_layers",
+        "mamba_layers",
+        "mamba_moe_layers",
+    ];
+    let mut k = 0;
+    while k < 4 {
+        if counts[k] > 0 {
+            let (name, kind, mix) = if k < 2 {
+                ("self_attn", "Attention", self_attention(c, None, 0))
+            } else {
+                ("mamba", "Mixer", mixer(c, &s))
+            };
+            let (ffn, ffn_kind) = if k % 2 == 1 {
+                (sparse_mlp(c, None), "Moe")
+            } else {
+                (dense_mlp(c, c.intermediate_size, None, false), "Mlp")
+            };
+            blocks[k] = Parts::of(&[
+                ("input_layernorm", "Norm", n),
+                (name, kind, mix),
+                ("pre_ff_layernorm", "Norm", n),
+                ("feed_forward", ffn_kind, ffn),
+            ]);
+        }
+        k += 1;
+    }
+    top.push("embed_tokens", "Embedding", embedding(v, d));
+    let mut i = 0;
+    while i < 4 {
+        top.repeat(names[i], "Block", &blocks[i], i, counts[i]);
+        i += 1;
+    }
+    top.push("final_layernorm", "Norm", n);
+    if let Positions::Rotary { dim, tables } = c.positions {
+        top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
+    }
+    head(c, &mut top, false);
     Architecture { top, blocks }
 }

@@ -99,6 +99,9 @@ pub enum DenseRule {
     /// Qwen-MoE: layer `i` is sparse when not in `mlp_only_layers` and `(i + 1) %
     /// decoder_sparse_step == 0`.
     SparseStep,
+    /// Jamba: layer `i` is sparse when `i % expert_layer_period == expert_layer_offset` (and
+    /// there is more than one expert).
+    Period,
 }
 
 /// Where the shared experts' width comes from.
@@ -277,6 +280,25 @@ pub struct VisionRule {
     pub patch_default: u64,
 }
 
+/// A state-space family's keys (see [`Ssm`](super::Ssm)): each reads its own names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SsmRule {
+    /// Mamba: `state_size`, `conv_kernel`, `expand`, `time_step_rank`, `use_bias`,
+    /// `use_conv_bias`; every layer a mixer.
+    Mamba,
+    /// Mamba-2: `num_heads`, `head_dim`, `n_groups`, `state_size`, `conv_kernel`, `expand`,
+    /// `chunk_size`, `use_bias`, `use_conv_bias`; every layer a mixer.
+    Mamba2,
+    /// Jamba: Mamba mixers (`mamba_d_state`, `mamba_d_conv`, `mamba_expand`, `mamba_dt_rank`,
+    /// `mamba_proj_bias`, `mamba_conv_bias`, with norms of dt, B and C), attention where
+    /// `i % attn_layer_period == attn_layer_offset`.
+    Jamba,
+    /// Bamba: Mamba-2 mixers (`mamba_n_heads`, `mamba_d_head`, `mamba_n_groups`,
+    /// `mamba_d_state`, `mamba_d_conv`, `mamba_expand`, `mamba_chunk_size`, `mamba_proj_bias`,
+    /// `mamba_conv_bias`), attention at `attn_layer_indices`.
+    Bamba,
+}
+
 /// One `model_type`'s description.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[allow(
@@ -383,6 +405,8 @@ pub struct Family {
     pub seq2seq: Option<Seq2SeqRule>,
     /// A vision transformer over image patches.
     pub vision: Option<VisionRule>,
+    /// A state-space model or hybrid.
+    pub ssm: Option<SsmRule>,
     /// The dropout probabilities that matter for training memory, with their default.
     pub dropout_keys: &'static [&'static str],
     /// Their default.
@@ -512,6 +536,7 @@ pub const LLAMA: Family = Family {
     encoder: None,
     seq2seq: None,
     vision: None,
+    ssm: None,
     dropout_keys: &["attention_dropout"],
     dropout_default: 0.0,
     lora: LLAMA_LORA,
@@ -1375,6 +1400,52 @@ pub const ALL: &[Family] = &[
         dropout_default: 0.0,
         ..BART
     },
+    MAMBA,
+    Family {
+        name: "mamba2",
+        about: "Mamba-2 (the chunked state-space duality scan over heads, a gated norm; no attention)",
+        tie: Flag::Key("tie_word_embeddings", false),
+        ssm: Some(SsmRule::Mamba2),
+        ..MAMBA
+    },
+    Family {
+        name: "jamba",
+        about: "Jamba (Mamba and attention layers by a period, mixtures of experts every other layer)",
+        heads: &["num_attention_heads"],
+        kv_heads: &["num_key_value_heads"],
+        intermediate: Dim::Key(&["intermediate_size"]),
+        max_positions: Dim::Or(&["max_position_embeddings"], 262_144),
+        positions: PositionRule::None,
+        qkv_bias: Flag::Fixed(false),
+        o_bias: Flag::Fixed(false),
+        mlp_bias: Flag::Fixed(false),
+        tie: Flag::Key("tie_word_embeddings", false),
+        moe: Some(MoeRule {
+            experts: &["num_experts"],
+            experts_default: 16,
+            top_k: &["num_experts_per_tok"],
+            top_k_default: 2,
+            width: Dim::Key(&["intermediate_size"]),
+            dense: DenseRule::Period,
+            ..MIXTRAL_MOE
+        }),
+        ssm: Some(SsmRule::Jamba),
+        dropout_keys: &["attention_dropout"],
+        lora: &[],
+        ..LLAMA
+    },
+    Family {
+        name: "bamba",
+        about: "Bamba (Mamba-2 and attention layers at given indices, an MLP in every layer)",
+        heads: &["num_attention_heads"],
+        kv_heads: &["num_key_value_heads"],
+        max_positions: Dim::Or(&["max_position_embeddings"], 262_144),
+        positions: PositionRule::Rotary { factor: 0.5 },
+        tie: Flag::Key("tie_word_embeddings", false),
+        ssm: Some(SsmRule::Bamba),
+        lora: &[],
+        ..LLAMA
+    },
     VIT,
     Family {
         name: "clip_vision_model",
@@ -1389,6 +1460,25 @@ pub const ALL: &[Family] = &[
         ..VIT
     },
 ];
+
+/// Mamba: the base of the state-space families.
+const MAMBA: Family = Family {
+    name: "mamba",
+    about: "Mamba (selective state spaces: layers of a norm and a mixer, no attention)",
+    heads: &[],
+    kv_heads: &[],
+    head_dim_key: false,
+    intermediate: Dim::Or(&[], 0),
+    max_positions: Dim::Or(&[], 0),
+    positions: PositionRule::None,
+    tie: Flag::Key("tie_word_embeddings", true),
+    ssm: Some(SsmRule::Mamba),
+    act_keys: &["hidden_act"],
+    dropout_keys: &[],
+    lora: &[],
+    refuse: &[],
+    ..LLAMA
+};
 
 /// ViT: the base of the vision families.
 const VIT: Family = Family {

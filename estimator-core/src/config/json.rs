@@ -8,11 +8,11 @@ use serde_json::{Map, Value};
 
 use super::families::{
     DenseRule, Dim, Family, Flag, MoeRule, PositionRule, Refuse, Seq2SeqRule, SharedRule,
-    SlidingRule, VisionRule,
+    SlidingRule, SsmRule, VisionRule,
 };
 use super::{
     Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, ModelType, Moe, Norm,
-    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Vision,
+    Positions, Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Ssm, Vision,
 };
 
 /// What is wrong with a `config.json`: one line that names the key and says what to do.
@@ -624,6 +624,13 @@ fn dense(
             let k = keys.number_or(key, 0)?;
             (0..layers).map(|i| i < k).collect()
         }
+        DenseRule::Period => {
+            let period = keys.count_or("expert_layer_period", 2)?;
+            let offset = keys.number_or("expert_layer_offset", 1)?;
+            (0..layers)
+                .map(|i| experts <= 1 || i % period != offset)
+                .collect()
+        }
         DenseRule::SparseStep => {
             let step = keys.count_or("decoder_sparse_step", 1)?;
             let only = keys.indices("mlp_only_layers")?;
@@ -768,7 +775,12 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
     let f = model_type.family();
     let d = keys.dim(f.hidden)?;
     let layers = keys.dim(f.layers)?;
-    let h = keys.dim(f.heads)?;
+    // a pure state-space model has no attention heads
+    let h = if f.heads.is_empty() {
+        1
+    } else {
+        keys.dim(f.heads)?
+    };
     // a vision tower reads pixels, not tokens
     let vocab = if f.vision.is_some() {
         0
@@ -863,6 +875,13 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
     };
     let (slides, window) = sliding(keys, f, layers)?;
     let moe = match &f.moe {
+        // Jamba with one expert (or none) builds dense MLPs only
+        Some(rule)
+            if rule.dense == DenseRule::Period
+                && keys.dim_or(rule.experts, rule.experts_default)? <= 1 =>
+        {
+            None
+        }
         Some(rule) => Some((rule, mixture(keys, rule, d)?)),
         None => None,
     };
@@ -1059,7 +1078,97 @@ fn read(keys: &Keys<'_>, model_type: ModelType) -> Result<ModelConfig, ConfigErr
         },
         seq2seq,
         vision,
+        ssm: match f.ssm {
+            Some(rule) => Some(ssm(keys, rule, d, &dense_pattern)?),
+            None => None,
+        },
         dropout,
+    })
+}
+
+/// A state-space family's mixer, and which of its layers are attention (see [`SsmRule`]).
+fn ssm(keys: &Keys<'_>, rule: SsmRule, d: u64, dense: &[bool]) -> Result<Ssm, ConfigError> {
+    let layers = dense.len() as u64;
+    let mamba2 = matches!(rule, SsmRule::Mamba2 | SsmRule::Bamba);
+    let hybrid = matches!(rule, SsmRule::Jamba | SsmRule::Bamba);
+    let key = |plain: &'static str, prefixed: &'static str| if hybrid { prefixed } else { plain };
+    let expand = keys.count_or(key("expand", "mamba_expand"), 2)?;
+    let inner = expand.saturating_mul(d);
+    let state = keys.count_or(
+        key("state_size", "mamba_d_state"),
+        match rule {
+            SsmRule::Mamba | SsmRule::Jamba => 16,
+            SsmRule::Mamba2 => 128,
+            SsmRule::Bamba => 256,
+        },
+    )?;
+    let conv = keys.count_or(key("conv_kernel", "mamba_d_conv"), 4)?;
+    let (heads, head_dim, groups, chunk) = if mamba2 {
+        let heads = keys.count_or(key("num_heads", "mamba_n_heads"), 128)?;
+        let head_dim = match keys.map.get(key("head_dim", "mamba_d_head")) {
+            None | Some(Value::Null) => inner / heads,
+            Some(Value::String(s)) if s == "auto" => inner / heads,
+            Some(_) => keys.count_or(key("head_dim", "mamba_d_head"), 64)?,
+        };
+        if heads.saturating_mul(head_dim) != inner {
+            return Err(ConfigError::new(format!(
+                "the SSM heads ({heads}) × their width ({head_dim}) must be the inner width expand · hidden_size ({inner})"
+            )));
+        }
+        (
+            heads,
+            head_dim,
+            keys.count_or(key("n_groups", "mamba_n_groups"), 1)?,
+            keys.count_or(key("chunk_size", "mamba_chunk_size"), 256)?,
+        )
+    } else {
+        (0, 0, 0, 0)
+    };
+    // "auto" (or absent): ceil(hidden_size / 16)
+    let rank_key = key("time_step_rank", "mamba_dt_rank");
+    let dt_rank = if mamba2 {
+        0
+    } else {
+        match keys.map.get(rank_key) {
+            None | Some(Value::Null) => d.div_ceil(16),
+            Some(Value::String(s)) if s == "auto" => d.div_ceil(16),
+            Some(_) => keys.count_or(rank_key, 1)?,
+        }
+    };
+    let attention: Vec<bool> = match rule {
+        SsmRule::Mamba | SsmRule::Mamba2 => alloc::vec![false; dense.len()],
+        SsmRule::Jamba => {
+            let period = keys.count_or("attn_layer_period", 8)?;
+            let offset = keys.number_or("attn_layer_offset", 4)?;
+            (0..layers).map(|i| i % period == offset).collect()
+        }
+        SsmRule::Bamba => {
+            let at = keys.indices("attn_layer_indices")?;
+            if let Some(bad) = at.iter().find(|i| **i >= layers) {
+                return Err(ConfigError::new(format!(
+                    "`attn_layer_indices` names layer {bad}, and the model has {layers}"
+                )));
+            }
+            (0..layers).map(|i| at.contains(&i)).collect()
+        }
+    };
+    let count = |f: &dyn Fn(usize) -> bool| (0..dense.len()).filter(|i| f(*i)).count() as u64;
+    Ok(Ssm {
+        heads,
+        head_dim,
+        groups,
+        inner,
+        state,
+        conv,
+        dt_rank,
+        chunk,
+        proj_bias: keys.flag_or(key("use_bias", "mamba_proj_bias"), false)?,
+        conv_bias: keys.flag_or(key("use_conv_bias", "mamba_conv_bias"), true)?,
+        dt_norms: matches!(rule, SsmRule::Jamba),
+        mixer_only: !hybrid,
+        attention_layers: count(&|i| attention[i]),
+        attention_moe_layers: count(&|i| attention[i] && !dense[i]),
+        kernels: true,
     })
 }
 

@@ -16,6 +16,7 @@ mod linear;
 mod moe;
 mod norm;
 mod seq2seq;
+mod ssm;
 mod transformer;
 
 pub use activation::{
@@ -40,4 +41,5 @@ pub use seq2seq::{
     AudioFrontEnd, CrossAttention, Encoder, EncoderOutput, audio_front_end, cross_attention_with,
     cross_scores, encoder_output,
 };
+pub use ssm::{Mamba2Mixer, MambaMixer, ScanPath, mamba_mixer, mamba2_mixer};
 pub use transformer::{TransformerLayer, transformer_layer};

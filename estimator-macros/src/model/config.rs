@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use estimator_core::config::{
     Act, Attention, Deberta, Encoder, Head, Layout, Mla, Mlp, ModelConfig, Moe, Norm, Positions,
-    Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Vision,
+    Pretraining, QkNorm, ScoreCorrection, Seq2Seq, Ssm, Vision,
 };
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
@@ -197,6 +197,51 @@ fn seq2seq_tokens(s: &Seq2Seq, cfg: &TokenStream) -> TokenStream {
     }))
 }
 
+/// A state-space mixer's description as a Rust expression (every field named).
+fn ssm_tokens(s: &Ssm, cfg: &TokenStream) -> TokenStream {
+    let Ssm {
+        heads,
+        head_dim,
+        groups,
+        inner,
+        state,
+        conv,
+        dt_rank,
+        chunk,
+        proj_bias,
+        conv_bias,
+        dt_norms,
+        mixer_only,
+        attention_layers,
+        attention_moe_layers,
+        kernels,
+    } = *s;
+    let sizes = [
+        ("heads", heads),
+        ("head_dim", head_dim),
+        ("groups", groups),
+        ("inner", inner),
+        ("state", state),
+        ("conv", conv),
+        ("dt_rank", dt_rank),
+        ("chunk", chunk),
+        ("attention_layers", attention_layers),
+        ("attention_moe_layers", attention_moe_layers),
+    ]
+    .map(|(field, v)| {
+        let (field, v) = (format_ident!("{}", field), lit(v));
+        quote!(#field: #v,)
+    });
+    quote!(::core::option::Option::Some(#cfg::Ssm {
+        #(#sizes)*
+        proj_bias: #proj_bias,
+        conv_bias: #conv_bias,
+        dt_norms: #dt_norms,
+        mixer_only: #mixer_only,
+        kernels: #kernels,
+    }))
+}
+
 /// `config` as a Rust expression (every field named, so a new field is a compile error here).
 #[allow(
     clippy::too_many_lines,
@@ -233,6 +278,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         encoder,
         seq2seq,
         vision,
+        ssm,
         dropout,
     } = *c;
     let cfg = quote!(#l::config);
@@ -414,6 +460,10 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
         None => quote!(::core::option::Option::None),
         Some(s) => seq2seq_tokens(&s, &cfg),
     };
+    let ssm = match ssm {
+        None => quote!(::core::option::Option::None),
+        Some(s) => ssm_tokens(&s, &cfg),
+    };
     let vision = match vision {
         None => quote!(::core::option::Option::None),
         Some(Vision {
@@ -506,6 +556,7 @@ fn config_tokens(c: &ModelConfig, l: &TokenStream) -> TokenStream {
             encoder: #encoder,
             seq2seq: #seq2seq,
             vision: #vision,
+            ssm: #ssm,
             dropout: #dropout,
         }
     }
