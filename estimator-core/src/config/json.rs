@@ -268,6 +268,18 @@ fn activation(key: &str, name: &str) -> Result<Act, ConfigError> {
     })
 }
 
+/// A classifier's labels: `num_labels`, else the entries of `id2label`, else the class's
+/// `default`.
+fn labels(keys: &Keys<'_>, default: u64) -> Result<u64, ConfigError> {
+    if let Some(n) = keys.maybe_count("num_labels")? {
+        return Ok(n);
+    }
+    Ok(match keys.map.get("id2label") {
+        Some(Value::Object(m)) if !m.is_empty() => m.len() as u64,
+        _ => default,
+    })
+}
+
 /// The head `architectures[0]` names, as `from_pretrained` would build it.
 fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
     let name = match keys.map.get("architectures") {
@@ -302,23 +314,15 @@ fn head(keys: &Keys<'_>, f: &Family) -> Result<Head, ConfigError> {
             Head::LanguageModel
         });
     };
-    let labels = || -> Result<u64, ConfigError> {
-        if let Some(n) = keys.maybe_count("num_labels")? {
-            return Ok(n);
-        }
-        match keys.map.get("id2label") {
-            Some(Value::Object(m)) if !m.is_empty() => Ok(m.len() as u64),
-            _ => Ok(2),
-        }
-    };
+
     let lm = name.ends_with("ForCausalLM") || name.ends_with("LMHeadModel");
     let encoder = f.encoder.is_some();
     Ok(if lm || (encoder && name.ends_with("ForMaskedLM")) {
         Head::LanguageModel
     } else if name.ends_with("ForSequenceClassification") {
-        Head::SequenceClassification(labels()?)
+        Head::SequenceClassification(labels(keys, 2)?)
     } else if name.ends_with("ForTokenClassification") {
-        Head::TokenClassification(labels()?)
+        Head::TokenClassification(labels(keys, 2)?)
     } else if name.ends_with("ForQuestionAnswering") {
         Head::QuestionAnswering
     } else if f.encoder.is_some_and(|e| e.pretraining.is_some()) && name.ends_with("ForPreTraining")
@@ -355,15 +359,7 @@ fn seq2seq_head(keys: &Keys<'_>, name: Option<&str>, f: &Family) -> Result<Head,
     }
     if f.seq2seq.is_some_and(|r| r.final_logits_bias) && name.ends_with("ForSequenceClassification")
     {
-        return Ok(Head::SequenceClassification(
-            match keys.maybe_count("num_labels")? {
-                Some(n) => n,
-                None => match keys.map.get("id2label") {
-                    Some(Value::Object(m)) if !m.is_empty() => m.len() as u64,
-                    _ => 3,
-                },
-            },
-        ));
+        return Ok(Head::SequenceClassification(labels(keys, 3)?));
     }
     Err(ConfigError::new(format!(
         "unsupported head `{}` in `architectures` for {}; supported: *ForConditionalGeneration, *Model{}",
@@ -387,15 +383,7 @@ fn vision_head(keys: &Keys<'_>, name: Option<&str>, f: &Family) -> Result<Head, 
         return Ok(Head::None);
     }
     if name.ends_with("ForImageClassification") && f.vision.is_some_and(|v| !v.clip) {
-        return Ok(Head::SequenceClassification(
-            match keys.maybe_count("num_labels")? {
-                Some(n) => n,
-                None => match keys.map.get("id2label") {
-                    Some(Value::Object(m)) if !m.is_empty() => m.len() as u64,
-                    _ => 2,
-                },
-            },
-        ));
+        return Ok(Head::SequenceClassification(labels(keys, 2)?));
     }
     Err(ConfigError::new(format!(
         "unsupported head `{}` in `architectures` for {}; supported: *Model{}",

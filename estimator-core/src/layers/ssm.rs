@@ -213,39 +213,38 @@ pub const fn mamba2_mixer(
     let hn = dim_mul(h, n);
     let hq = dim_mul(h, q);
     let chunk_states = dim_mul(dim_mul(h, e / h), n);
-    linear(d, proj, proj_bias)
-        .add(depthwise(cd, k, conv_bias))
-        .add(Cost::parameter(&[h]))
-        .add(Cost::parameter(&[h]))
-        .add(Cost::parameter(&[h]))
-        .add(Cost::parameter(&[e]))
-        .add(linear(e, d, proj_bias))
-        .saves(Activations {
-            // the conv's input (in_proj's x·B·C, or its 16-bit copy) and output, the B and C
-            // part of the SiLU output; Δ + bias and its softplus
-            per_token: dim_add(dim_add(dim_mul(2, cd), bc), dim_mul(2, h)),
-            // the gate (in_proj's, or gate.float()), the x part of the SiLU output (or
-            // x.float()), the gated norm's SiLU, product and normalized tensors, its rsqrt per
-            // group, Δ's clamp and its second copy
-            f32_per_token: dim_add(dim_add(dim_mul(5, e), g), dim_mul(2, h)),
-            // per padded token, the scan's einsum copies of C and B (for C·Bᵀ), of B_decay and
-            // of C (for C·states), C·Bᵀ and its product with exp(segsum), x·Δ twice, C·states
-            padded_per_token: dim_add(dim_add(dim_mul(4, hn), dim_mul(2, hq)), dim_mul(3, e)),
-            // x padded (F.pad copies, for D·x; x.float() under autocast), exp(segsum) per head
-            // over the chunk, the two decays, B repeated to the heads, y
-            padded_f32_per_token: dim_add(dim_add(hq, dim_mul(2, h)), dim_add(hn, dim_mul(2, e))),
-            // the chunk states, twice per chunk, and once more per sample (the initial one)
-            per_chunk: dim_mul(2, chunk_states),
-            per_sample: chunk_states,
-            ..Activations::ZERO
-        })
-        .chunked(q)
-        .keeps_state(dim_mul(cd, k), chunk_states)
-        .widths(d, d)
-        .live(dim_add(
-            dim_add(proj, dim_mul(2, cd)),
-            dim_add(dim_mul(6, e), dim_add(dim_mul(3, hq), dim_mul(3, hn))),
-        ))
+    mamba2_params(
+        d,
+        (e, h, cd, k),
+        (proj_bias, conv_bias),
+        linear(e, d, proj_bias),
+    )
+    .saves(Activations {
+        // the conv's input (in_proj's x·B·C, or its 16-bit copy) and output, the B and C
+        // part of the SiLU output; Δ + bias and its softplus
+        per_token: dim_add(dim_add(dim_mul(2, cd), bc), dim_mul(2, h)),
+        // the gate (in_proj's, or gate.float()), the x part of the SiLU output (or
+        // x.float()), the gated norm's SiLU, product and normalized tensors, its rsqrt per
+        // group, Δ's clamp and its second copy
+        f32_per_token: dim_add(dim_add(dim_mul(5, e), g), dim_mul(2, h)),
+        // per padded token, the scan's einsum copies of C and B (for C·Bᵀ), of B_decay and
+        // of C (for C·states), C·Bᵀ and its product with exp(segsum), x·Δ twice, C·states
+        padded_per_token: dim_add(dim_add(dim_mul(4, hn), dim_mul(2, hq)), dim_mul(3, e)),
+        // x padded (F.pad copies, for D·x; x.float() under autocast), exp(segsum) per head
+        // over the chunk, the two decays, B repeated to the heads, y
+        padded_f32_per_token: dim_add(dim_add(hq, dim_mul(2, h)), dim_add(hn, dim_mul(2, e))),
+        // the chunk states, twice per chunk, and once more per sample (the initial one)
+        per_chunk: dim_mul(2, chunk_states),
+        per_sample: chunk_states,
+        ..Activations::ZERO
+    })
+    .chunked(q)
+    .keeps_state(dim_mul(cd, k), chunk_states)
+    .widths(d, d)
+    .live(dim_add(
+        dim_add(proj, dim_mul(2, cd)),
+        dim_add(dim_mul(6, e), dim_add(dim_mul(3, hq), dim_mul(3, hn))),
+    ))
 }
 
 /// Mamba-2's mixer over `D` features, inner width `E`, `H` heads, state `N`, `G` groups,
@@ -306,6 +305,24 @@ impl<
         )
     };
     const KIND: &'static str = "Mamba2Mixer";
+}
+
+/// A Mamba-2 mixer's parameters: `in_proj` (`d → 2e + 2gn + h`), the depthwise convolution
+/// over `cd = e + 2gn` channels, `dt_bias`, `A_log` and `D` per head, the gated norm's weight,
+/// and `out` (`out_proj`, with what it keeps on the path taken).
+const fn mamba2_params(
+    d: u64,
+    (e, h, cd, k): (u64, u64, u64, u64),
+    (proj_bias, conv_bias): (bool, bool),
+    out: Cost,
+) -> Cost {
+    linear(d, dim_add(dim_add(e, cd), h), proj_bias)
+        .add(depthwise(cd, k, conv_bias))
+        .add(Cost::parameter(&[h]))
+        .add(Cost::parameter(&[h]))
+        .add(Cost::parameter(&[h]))
+        .add(Cost::parameter(&[e]))
+        .add(out)
 }
 
 /// A projection whose input the fused kernel keeps itself (or recomputes): its weight, no
@@ -392,13 +409,12 @@ const fn mamba2_kernels(
     let chunk_states = dim_mul(dim_mul(h, e / h), n);
     let fused = matches!(path, ScanPath::Fused);
     let out = linear(e, d, proj_bias);
-    let params = linear(d, proj, proj_bias)
-        .add(depthwise(cd, k, conv_bias))
-        .add(Cost::parameter(&[h]))
-        .add(Cost::parameter(&[h]))
-        .add(Cost::parameter(&[h]))
-        .add(Cost::parameter(&[e]))
-        .add(if fused { inside(out) } else { out });
+    let params = mamba2_params(
+        d,
+        (e, h, cd, k),
+        (proj_bias, conv_bias),
+        if fused { inside(out) } else { out },
+    );
     let act = if fused {
         // in_proj's output, y + D·x; rstd per group
         Activations {
