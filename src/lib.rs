@@ -49,8 +49,8 @@
 
 pub use estimator_core::{
     ActivationModel, Activations, AttentionKernel, Bytes, Cost, DType, Device, EstimateError,
-    Inference, Layer, Memory, Message, Optimizer, OptimizerImpl, Overflow, Params, Phase,
-    Precision, Recompute, Si, Summary, Training, Workload, ZeroStage,
+    Inference, Layer, Logits, Memory, Message, Optimizer, OptimizerImpl, Overflow, Params, Phase,
+    Precision, Recompute, Si, Source, Summary, Training, Workload, ZeroStage,
 };
 pub use estimator_core::{assert_fits, const_assert};
 pub use estimator_core::{config, gpu, layers};
@@ -146,8 +146,8 @@ pub mod prelude {
         Rotary, Silu, Softmax, StackedMoe, TransformerLayer,
     };
     pub use estimator_core::{
-        ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Memory, Optimizer,
-        OptimizerImpl, Phase, Precision, Recompute, Summary, Training, ZeroStage,
+        ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Logits, Memory,
+        Optimizer, OptimizerImpl, Phase, Precision, Recompute, Summary, Training, ZeroStage,
     };
     pub use estimator_core::{assert_fits, const_assert};
 }

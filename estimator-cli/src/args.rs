@@ -132,6 +132,15 @@ pub(crate) enum AttentionArg {
     Math,
 }
 
+/// `--logits`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogitsArg {
+    /// The last token's only.
+    Last,
+    /// Every prompt token's.
+    Prompt,
+}
+
 /// `--dropout`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OnOff {
@@ -270,6 +279,11 @@ pub(crate) struct Settings {
     /// KV-cache dtype [default: the compute dtype].
     #[arg(long, value_enum)]
     pub(crate) kv_cache: Option<DTypeArg>,
+    /// Inference: which prompt tokens keep their logits — the last (`generate()`'s
+    /// `logits_to_keep=1`, serving engines) or the whole prompt (a forward call on it, scoring)
+    /// [default: last].
+    #[arg(long, value_enum)]
+    pub(crate) logits: Option<LogitsArg>,
     /// GPU to check against (see `estimator presets`).
     #[arg(long, value_name = "NAME")]
     pub(crate) gpu: Option<String>,

@@ -4,14 +4,14 @@
 use estimator::config::{Lora, LoraTargets, ModelConfig, Positions};
 use estimator::gpu::{self, Gpu};
 use estimator::{
-    ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Memory,
-    Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, ZeroStage,
+    ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Logits,
+    Memory, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, ZeroStage,
 };
 
 use crate::CliError;
 use crate::args::{
-    ActivationArg, AttentionArg, DTypeArg, DeviceArg, Half, ImplArg, Mode, OnOff, OptimizerArg,
-    PrecisionArg, RecomputeArg, Settings,
+    ActivationArg, AttentionArg, DTypeArg, DeviceArg, Half, ImplArg, LogitsArg, Mode, OnOff,
+    OptimizerArg, PrecisionArg, RecomputeArg, Settings,
 };
 use crate::model::Model;
 use estimator::config::closest;
@@ -167,6 +167,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("generate", s.generate.is_some()),
         ("weights", s.weights.is_some()),
         ("kv-cache", s.kv_cache.is_some()),
+        ("logits", s.logits.is_some()),
     ];
     let (wrong, other) = match mode {
         Mode::Train => (&inference_only[..], "infer"),
@@ -483,6 +484,20 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             )));
         if let Some(kv) = s.kv_cache {
             inf = inf.kv_cache(dtype(kv));
+        }
+        if !encoder_only {
+            inf = inf.logits(
+                match or_default(
+                    s.logits,
+                    LogitsArg::Last,
+                    "logits",
+                    "last (generate()'s logits_to_keep=1)",
+                    &mut assumed,
+                ) {
+                    LogitsArg::Last => Logits::Last,
+                    LogitsArg::Prompt => Logits::Prompt,
+                },
+            );
         }
         let described = format!(
             "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use estimator::config::{Architecture, Lora};
-use estimator::{Bytes, Layer, Memory, Summary};
+use estimator::{Bytes, DType, Layer, Memory, Summary};
 use serde::Serialize;
 
 use crate::CliError;
@@ -33,9 +33,22 @@ pub(crate) fn grouped(n: u64) -> String {
     out
 }
 
+/// The dtype the summary sizes parameters in, as priced: training keeps fp32 masters
+/// (Lightning's convention), serving its weights' dtype — 16-bit for quantized weights, which
+/// quantize the matmul weights only (the breakdown's `weights` line is exact).
+fn summary_dtype(built: &Built) -> DType {
+    match &built.plan {
+        Plan::Infer(i) if i.weight_dtype().whole_bytes().is_some_and(|b| b >= 2) => {
+            i.weight_dtype()
+        }
+        Plan::Infer(_) => DType::BF16,
+        Plan::Train(_) => DType::F32,
+    }
+}
+
 /// The model's per-layer tree, printed by the library's `Summary`: the top-level parts, and
 /// the block's parts under the block stack.
-fn write_summary(out: &mut String, model: &Model, arch: &Architecture, depth: usize) {
+fn write_summary(out: &mut String, model: &Model, arch: &Architecture, depth: usize, dtype: DType) {
     let blocks: Vec<Vec<Layer<'_>>> = arch
         .blocks
         .iter()
@@ -53,7 +66,9 @@ fn write_summary(out: &mut String, model: &Model, arch: &Architecture, depth: us
     let _ = write!(
         out,
         "{}",
-        Summary::new(&model.name, arch.cost(), &top).depth(depth)
+        Summary::new(&model.name, arch.cost(), &top)
+            .depth(depth)
+            .dtype(dtype)
     );
 }
 
@@ -242,7 +257,7 @@ fn text(
     }
     if args.depth > 0 {
         let _ = writeln!(out);
-        write_summary(&mut out, model, arch, args.depth);
+        write_summary(&mut out, model, arch, args.depth, summary_dtype(built));
     }
     let _ = writeln!(out, "\nMemory per GPU at the peak ({}):", peak.peak_phase());
     for (name, bytes) in peak.largest_first() {

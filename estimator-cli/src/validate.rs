@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use estimator::config::{ModelConfig, clip};
 use estimator::{
-    AttentionKernel, DType, Device, Inference, Memory, Optimizer, OptimizerImpl, Phase, Precision,
-    Training,
+    AttentionKernel, DType, Device, Inference, Logits, Memory, Optimizer, OptimizerImpl, Phase,
+    Precision, Training,
 };
 use serde_json::{Map, Value};
 
@@ -422,7 +422,9 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         None => count(m, "/kv_cache_final_len", name)?,
     };
     let weights = weights_of(inputs);
+    // measure.py's loop calls the model on the whole prompt: every token's logits
     let inf = Inference::new(cost, "case")
+        .logits(Logits::Prompt)
         .source(source_of(inputs, name)?)
         .batch(count(inputs, "/batch", name)?)
         .prompt(prompt)

@@ -651,6 +651,20 @@ pub struct Cost {
     /// autograd): its input, intermediates and output at the widest point. Sequential layers
     /// take the maximum, since each frees its intermediates before the next runs.
     pub live_per_token: u64,
+    /// Width per token that a generation head reads (its hidden states): the head's moment at
+    /// inference is these for every token of the pass and the logits of the tokens kept
+    /// ([`Inference::logits`](crate::Inference::logits)). 0: a head whose logits are part of
+    /// [`Cost::live_per_token`] (an encoder's, every token's).
+    pub logits_input: u64,
+    /// `[b, 1, q, k]` masks that eager attention's forward builds in the weights' dtype and keeps
+    /// alive through the forward (a decoder's causal mask; a second one for its sliding
+    /// layers): not saved for backward, but part of an inference pass's working set (measured:
+    /// the tiny Llama's 2048-token eager prefill).
+    pub eager_masks: u64,
+    /// Elements per token alive beside eager attention's scores and softmax, at the moment they
+    /// exist (0: [`Cost::live_per_token`], the widest moment of any part). A block whose MLP is
+    /// wider than its attention peaks there without the scores.
+    pub score_live_per_token: u64,
     /// Query heads of the attention layers, as their greatest common divisor (0: no
     /// attention): a tensor-parallel degree must divide every layer's heads.
     pub heads: u64,
@@ -727,6 +741,9 @@ impl Cost {
         input: 0,
         output: 0,
         live_per_token: 0,
+        score_live_per_token: 0,
+        logits_input: 0,
+        eager_masks: 0,
         heads: 0,
         kv_heads: 0,
         blocks: 0,
@@ -1014,6 +1031,29 @@ impl Cost {
         }
     }
 
+    /// `self` as a generation head reading `d` per token: its logits leave
+    /// [`Cost::live_per_token`] for [`Cost::logits_input`], priced for the tokens whose logits
+    /// are kept.
+    #[must_use]
+    pub const fn generates(self, d: u64) -> Cost {
+        Cost {
+            logits_input: max(self.logits_input, d),
+            live_per_token: d,
+            ..self
+        }
+    }
+
+    /// `self` with `live` elements per token alive beside eager attention's scores (see
+    /// [`Cost::score_live_per_token`]), and at least that alive at its widest moment.
+    #[must_use]
+    pub const fn score_live(self, live: u64) -> Cost {
+        Cost {
+            score_live_per_token: max(self.score_live_per_token, live),
+            live_per_token: max(self.live_per_token, live),
+            ..self
+        }
+    }
+
     /// `self` with `live` elements per token alive at once during an inference forward pass
     /// (see [`Cost::live_per_token`]), when that exceeds what it had.
     #[must_use]
@@ -1074,6 +1114,9 @@ impl Cost {
             input: self.input,
             output: next.output,
             live_per_token: max(self.live_per_token, next.live_per_token),
+            score_live_per_token: max(self.score_live_per_token, next.score_live_per_token),
+            eager_masks: max(self.eager_masks, next.eager_masks),
+            logits_input: max(self.logits_input, next.logits_input),
             heads: gcd(self.heads, next.heads),
             kv_heads: gcd(self.kv_heads, next.kv_heads),
             blocks: tri!(add(self.blocks, next.blocks, P)),

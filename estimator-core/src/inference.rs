@@ -45,8 +45,21 @@ pub struct Inference {
     weights: DType,
     kv_cache: Option<DType>,
     attention: AttentionKernel,
+    logits: Logits,
     tensor_parallel: u64,
     overhead: Bytes,
+}
+
+/// Which tokens' logits the prompt's pass (prefill) computes and keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Logits {
+    /// Every prompt token's: a forward call on the whole prompt (`model(input_ids)`, as a
+    /// hand-written loop or a scoring run does).
+    Prompt,
+    /// The last token's only: `generate()` (`logits_to_keep=1` in transformers), vLLM, SGLang,
+    /// llama.cpp.
+    Last,
 }
 
 /// 256 generated tokens, or a quarter of a learned position table of at most 2048 rows; an
@@ -108,6 +121,7 @@ impl Inference {
             weights: DType::BF16,
             kv_cache: None,
             attention: AttentionKernel::Flash,
+            logits: Logits::Last,
             tensor_parallel: 1,
             overhead: Bytes::ZERO,
         }
@@ -141,6 +155,12 @@ impl Inference {
     #[must_use]
     pub const fn prompt_len(&self) -> u64 {
         self.prompt
+    }
+
+    /// The weights' dtype priced.
+    #[must_use]
+    pub const fn weight_dtype(&self) -> DType {
+        self.weights
     }
 
     /// An encoder–decoder's source length (see [`Training::source`](crate::Training::source)):
@@ -194,6 +214,13 @@ impl Inference {
             tensor_parallel: t,
             ..self
         }
+    }
+
+    /// Which tokens of the prompt's pass keep their logits (default `Logits::Last`, what
+    /// `generate()` does with `logits_to_keep=1`, and what serving engines do).
+    #[must_use]
+    pub const fn logits(self, logits: Logits) -> Inference {
+        Inference { logits, ..self }
     }
 
     /// Adds a fixed amount (allocator reserve, workspaces; default zero).
@@ -375,6 +402,31 @@ impl Inference {
         })
     }
 
+    /// The head's moment of a pass over `tokens` (bytes: every token's hidden states and the
+    /// logits kept) and the logits' elements: a generation head keeps the last token's or the
+    /// prompt's ([`Inference::logits`]); an encoder's head is part of the working set.
+    const fn head_moment(
+        &self,
+        tokens: u128,
+        decoding: bool,
+    ) -> Result<(u128, u128), EstimateError> {
+        let c = &self.cost;
+        let kept = if c.logits_input > 0 && !decoding {
+            match self.logits {
+                Logits::Prompt => tokens,
+                Logits::Last => self.batch as u128,
+            }
+        } else {
+            tokens
+        };
+        let logit_elems = tri!(mul(kept, c.output as u128));
+        let at_head = tri!(mul(
+            tri!(add(tri!(mul(tokens, c.logits_input as u128)), logit_elems)),
+            self.compute_bytes()
+        ));
+        Ok((at_head, logit_elems))
+    }
+
     /// The decoder's pass at `phase` (the prompt's, or the last generated token's), per GPU:
     /// (activations, KV cache, logits). An encoder–decoder's decoder also holds the encoder's
     /// output (activations) and the cross-attention cache of every source position.
@@ -437,7 +489,33 @@ impl Inference {
                 tri!(mul(tokens, self.source as u128)),
                 tri!(mul(2 * src.cross_block.score_heads as u128, cb))
             ));
-            working = tri!(add(working, tri!(add(scores, cross))));
+            // the scores exist at attention's moment, beside what is alive then; a wider
+            // moment elsewhere (the MLP) peaks without them
+            let beside = if c.score_live_per_token > 0 {
+                c.score_live_per_token
+            } else {
+                c.live_per_token
+            };
+            // and the causal masks eager attention builds for the whole forward
+            let masks = tri!(mul(
+                tri!(mul(tokens, cached_tokens)),
+                tri!(mul(c.eager_masks as u128, cb))
+            ));
+            let at_scores = tri!(add(
+                tri!(add(tri!(mul(tri!(mul(tokens, beside as u128)), cb)), masks)),
+                tri!(add(scores, cross))
+            ));
+            // a decoder layer holds its attention's probabilities (one of the two) until it
+            // returns, through its MLP (measured: the tiny Llama at 4 × 256)
+            let held = if c.score_live_per_token > 0 {
+                tri!(add(scores / 2, masks))
+            } else {
+                0
+            };
+            working = tri!(add(working, held));
+            if at_scores > working {
+                working = at_scores;
+            }
         }
         // masks built once per forward for every layer that takes one (ModernBERT's local
         // window), and a position bias for every layer (T5's), whatever the kernel
@@ -452,8 +530,12 @@ impl Inference {
             ))
         ));
         working = tri!(add(working, masks));
+        let (at_head, logit_elems) = tri!(self.head_moment(tokens, decoding));
+        if at_head > working {
+            working = at_head;
+        }
         let working = share(working, t);
-        let logits = share(tri!(mul(tri!(mul(tokens, c.output as u128)), cb)), t);
+        let logits = share(tri!(mul(logit_elems, cb)), t);
         // Report the logits as such and the rest of the widest moment as activations (at the
         // head: its input); when a layer is wider than the head, the split is nominal and the
         // total is that layer's.

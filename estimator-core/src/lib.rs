@@ -27,7 +27,7 @@ mod units;
 
 pub use cost::{Activations, Cost, Overflow, Source};
 pub use dtype::DType;
-pub use inference::Inference;
+pub use inference::{Inference, Logits};
 pub use memory::{EstimateError, Memory, Message, Phase, Workload};
 pub use params::{Layer, Params, Summary};
 pub use policy::{

@@ -322,6 +322,11 @@ const fn block(c: &ModelConfig, lora: Option<Lora>, window: u64, sparse: bool) -
         attn = attn.add(dropout(d));
         mlp = mlp.add(dropout(d));
     }
+    // inference: beside a part's own tensors, the model's embedding output (alive through the
+    // forward), the block's input (held by the loop over the layers) and, while the MLP runs,
+    // the residual after attention (measured in the tiny Llama's 2048-token prefill)
+    let attn = attn.score_live(attn.live_per_token + 2 * d);
+    let mlp = mlp.live(mlp.live_per_token + 3 * d);
     let mlp_kind = if sparse { "Moe" } else { "Mlp" };
     match c.layout {
         Layout::PreNorm => Parts::of(&[
@@ -475,6 +480,17 @@ const fn decoder(c: &ModelConfig, lora: Option<Lora>) -> Architecture {
         top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
     }
     head(c, &mut top, frozen);
+    // eager attention's causal mask, and the sliding layers' own
+    let masks = if c.sliding_layers > 0 && c.sliding_layers < c.num_layers {
+        2
+    } else {
+        1
+    };
+    let last = top.len - 1;
+    top.items[last].cost = Cost {
+        eager_masks: masks,
+        ..top.items[last].cost
+    };
     Architecture { top, blocks }
 }
 
@@ -490,6 +506,11 @@ const fn head(c: &ModelConfig, top: &mut Parts, frozen: bool) {
                 w.add(freeze(Cost::parameter(&[v]), frozen)).widths(d, v)
             } else {
                 w
+            };
+            let head = match c.head {
+                // generation keeps the logits of the tokens the plan says
+                Head::LanguageModel if c.encoder.is_none() => head.generates(d),
+                _ => head,
             };
             top.push("lm_head", "Linear", head);
         }
@@ -1168,14 +1189,18 @@ const fn seq2seq(c: &ModelConfig, s: Seq2Seq) -> Architecture {
             top.push(
                 "lm_head",
                 "Linear",
-                if c.tie_word_embeddings { w.tied() } else { w },
+                if c.tie_word_embeddings { w.tied() } else { w }.generates(d),
             );
             if s.final_logits_bias {
-                // added to the logits: the model's output is still the vocabulary
+                // added to the logits in place: the model's output is still the vocabulary
                 top.push(
                     "final_logits_bias",
                     "Buffer",
-                    Cost::buffer(v, 4).widths(v, v),
+                    Cost {
+                        input: v,
+                        output: v,
+                        ..Cost::buffer(v, 4)
+                    },
                 );
             }
         }
@@ -1391,16 +1416,25 @@ const fn ssm_model(c: &ModelConfig, s: Ssm) -> Architecture {
     let mut k = 0;
     while k < 4 {
         if counts[k] > 0 {
+            // inference: the embedding output and the block's input beside each part, the
+            // residual beside the MLP (as in the decoders)
             let (name, kind, mix) = if k < 2 {
-                ("self_attn", "Attention", self_attention(c, None, 0))
+                let attn = self_attention(c, None, 0);
+                (
+                    "self_attn",
+                    "Attention",
+                    attn.score_live(attn.live_per_token + 2 * d),
+                )
             } else {
-                ("mamba", "Mixer", mixer(c, &s))
+                let m = mixer(c, &s);
+                ("mamba", "Mixer", m.live(m.live_per_token + 2 * d))
             };
             let (ffn, ffn_kind) = if k % 2 == 1 {
                 (sparse_mlp(c, None), "Moe")
             } else {
                 (dense_mlp(c, c.intermediate_size, None, false), "Mlp")
             };
+            let ffn = ffn.live(ffn.live_per_token + 3 * d);
             blocks[k] = Parts::of(&[
                 ("input_layernorm", "Norm", n),
                 (name, kind, mix),
@@ -1421,5 +1455,11 @@ const fn ssm_model(c: &ModelConfig, s: Ssm) -> Architecture {
         top.push("rotary_emb", "Rotary", rotary_buffers(dim, tables));
     }
     head(c, &mut top, false);
+    // eager attention's causal mask
+    let last = top.len - 1;
+    top.items[last].cost = Cost {
+        eager_masks: if s.attention_layers > 0 { 1 } else { 0 },
+        ..top.items[last].cost
+    };
     Architecture { top, blocks }
 }
