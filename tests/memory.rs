@@ -248,3 +248,24 @@ fn quantized_weights() {
     // NF4: 4 bits + one fp32 absmax per 64 (QLoRA)
     assert_eq!(m(DType::NF4), matmul / 2 + matmul / 64 * 4 + 2 * rest);
 }
+
+/// Gradient accumulation: PyTorch sums each backward's gradients into `.grad`, which stays
+/// allocated until `zero_grad` (torch.Tensor.backward: "the graph is differentiated … and the
+/// gradients are accumulated in the leaves"); so from the second micro-batch on, the forward
+/// and the start of backward run beside every trainable parameter's gradient.
+#[test]
+fn accumulated_gradients_live_through_the_next_forward() {
+    let one = Training::of::<Billion>().batch(4).seq(512);
+    let four = one.grad_accumulation(4);
+    let (f1, f4) = (one.at(Phase::Forward), four.at(Phase::Forward));
+    // mixed bf16: 2-byte gradients of the billion parameters
+    assert_eq!(f4.gradients.get(), 2_000_000_000);
+    assert_eq!(f4.total().get() - f1.total().get(), 2_000_000_000);
+    assert_eq!(f1.gradients.get(), 0);
+    // the optimizer step is the same either way
+    assert_eq!(one.at(Phase::OptimizerStep), four.at(Phase::OptimizerStep));
+    assert_eq!(
+        one.grad_accumulation(0).checked_estimate(),
+        Err(estimator::EstimateError::ZeroAccumulation)
+    );
+}

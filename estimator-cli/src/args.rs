@@ -238,6 +238,10 @@ pub(crate) struct Settings {
     /// Attention kernel [default: flash].
     #[arg(long, value_enum)]
     pub(crate) attention: Option<AttentionArg>,
+    /// Micro-batches accumulated per optimizer step: from the second on, the gradients are alive
+    /// beside the activations (also what `zero_grad(set_to_none=False)` costs) [default: 1].
+    #[arg(long)]
+    pub(crate) grad_accum: Option<u64>,
     /// Dropout during training [default: on when the config has a dropout probability above 0].
     #[arg(long, value_enum)]
     pub(crate) dropout: Option<OnOff>,

@@ -152,6 +152,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("optimizer-impl", s.optimizer_impl.is_some()),
         ("recompute", s.recompute.is_some()),
         ("dropout", s.dropout.is_some()),
+        ("grad-accum", s.grad_accum.is_some()),
         ("activations", s.activations.is_some()),
         ("lora-rank", s.lora_rank.is_some()),
         ("lora-targets", s.lora_targets.is_some()),
@@ -663,6 +664,10 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         )));
     }
     let pp = positive(or_default(s.pp, 1, "pp", "1", &mut assumed), "pp")?;
+    let accumulation = positive(
+        or_default(s.grad_accum, 1, "grad-accum", "1", &mut assumed),
+        "grad-accum",
+    )?;
     let cost = c.architecture(lora).cost();
     let mut t = Training::new(cost, name)
         .batch(batch)
@@ -679,14 +684,20 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .zero(stage, gpus)
         .tensor_parallel(tp)
         .pipeline_parallel(pp)
+        .grad_accumulation(accumulation)
         .overhead(overhead);
     if s.qlora {
         t = t.frozen_weights(DType::NF4DoubleQuant);
     }
     let described = format!(
-        "training, batch {batch} × {}{seq} tokens, {}, {} ({}), {} attention, recompute {}{}{}{}",
+        "training, batch {batch} × {}{seq} tokens{}, {}, {} ({}), {} attention, recompute {}{}{}{}",
         if source > 0 {
             format!("{source} source + ")
+        } else {
+            String::new()
+        },
+        if accumulation > 1 {
+            format!(" (× {accumulation} accumulated)")
         } else {
             String::new()
         },

@@ -52,6 +52,8 @@ pub enum EstimateError {
     ZeroSeq,
     /// The number of GPUs or a parallel degree is 0.
     ZeroParallel,
+    /// The gradient accumulation steps are 0.
+    ZeroAccumulation,
     /// A total does not fit in a `u64` of bytes (more than 16 EiB).
     Overflow,
     /// A count of the model itself overflowed `u64` while its cost was built
@@ -126,6 +128,9 @@ impl EstimateError {
             EstimateError::ZeroSeq => "estimator: the sequence length must be at least 1",
             EstimateError::ZeroParallel => {
                 "estimator: GPU counts and parallel degrees must be at least 1"
+            }
+            EstimateError::ZeroAccumulation => {
+                "estimator: gradient accumulation takes at least 1 micro-batch per step"
             }
             EstimateError::Overflow => {
                 "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"

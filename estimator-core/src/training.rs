@@ -188,6 +188,7 @@ pub struct Training {
     pipeline_parallel: u64,
     frozen_weights: Option<DType>,
     cross_entropy: bool,
+    grad_accumulation: u64,
     overhead: Bytes,
 }
 
@@ -270,6 +271,7 @@ impl Training {
             pipeline_parallel: 1,
             frozen_weights: None,
             cross_entropy: true,
+            grad_accumulation: 1,
             overhead: Bytes::ZERO,
         }
     }
@@ -421,6 +423,19 @@ impl Training {
         Training { overhead, ..self }
     }
 
+    /// Micro-batches whose gradients accumulate before each optimizer step (default 1; at
+    /// least 1). From the second on, every forward and backward runs with the gradients of the
+    /// earlier ones alive (`.grad` is summed into, not freed), so the gradients join the
+    /// activations at the peak — as they do with `zero_grad(set_to_none=False)`, which a
+    /// value above 1 also stands for. The batch is still the micro-batch.
+    #[must_use]
+    pub const fn grad_accumulation(self, steps: u64) -> Training {
+        Training {
+            grad_accumulation: steps,
+            ..self
+        }
+    }
+
     /// The sequence length in tokens.
     #[must_use]
     pub const fn seq_len(&self) -> u64 {
@@ -502,17 +517,30 @@ impl Training {
                 m.activations = tri!(bytes(parts.stored_activations));
                 m.logits = tri!(bytes(parts.logits_forward));
                 m.temporaries = tri!(bytes(parts.forward_temporaries));
+                if self.grad_accumulation > 1 {
+                    // the earlier micro-batches' gradients
+                    m.gradients = tri!(bytes(parts.gradients));
+                }
             }
             Phase::Backward => {
+                let kept = if self.grad_accumulation > 1 {
+                    parts.gradients
+                } else {
+                    0
+                };
                 let start = tri!(add(
-                    tri!(add(parts.activations, parts.logits_backward)),
-                    parts.forward_temporaries
+                    tri!(add(
+                        tri!(add(parts.activations, parts.logits_backward)),
+                        parts.forward_temporaries
+                    )),
+                    kept
                 ));
                 let end = tri!(add(parts.gradients, parts.tied_gradients));
                 if start >= end {
                     m.activations = tri!(bytes(parts.activations));
                     m.logits = tri!(bytes(parts.logits_backward));
                     m.temporaries = tri!(bytes(parts.forward_temporaries));
+                    m.gradients = tri!(bytes(kept));
                 } else {
                     m.gradients = tri!(bytes(parts.gradients));
                     m.temporaries = tri!(bytes(parts.tied_gradients));
@@ -559,6 +587,9 @@ impl Training {
         }
         if self.gpus == 0 || self.tensor_parallel == 0 || self.pipeline_parallel == 0 {
             return Err(EstimateError::ZeroParallel);
+        }
+        if self.grad_accumulation == 0 {
+            return Err(EstimateError::ZeroAccumulation);
         }
         tri!(check_plan(
             &self.cost,
