@@ -269,3 +269,20 @@ fn accumulated_gradients_live_through_the_next_forward() {
         Err(estimator::EstimateError::ZeroAccumulation)
     );
 }
+
+/// 16-bit weights and gradients with fp32 Adam moments and no master copy: 2 + 2 + 8 = 12
+/// bytes per parameter — Dettmers et al. (QLoRA, 2023), §1: "regular 16-bit finetuning of a
+/// LLaMA 65B parameter model requires more than 780 GB of GPU memory".
+#[test]
+fn sixteen_bit_weights_with_fp32_moments() {
+    type Sixty5B = Parameter<65_000_000_000>;
+    let m = Training::of::<Sixty5B>()
+        .precision(Precision::Pure(DType::BF16))
+        .optimizer_state_dtype(DType::F32)
+        .optimizer(Optimizer::Adam)
+        .optimizer_impl(OptimizerImpl::Fused)
+        .at(Phase::OptimizerStep);
+    // and PyTorch's 4-byte step per tensor
+    assert_eq!(model_states(&m), 780_000_000_000 + 4);
+    assert_eq!(m.master_weights.get(), 0);
+}

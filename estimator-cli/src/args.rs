@@ -132,6 +132,17 @@ pub(crate) enum AttentionArg {
     Math,
 }
 
+/// `--optimizer-state`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StateArg {
+    /// 32-bit.
+    Fp32,
+    /// bfloat16.
+    Bf16,
+    /// IEEE half.
+    Fp16,
+}
+
 /// `--logits`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LogitsArg {
@@ -238,6 +249,11 @@ pub(crate) struct Settings {
     /// Attention kernel [default: flash].
     #[arg(long, value_enum)]
     pub(crate) attention: Option<AttentionArg>,
+    /// The optimizer's moments in this type whatever the precision (`--precision pure
+    /// --optimizer-state fp32`: 16-bit weights, fp32 moments, no master copy) [default: the
+    /// precision's].
+    #[arg(long, value_enum)]
+    pub(crate) optimizer_state: Option<StateArg>,
     /// Micro-batches accumulated per optimizer step: from the second on, the gradients are alive
     /// beside the activations (also what `zero_grad(set_to_none=False)` costs) [default: 1].
     #[arg(long)]

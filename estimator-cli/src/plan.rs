@@ -11,7 +11,7 @@ use estimator::{
 use crate::CliError;
 use crate::args::{
     ActivationArg, AttentionArg, DTypeArg, DeviceArg, Half, ImplArg, LogitsArg, Mode, OnOff,
-    OptimizerArg, PrecisionArg, RecomputeArg, Settings,
+    OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
 };
 use crate::model::Model;
 use estimator::config::closest;
@@ -153,6 +153,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("recompute", s.recompute.is_some()),
         ("dropout", s.dropout.is_some()),
         ("grad-accum", s.grad_accum.is_some()),
+        ("optimizer-state", s.optimizer_state.is_some()),
         ("activations", s.activations.is_some()),
         ("lora-rank", s.lora_rank.is_some()),
         ("lora-targets", s.lora_targets.is_some()),
@@ -686,6 +687,13 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .pipeline_parallel(pp)
         .grad_accumulation(accumulation)
         .overhead(overhead);
+    if let Some(state) = s.optimizer_state {
+        t = t.optimizer_state_dtype(match state {
+            StateArg::Fp32 => DType::F32,
+            StateArg::Bf16 => DType::BF16,
+            StateArg::Fp16 => DType::F16,
+        });
+    }
     if s.qlora {
         t = t.frozen_weights(DType::NF4DoubleQuant);
     }

@@ -189,6 +189,7 @@ pub struct Training {
     frozen_weights: Option<DType>,
     cross_entropy: bool,
     grad_accumulation: u64,
+    state_dtype: Option<DType>,
     overhead: Bytes,
 }
 
@@ -272,6 +273,7 @@ impl Training {
             frozen_weights: None,
             cross_entropy: true,
             grad_accumulation: 1,
+            state_dtype: None,
             overhead: Bytes::ZERO,
         }
     }
@@ -433,6 +435,30 @@ impl Training {
         Training {
             grad_accumulation: steps,
             ..self
+        }
+    }
+
+    /// The optimizer's moments in `dtype` whatever the precision (default: the precision's —
+    /// fp32, or the 16-bit type of `Pure`). `Pure(BF16)` with fp32 moments is 16-bit training
+    /// without a master copy: 2 + 2 + 8 = 12 bytes per parameter with Adam, the QLoRA paper's
+    /// "more than 780 GB" for a 65B model. bitsandbytes' 8-bit optimizers keep their own; a
+    /// type narrower than a byte is priced as one byte per element.
+    #[must_use]
+    pub const fn optimizer_state_dtype(self, dtype: DType) -> Training {
+        Training {
+            state_dtype: Some(dtype),
+            ..self
+        }
+    }
+
+    /// Bytes of one optimizer-state element.
+    const fn state_bytes(&self) -> u128 {
+        match self.state_dtype {
+            Some(d) => match d.whole_bytes() {
+                Some(b) => b as u128,
+                None => 1,
+            },
+            None => self.precision.state_bytes() as u128,
         }
     }
 
@@ -722,7 +748,7 @@ impl Training {
     const fn optimizer_state(&self) -> Result<u128, EstimateError> {
         let c = &self.cost;
         let t = c.trainable as u128;
-        let s = self.precision.state_bytes() as u128;
+        let s = self.state_bytes();
         Ok(match self.optimizer {
             Optimizer::Sgd => 0,
             Optimizer::SgdMomentum | Optimizer::Lion => tri!(mul(t, s)),
@@ -749,7 +775,7 @@ impl Training {
     /// The optimizer step's temporaries for the whole model (see [`OptimizerImpl`]).
     const fn step_temporaries(&self) -> Result<u128, EstimateError> {
         let c = &self.cost;
-        let s = self.precision.state_bytes() as u128;
+        let s = self.state_bytes();
         let largest = c.largest_tensor as u128;
         let copies_of_largest = match self.optimizer {
             Optimizer::Sgd | Optimizer::SgdMomentum | Optimizer::AdamW8bit => return Ok(0),
