@@ -68,6 +68,15 @@ fn optimizer_states() {
         .optimizer
         .get();
     assert_eq!(matrix, 4 * (4096 + 4096));
+    // with beta1, transformers' Adafactor also keeps exp_avg = zeros_like(grad): the matrix's
+    // 4096 · 4096 more
+    let momentum = Training::of::<Linear<4096, 4096, false>>()
+        .precision(Precision::Fp32)
+        .optimizer(Optimizer::AdafactorMomentum)
+        .at(Phase::OptimizerStep)
+        .optimizer
+        .get();
+    assert_eq!(momentum, 4 * (4096 + 4096 + 4096 * 4096));
 }
 
 /// ZeRO (Rajbhandari et al. 2020), Figure 1: Ψ = 7.5B, K = 12, N_d = 64. Model states per GPU,

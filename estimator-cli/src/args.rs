@@ -95,6 +95,8 @@ pub(crate) enum OptimizerArg {
     Adamw8bit,
     /// Adafactor (factored second moment).
     Adafactor,
+    /// Adafactor with beta1 (a full first moment too).
+    AdafactorMomentum,
     /// Lion.
     Lion,
 }

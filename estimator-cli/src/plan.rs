@@ -586,6 +586,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         OptimizerArg::Adamw => Optimizer::AdamW,
         OptimizerArg::Adamw8bit => Optimizer::AdamW8bit,
         OptimizerArg::Adafactor => Optimizer::Adafactor,
+        OptimizerArg::AdafactorMomentum => Optimizer::AdafactorMomentum,
         OptimizerArg::Lion => Optimizer::Lion,
     };
     let optimizer_impl = match or_default(

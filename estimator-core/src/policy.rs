@@ -127,6 +127,7 @@ const fn whole(d: DType) -> u64 {
 /// | `Adam`, `AdamW` | two moments, and a 4-byte `step` per tensor (PyTorch) |
 /// | `AdamW8bit` | two 8-bit moments (bitsandbytes, Dettmers et al. 2022) with one fp32 absmax per block of 2048 for each, fp32 moments for tensors under 4096 elements |
 /// | `Adafactor` | factored second moment: row and column statistics per matrix, full for vectors (Shazeer & Stern 2018), no first moment |
+/// | `AdafactorMomentum` | the same and a full first moment (`beta1` set: transformers' `Adafactor` keeps `exp_avg` like the gradient) |
 /// | `Lion` | one momentum (Chen et al. 2023) |
 ///
 /// Paged optimizers (bitsandbytes) change where the state lives, not how much there is.
@@ -145,6 +146,8 @@ pub enum Optimizer {
     AdamW8bit,
     /// Adafactor with a factored second moment and no first moment.
     Adafactor,
+    /// Adafactor with `beta1`: the factored second moment and a full first moment.
+    AdafactorMomentum,
     /// Lion: one momentum buffer.
     Lion,
 }
@@ -160,6 +163,7 @@ impl Optimizer {
             Optimizer::AdamW => "adamw",
             Optimizer::AdamW8bit => "adamw-8bit",
             Optimizer::Adafactor => "adafactor",
+            Optimizer::AdafactorMomentum => "adafactor-momentum",
             Optimizer::Lion => "lion",
         }
     }

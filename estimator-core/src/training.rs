@@ -769,6 +769,10 @@ impl Training {
                 ))
             }
             Optimizer::Adafactor => tri!(mul(c.factored as u128, s)),
+            // transformers' Adafactor with beta1: exp_avg = zeros_like(grad)
+            Optimizer::AdafactorMomentum => {
+                tri!(mul(tri!(add(c.factored as u128, t)), s))
+            }
         })
     }
 
@@ -779,7 +783,10 @@ impl Training {
         let largest = c.largest_tensor as u128;
         let copies_of_largest = match self.optimizer {
             Optimizer::Sgd | Optimizer::SgdMomentum | Optimizer::AdamW8bit => return Ok(0),
-            Optimizer::Adam | Optimizer::AdamW | Optimizer::Adafactor => 2,
+            Optimizer::Adam
+            | Optimizer::AdamW
+            | Optimizer::Adafactor
+            | Optimizer::AdafactorMomentum => 2,
             Optimizer::Lion => 1,
         };
         Ok(match self.optimizer_impl {
@@ -788,7 +795,9 @@ impl Training {
             // one state-sized buffer over every trainable parameter (Adam's sqrt(v), Lion's
             // interpolation); Adafactor has no foreach form in Hugging Face's implementation
             OptimizerImpl::Foreach => match self.optimizer {
-                Optimizer::Adafactor => tri!(mul(tri!(mul(largest, 2)), s)),
+                Optimizer::Adafactor | Optimizer::AdafactorMomentum => {
+                    tri!(mul(tri!(mul(largest, 2)), s))
+                }
                 _ => tri!(mul(c.trainable as u128, s)),
             },
         })
