@@ -49,8 +49,8 @@
 
 pub use estimator_core::{
     ActivationModel, Activations, AttentionKernel, Bytes, Cost, DType, Device, EstimateError,
-    Inference, Layer, Logits, Memory, Message, Optimizer, OptimizerImpl, Overflow, Params, Phase,
-    Precision, Recompute, Si, Source, Summary, Training, Workload, ZeroStage,
+    Inference, KvPlan, Layer, Logits, Memory, Message, Optimizer, OptimizerImpl, Overflow, Params,
+    Phase, Precision, Recompute, Si, Source, Summary, Training, Vllm, Workload, ZeroStage,
 };
 pub use estimator_core::{assert_fits, const_assert};
 pub use estimator_core::{config, gpu, layers};

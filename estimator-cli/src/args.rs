@@ -145,6 +145,15 @@ pub(crate) enum StateArg {
     Fp16,
 }
 
+/// `--engine`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EngineArg {
+    /// Hugging Face transformers' generate loop.
+    Hf,
+    /// vLLM's V1 engine.
+    Vllm,
+}
+
 /// `--logits`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LogitsArg {
@@ -301,6 +310,27 @@ pub(crate) struct Settings {
     /// KV-cache dtype [default: the compute dtype].
     #[arg(long, value_enum)]
     pub(crate) kv_cache: Option<DTypeArg>,
+    /// Inference: the serving engine — Hugging Face's generate loop, or vLLM's paged KV cache
+    /// (then `--gpu` is needed: the startup budget, token capacity, concurrency)
+    /// [default: hf].
+    #[arg(long, value_enum)]
+    pub(crate) engine: Option<EngineArg>,
+    /// vLLM: `gpu_memory_utilization`, the fraction of the GPU it takes [default: 0.92].
+    #[arg(long)]
+    pub(crate) gpu_memory_utilization: Option<f64>,
+    /// vLLM: `max_model_len`, the longest request [default: the config's max_position_embeddings].
+    #[arg(long)]
+    pub(crate) max_model_len: Option<u64>,
+    /// vLLM: `block_size` in tokens [default: 16].
+    #[arg(long)]
+    pub(crate) block_size: Option<u64>,
+    /// vLLM: `max_num_seqs` [default: 1024 on a GPU of 70 GiB or more, else 256].
+    #[arg(long)]
+    pub(crate) max_num_seqs: Option<u64>,
+    /// vLLM: `max_num_batched_tokens`, the profiling forward's tokens [default: 8192 on a GPU of
+    /// 70 GiB or more, else 2048].
+    #[arg(long)]
+    pub(crate) max_num_batched_tokens: Option<u64>,
     /// Inference: which prompt tokens keep their logits — the last (`generate()`'s
     /// `logits_to_keep=1`, serving engines) or the whole prompt (a forward call on it, scoring)
     /// [default: last].

@@ -5,13 +5,13 @@ use estimator::config::{Lora, LoraTargets, ModelConfig, Positions};
 use estimator::gpu::{self, Gpu};
 use estimator::{
     ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Logits,
-    Memory, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, ZeroStage,
+    Memory, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, Vllm, ZeroStage,
 };
 
 use crate::CliError;
 use crate::args::{
-    ActivationArg, AttentionArg, DTypeArg, DeviceArg, Half, ImplArg, LogitsArg, Mode, OnOff,
-    OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
+    ActivationArg, AttentionArg, DTypeArg, DeviceArg, EngineArg, Half, ImplArg, LogitsArg, Mode,
+    OnOff, OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
 };
 use crate::model::Model;
 use estimator::config::closest;
@@ -103,6 +103,8 @@ pub(crate) struct Built {
     /// The current batch and sequence (or prompt) length.
     pub(crate) batch: u64,
     pub(crate) seq: u64,
+    /// vLLM's startup, when `--engine vllm`.
+    pub(crate) vllm: Option<Vllm>,
 }
 
 /// Takes a flag's value or its default, noting the default.
@@ -170,6 +172,12 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("weights", s.weights.is_some()),
         ("kv-cache", s.kv_cache.is_some()),
         ("logits", s.logits.is_some()),
+        ("engine", s.engine.is_some()),
+        ("gpu-memory-utilization", s.gpu_memory_utilization.is_some()),
+        ("max-model-len", s.max_model_len.is_some()),
+        ("block-size", s.block_size.is_some()),
+        ("max-num-seqs", s.max_num_seqs.is_some()),
+        ("max-num-batched-tokens", s.max_num_batched_tokens.is_some()),
     ];
     let (wrong, other) = match mode {
         Mode::Train => (&inference_only[..], "infer"),
@@ -501,6 +509,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
                 },
             );
         }
+        let vllm = vllm_of(s, c, gpu, (inf, tp), &mut assumed)?;
         let described = format!(
             "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",
             if source > 0 {
@@ -523,6 +532,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             notes,
             batch,
             seq: prompt,
+            vllm,
         });
     }
     let seq = if let Some(n) = s.seq {
@@ -752,7 +762,106 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         notes,
         batch,
         seq,
+        vllm: None,
     })
+}
+
+/// vLLM's startup for `--engine vllm` (on `--gpu`), with its knobs or their defaults written
+/// down under `assumed:`; nothing for the Hugging Face loop.
+fn vllm_of(
+    s: &Settings,
+    c: &ModelConfig,
+    gpu: Option<Gpu>,
+    (inf, tp): (Inference, u64),
+    assumed: &mut Vec<String>,
+) -> Result<Option<Vllm>, CliError> {
+    let knobs = s.gpu_memory_utilization.is_some()
+        || s.max_model_len.is_some()
+        || s.block_size.is_some()
+        || s.max_num_seqs.is_some()
+        || s.max_num_batched_tokens.is_some();
+    match or_default(s.engine, EngineArg::Hf, "engine", "hf", assumed) {
+        EngineArg::Hf if knobs => {
+            return Err(CliError::new(
+                "vLLM's knobs (--gpu-memory-utilization, --max-model-len, --block-size, --max-num-seqs, --max-num-batched-tokens) apply to `--engine vllm`; add it or drop them",
+            ));
+        }
+        EngineArg::Hf => return Ok(None),
+        EngineArg::Vllm => {}
+    }
+    let Some(g) = gpu else {
+        return Err(CliError::new(
+            "`--engine vllm` sizes its KV cache from the GPU's memory; add `--gpu NAME` (see `estimator presets`)",
+        ));
+    };
+    let mut v = Vllm::new(c.cost(), "model", g.capacity)
+        .weights(inf.weight_dtype())
+        .tensor_parallel(tp);
+    if let Some(kv) = s.kv_cache {
+        v = v.kv_cache(dtype(kv));
+    }
+    let util = s.gpu_memory_utilization.unwrap_or_else(|| {
+        assumed.push("gpu-memory-utilization 0.92".to_owned());
+        0.92
+    });
+    if !(util > 0.0 && util <= 1.0) {
+        return Err(CliError::new(format!(
+            "`--gpu-memory-utilization {util}` must be in (0, 1]: the fraction of the GPU vLLM takes"
+        )));
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a fraction in (0, 1] as thousandths"
+    )]
+    let permille = (util * 1000.0).round() as u64;
+    v = v.gpu_memory_utilization_permille(permille.max(1));
+    let len = match s.max_model_len {
+        Some(n) => positive(n, "max-model-len")?,
+        None if c.max_positions > 0 => {
+            assumed.push(format!(
+                "max-model-len {} (max_position_embeddings)",
+                c.max_positions
+            ));
+            c.max_positions
+        }
+        None => {
+            return Err(CliError::new(
+                "the config has no max_position_embeddings: give `--max-model-len N`",
+            ));
+        }
+    };
+    v = v.max_model_len(len);
+    let large = g.capacity.get() >= 70 << 30;
+    let block = positive(
+        or_default(s.block_size, 16, "block-size", "16", assumed),
+        "block-size",
+    )?;
+    let seqs = positive(
+        or_default(
+            s.max_num_seqs,
+            if large { 1024 } else { 256 },
+            "max-num-seqs",
+            if large { "1024" } else { "256" },
+            assumed,
+        ),
+        "max-num-seqs",
+    )?;
+    let tokens = positive(
+        or_default(
+            s.max_num_batched_tokens,
+            if large { 8192 } else { 2048 },
+            "max-num-batched-tokens",
+            if large { "8192" } else { "2048" },
+            assumed,
+        ),
+        "max-num-batched-tokens",
+    )?;
+    Ok(Some(
+        v.block_size(block)
+            .max_num_seqs(seqs)
+            .max_num_batched_tokens(tokens),
+    ))
 }
 
 /// A note when `tokens` run past the context a rotary or relative-position model was trained

@@ -3,13 +3,13 @@
 use std::fmt::Write as _;
 
 use estimator::config::{Architecture, Lora};
-use estimator::{Bytes, DType, Layer, Memory, Summary};
+use estimator::{Bytes, DType, KvPlan, Layer, Memory, Summary};
 use serde::Serialize;
 
 use crate::CliError;
 use crate::args::{EstimateArgs, Mode};
 use crate::model::Model;
-use crate::plan::{Built, Plan};
+use crate::plan::{Built, Plan, estimate_error};
 
 /// Bytes as the user asked: binary (GiB) or SI (GB).
 fn show(b: Bytes, si: bool) -> String {
@@ -31,6 +31,62 @@ pub(crate) fn grouped(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// vLLM's startup of the plan, when `--engine vllm`.
+fn vllm_plan(built: &Built) -> Result<Option<KvPlan>, CliError> {
+    match &built.vllm {
+        None => Ok(None),
+        Some(v) => v.checked_plan().map(Some).map_err(estimate_error),
+    }
+}
+
+/// vLLM's startup as text: its budget, the KV cache's pages, capacity and concurrency.
+fn write_vllm(out: &mut String, p: &KvPlan, si: bool) {
+    let _ = writeln!(
+        out,
+        "
+vLLM at startup (per GPU):"
+    );
+    let _ = writeln!(out, "  {:<16}{:>12}", "requested", show(p.requested, si));
+    let _ = writeln!(out, "  {:<16}{:>12}", "weights", show(p.weights, si));
+    let _ = writeln!(
+        out,
+        "  {:<16}{:>12}  (the profiling forward's peak)",
+        "activations",
+        show(p.activations, si)
+    );
+    if p.other.get() > 0 {
+        let _ = writeln!(out, "  {:<16}{:>12}", "other", show(p.other, si));
+    }
+    let _ = writeln!(out, "  {:<16}{:>12}", "KV cache", show(p.kv_cache, si));
+    let _ = writeln!(
+        out,
+        "GPU KV cache size: {} tokens ({} blocks of {} B, {} B per token)",
+        grouped(p.tokens),
+        grouped(p.blocks),
+        grouped(p.bytes_per_block),
+        grouped(p.bytes_per_token)
+    );
+    let _ = writeln!(
+        out,
+        "Maximum concurrency at max_model_len: {}.{:02}x",
+        p.concurrency_milli / 1000,
+        p.concurrency_milli % 1000 / 10
+    );
+    if p.starts {
+        let _ = writeln!(out, "starts: yes");
+    } else {
+        let _ = writeln!(
+            out,
+            "starts: NO — one request of max_model_len does not fit the KV cache; the longest that does is {} (lower --max-model-len or raise --gpu-memory-utilization)",
+            grouped(p.max_model_len)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "(non-torch memory and CUDA graphs, which vLLM measures at startup, are not counted)"
+    );
 }
 
 /// The dtype the summary sizes parameters in, as priced: training keeps fp32 masters
@@ -97,6 +153,8 @@ struct Report<'a> {
     max_batch: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vllm: Option<KvPlan>,
 }
 
 #[derive(Serialize)]
@@ -194,6 +252,7 @@ pub(crate) fn estimate(
             headroom_bytes: headroom,
             max_batch,
             max_seq,
+            vllm: vllm_plan(built)?,
         };
         let mut text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
@@ -258,6 +317,9 @@ fn text(
     if args.depth > 0 {
         let _ = writeln!(out);
         write_summary(&mut out, model, arch, args.depth, summary_dtype(built));
+    }
+    if let Some(p) = vllm_plan(built)? {
+        write_vllm(&mut out, &p, si);
     }
     let _ = writeln!(out, "\nMemory per GPU at the peak ({}):", peak.peak_phase());
     for (name, bytes) in peak.largest_first() {

@@ -560,3 +560,93 @@ fn encoder_decoders_take_a_source() {
         "`--audio-seconds` applies to speech models",
     );
 }
+
+#[test]
+fn vllm_sizes_its_kv_cache() {
+    // vLLM 0.33's startup (v1/worker/utils.py, v1/core/kv_cache_planning.py): ⌈total × 0.92⌉
+    // requested; Llama-3-8B's page 16 × 8 × 256 × 2 B per layer, 32 layers: 2 MiB a block
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "vllm",
+        "--gpu",
+        "h100-80gb",
+        "--json",
+    ]);
+    let v = &out["vllm"];
+    assert_eq!(v["bytes_per_block"], 2 * 1024 * 1024);
+    assert_eq!(v["bytes_per_token"], 131_072);
+    let blocks = v["blocks"].as_u64().expect("a count");
+    assert_eq!(v["tokens"], blocks * 16);
+    // max_model_len from max_position_embeddings (8192): 512 blocks a request
+    assert_eq!(v["blocks_per_request"], 512);
+    let assumed: Vec<&str> = out["assumed"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    assert!(
+        assumed.contains(&"gpu-memory-utilization 0.92")
+            && assumed.contains(&"block-size 16")
+            && assumed.contains(&"max-model-len 8192 (max_position_embeddings)"),
+        "{assumed:?}"
+    );
+    // a context that does not fit: vLLM refuses to start, and the longest that would is shown
+    let text = ok(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "vllm",
+        "--gpu",
+        "l4",
+        "--max-model-len",
+        "131072",
+    ]);
+    assert!(text.contains("starts: NO"), "{text}");
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--engine",
+            "vllm",
+        ],
+        "add `--gpu NAME`",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "mistral-7b",
+            "--mode",
+            "infer",
+            "--engine",
+            "vllm",
+            "--gpu",
+            "l4",
+        ],
+        "not modeled yet",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--max-model-len",
+            "4096",
+        ],
+        "apply to `--engine vllm`",
+    );
+}

@@ -21,6 +21,7 @@ mod macros;
 mod memory;
 mod params;
 mod policy;
+mod serving;
 mod text;
 mod training;
 mod units;
@@ -34,5 +35,6 @@ pub use policy::{
     ActivationModel, AttentionKernel, Device, Optimizer, OptimizerImpl, Precision, Recompute,
     ZeroStage,
 };
+pub use serving::{KvPlan, Vllm};
 pub use training::Training;
 pub use units::{Bytes, Si};

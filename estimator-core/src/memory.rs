@@ -97,6 +97,9 @@ pub enum EstimateError {
         /// The tokens the model reads ([`Cost::positions`](crate::Cost::positions)).
         positions: u64,
     },
+    /// A serving engine's rule that this estimate does not model yet (vLLM's hybrid
+    /// KV-cache groups: sliding windows, state-space layers, cross-attention).
+    EngineNotModeled,
     /// A source length was given for a model without an encoder.
     SourceWithoutEncoder,
     /// The source is longer than the encoder's learned position table, or differs from the one
@@ -153,6 +156,9 @@ impl EstimateError {
             }
             EstimateError::FixedLength { .. } => {
                 "estimator: this model reads exactly one sequence length (a vision transformer: its image's patches and the class token); use that length, or change image_size or patch_size in the config"
+            }
+            EstimateError::EngineNotModeled => {
+                "estimator: vLLM's KV-cache groups for sliding-window, state-space and cross-attention layers (its hybrid allocator) are not modeled yet; estimate the Hugging Face path (no engine)"
             }
             EstimateError::SourceWithoutEncoder => {
                 "estimator: a source length applies to encoder–decoder models only; this model has no encoder, so leave it unset"

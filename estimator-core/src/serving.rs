@@ -1,0 +1,338 @@
+//! [`Vllm`]: what vLLM's engine allocates for its paged KV cache at startup, and what that
+//! holds — token capacity, concurrency, the longest `max_model_len` that starts.
+//!
+//! Written from vLLM's source (the 0.33 wheel, V1 engine; paths under `vllm/`):
+//! - the budget: `requested = ⌈total × gpu_memory_utilization⌉` (`v1/worker/utils.py`), less
+//!   what the startup profile measures — the weights and persistent buffers, the profiling
+//!   forward's activation peak, non-torch memory, CUDA graphs (`v1/worker/gpu_worker.py`,
+//!   `determine_available_memory`; `utils/mem_utils.py`);
+//! - the profiling forward: `max_num_batched_tokens` tokens over
+//!   `min(max_num_batched_tokens, max_num_seqs)` requests, one logits row per request for the
+//!   dummy sampler (`v1/worker/gpu_model_runner.py`, `_dummy_run`, `_dummy_sampler_run`);
+//! - the page: `block_size × kv_heads × (head_size + head_size_v) × dtype` bytes per layer,
+//!   `kv_heads = max(1, total_kv_heads / tp)` per rank (`v1/kv_cache_interface.py`,
+//!   `config/model.py`); a latent (MLA) page is `block_size × (kv_lora_rank + rope) × dtype`;
+//! - `num_blocks = available // (num_layers × page)` (`v1/core/kv_cache_planning.py`), the
+//!   first of them a reserved null block (`v1/core/block_pool.py`); "Maximum concurrency" =
+//!   `num_blocks / ⌈max_model_len / block_size⌉`, "GPU KV cache size" its multiple of
+//!   `max_model_len` (`v1/core/kv_cache_utils.py`); startup fails unless one request of
+//!   `max_model_len` fits in `available − one block` (`kv_cache_planning.py`).
+//!
+//! Models whose layers fall in several KV-cache groups (sliding windows, Mamba states,
+//! cross-attention) are refused: vLLM's hybrid allocator is not modeled yet.
+
+use crate::cost::Cost;
+use crate::dtype::DType;
+use crate::inference::{Inference, Logits};
+use crate::memory::{EstimateError, Phase};
+use crate::policy::AttentionKernel;
+use crate::training::{mul, tri};
+use crate::units::Bytes;
+
+/// vLLM's startup on one GPU of a tensor-parallel group (see the module's sources).
+///
+/// ```
+/// use estimator::prelude::*;
+/// use estimator::{Vllm, gpu};
+///
+/// #[derive(Params)]
+/// struct Decoder {
+///     layers: [MultiHeadAttention<5120, 40>; 40],
+/// }
+///
+/// // OPT-13B's attention (vLLM's paper: 800 KiB of KV cache per token), on 40 GiB
+/// let plan = Vllm::new(Decoder::COST, "decoder", gpu::A100_40GB.capacity)
+///     .max_model_len(2048)
+///     .checked_plan()
+///     .expect("fits");
+/// assert_eq!(plan.bytes_per_token, 819_200);
+/// assert_eq!(plan.tokens, plan.blocks * 16);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vllm {
+    cost: Cost,
+    model: &'static str,
+    gpu: Bytes,
+    utilization_permille: u64,
+    block_size: u64,
+    max_model_len: u64,
+    max_num_batched_tokens: u64,
+    max_num_seqs: u64,
+    weights: DType,
+    kv_cache: Option<DType>,
+    tensor_parallel: u64,
+    other: Bytes,
+}
+
+/// What vLLM's startup arrives at, per GPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct KvPlan {
+    /// `⌈total × gpu_memory_utilization⌉`.
+    pub requested: Bytes,
+    /// The weights and buffers on this GPU.
+    pub weights: Bytes,
+    /// The profiling forward's activation peak (its logits included).
+    pub activations: Bytes,
+    /// Non-torch memory and CUDA graphs, as given ([`Vllm::other`]).
+    pub other: Bytes,
+    /// What is left for the KV cache (0 when nothing is).
+    pub kv_cache: Bytes,
+    /// KV-cache bytes of one token over every layer on this GPU.
+    pub bytes_per_token: u64,
+    /// `block_size` tokens of it.
+    pub bytes_per_block: u64,
+    /// `kv_cache // bytes_per_block` (the first one is vLLM's reserved null block).
+    pub blocks: u64,
+    /// Token slots: `blocks × block_size` ("GPU KV cache size").
+    pub tokens: u64,
+    /// Blocks one request of `max_model_len` tokens needs.
+    pub blocks_per_request: u64,
+    /// Requests of `max_model_len` tokens at once, in thousandths ("Maximum concurrency …:
+    /// X.XXx" is this / 1000).
+    pub concurrency_milli: u64,
+    /// The longest `max_model_len` that starts (vLLM's "estimated maximum model length"), at
+    /// most the one set.
+    pub max_model_len: u64,
+    /// Whether `max_model_len` starts: one such request fits beside the null block.
+    pub starts: bool,
+}
+
+impl Vllm {
+    /// vLLM's defaults on a GPU of `gpu` total memory: `gpu_memory_utilization` 0.92,
+    /// `block_size` 16, the KV cache in the model's dtype (bf16 weights), one GPU, and
+    /// `max_num_batched_tokens` / `max_num_seqs` of the OpenAI server (8192 / 1024 on a GPU of
+    /// 70 GiB or more, 2048 / 256 below: `engine/arg_utils.py`). `max_model_len` defaults to a
+    /// learned position table's rows, else must be set ([`Vllm::max_model_len`]).
+    #[must_use]
+    pub const fn new(cost: Cost, model: &'static str, gpu: Bytes) -> Vllm {
+        let large = gpu.get() >= 70 << 30;
+        Vllm {
+            cost,
+            model,
+            gpu,
+            utilization_permille: 920,
+            block_size: 16,
+            max_model_len: cost.positions,
+            max_num_batched_tokens: if large { 8192 } else { 2048 },
+            max_num_seqs: if large { 1024 } else { 256 },
+            weights: DType::BF16,
+            kv_cache: None,
+            tensor_parallel: 1,
+            other: Bytes::ZERO,
+        }
+    }
+
+    /// `gpu_memory_utilization` in thousandths (default 920).
+    #[must_use]
+    pub const fn gpu_memory_utilization_permille(self, permille: u64) -> Vllm {
+        Vllm {
+            utilization_permille: permille,
+            ..self
+        }
+    }
+
+    /// `block_size` in tokens (default 16; FlashMLA takes 64).
+    #[must_use]
+    pub const fn block_size(self, tokens: u64) -> Vllm {
+        Vllm {
+            block_size: tokens,
+            ..self
+        }
+    }
+
+    /// `max_model_len`: the longest request (prompt + output) the engine admits.
+    #[must_use]
+    pub const fn max_model_len(self, tokens: u64) -> Vllm {
+        Vllm {
+            max_model_len: tokens,
+            ..self
+        }
+    }
+
+    /// `max_num_batched_tokens`: the tokens of the profiling forward (and of one step).
+    #[must_use]
+    pub const fn max_num_batched_tokens(self, tokens: u64) -> Vllm {
+        Vllm {
+            max_num_batched_tokens: tokens,
+            ..self
+        }
+    }
+
+    /// `max_num_seqs`: the requests of one step (the profiling forward's logits rows).
+    #[must_use]
+    pub const fn max_num_seqs(self, n: u64) -> Vllm {
+        Vllm {
+            max_num_seqs: n,
+            ..self
+        }
+    }
+
+    /// The weights' dtype (default `BF16`; quantized types apply to the matmul weights).
+    #[must_use]
+    pub const fn weights(self, dtype: DType) -> Vllm {
+        Vllm {
+            weights: dtype,
+            ..self
+        }
+    }
+
+    /// `kv_cache_dtype` (default "auto": the model's activation dtype).
+    #[must_use]
+    pub const fn kv_cache(self, dtype: DType) -> Vllm {
+        Vllm {
+            kv_cache: Some(dtype),
+            ..self
+        }
+    }
+
+    /// `tensor_parallel_size` (default 1): the weights and activations split, the KV heads
+    /// `max(1, kv_heads / tp)` per GPU.
+    #[must_use]
+    pub const fn tensor_parallel(self, t: u64) -> Vllm {
+        Vllm {
+            tensor_parallel: t,
+            ..self
+        }
+    }
+
+    /// What vLLM's profile measures beyond the tensors: non-torch memory allocated after its
+    /// snapshot (NCCL buffers) and the CUDA graphs it captures (extrapolated from two captures;
+    /// default zero — vLLM prints both at startup).
+    #[must_use]
+    pub const fn other(self, bytes: Bytes) -> Vllm {
+        Vllm {
+            other: bytes,
+            ..self
+        }
+    }
+
+    /// KV-cache bytes of one token over every layer on one GPU: heads split by the
+    /// tensor-parallel degree down to one per GPU (a latent cache is whole on each).
+    const fn bytes_per_token(&self) -> Result<u64, EstimateError> {
+        let c = &self.cost;
+        let t = self.tensor_parallel;
+        let elems = if c.kv_heads == 0 || t <= 1 {
+            c.kv_per_token as u128
+        } else {
+            let per_rank = if c.kv_heads / t > 1 {
+                c.kv_heads / t
+            } else {
+                1
+            };
+            tri!(mul(c.kv_per_token as u128, per_rank as u128)) / c.kv_heads as u128
+        };
+        let bytes = match self.kv_cache {
+            Some(d) => {
+                if elems > u64::MAX as u128 {
+                    return Err(EstimateError::Overflow);
+                }
+                match d.checked_bytes_for(elems as u64) {
+                    Some(b) => b.get() as u128,
+                    None => return Err(EstimateError::Overflow),
+                }
+            }
+            None => tri!(mul(elems, self.compute_bytes())),
+        };
+        if bytes > u64::MAX as u128 {
+            return Err(EstimateError::Overflow);
+        }
+        Ok(bytes as u64)
+    }
+
+    const fn compute_bytes(&self) -> u128 {
+        match self.weights {
+            DType::F64 => 8,
+            DType::F32 | DType::TF32 => 4,
+            _ => 2,
+        }
+    }
+
+    /// The profiling forward: `max_num_batched_tokens` tokens over `min(tokens,
+    /// max_num_seqs)` requests, the fused kernel, one logits row per request (per GPU).
+    const fn profile(&self) -> Result<(Bytes, Bytes), EstimateError> {
+        let tokens = self.max_num_batched_tokens;
+        let requests = if self.max_num_seqs < tokens {
+            self.max_num_seqs
+        } else {
+            tokens
+        };
+        let per_request = tokens.div_ceil(requests);
+        let m = tri!(
+            Inference::new(self.cost, self.model)
+                .batch(requests)
+                .prompt(per_request)
+                .generate(0)
+                .weights(self.weights)
+                .attention(AttentionKernel::Flash)
+                .logits(Logits::Last)
+                .tensor_parallel(self.tensor_parallel)
+                .checked_at(Phase::Prefill)
+        );
+        let Some(activations) = m.activations.checked_add(m.logits) else {
+            return Err(EstimateError::Overflow);
+        };
+        Ok((m.weights, activations))
+    }
+
+    /// What vLLM arrives at on one GPU.
+    ///
+    /// # Errors
+    /// [`EstimateError::EngineNotModeled`] for a model with several KV-cache groups (sliding
+    /// windows, state-space layers, cross-attention); [`EstimateError::ZeroSeq`] without a
+    /// `max_model_len`; zero parallel degrees, block sizes or batch limits; a plan the model
+    /// refuses ([`Inference::checked_estimate`]'s).
+    pub const fn checked_plan(&self) -> Result<KvPlan, EstimateError> {
+        let c = &self.cost;
+        if c.window > 0 || c.conv_state > 0 || c.ssm_state > 0 || c.source.output > 0 {
+            return Err(EstimateError::EngineNotModeled);
+        }
+        if self.max_model_len == 0 || self.max_num_batched_tokens == 0 || self.max_num_seqs == 0 {
+            return Err(EstimateError::ZeroSeq);
+        }
+        if self.block_size == 0 || self.tensor_parallel == 0 {
+            return Err(EstimateError::ZeroParallel);
+        }
+        let requested = (self.gpu.get() as u128 * self.utilization_permille as u128).div_ceil(1000);
+        let (weights, activations) = tri!(self.profile());
+        let used = weights.get() as u128 + activations.get() as u128 + self.other.get() as u128;
+        let kv = requested.saturating_sub(used);
+        let bytes_per_token = tri!(self.bytes_per_token());
+        let bytes_per_block = tri!(mul(bytes_per_token as u128, self.block_size as u128));
+        let blocks = match kv.checked_div(bytes_per_block) {
+            Some(n) => n,
+            None => 0,
+        };
+        let blocks_per_request = self.max_model_len.div_ceil(self.block_size);
+        // the longest request that fits beside the null block
+        let room = if blocks > 0 { blocks - 1 } else { 0 };
+        let longest = tri!(mul(room, self.block_size as u128));
+        let max_model_len = if longest < self.max_model_len as u128 {
+            longest as u64
+        } else {
+            self.max_model_len
+        };
+        let tokens = tri!(mul(blocks, self.block_size as u128));
+        if requested > u64::MAX as u128
+            || tokens > u64::MAX as u128
+            || bytes_per_block > u64::MAX as u128
+        {
+            return Err(EstimateError::Overflow);
+        }
+        Ok(KvPlan {
+            requested: Bytes::new(requested as u64),
+            weights,
+            activations,
+            other: self.other,
+            kv_cache: Bytes::new(kv as u64),
+            bytes_per_token,
+            bytes_per_block: bytes_per_block as u64,
+            blocks: blocks as u64,
+            tokens: tokens as u64,
+            blocks_per_request,
+            concurrency_milli: (blocks * 1000 / blocks_per_request as u128) as u64,
+            max_model_len,
+            starts: room >= blocks_per_request as u128,
+        })
+    }
+}
