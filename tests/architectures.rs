@@ -149,13 +149,20 @@ fn qwen2_7b() {
     let mha = <MultiHeadAttention<3584, 28, 4, false>>::COST.act;
     let mine = Qwen2Attention::COST.act;
     assert_eq!(mine.textbook_per_token + 3584, mha.textbook_per_token);
+    // MultiHeadAttention knows Megatron-LM's layout: its input (2 bytes) and its output mask
+    // (1 byte) per feature are whole on every tensor-parallel GPU (Korthikanti et al., Eq. 2);
+    // bare Linears do not say which is column- and which row-parallel
+    assert_eq!(mha.textbook_replicated_per_token, 3 * 3584);
+    assert_eq!(mine.textbook_replicated_per_token, 0);
     assert_eq!(
         Activations {
             textbook_per_token: 0,
+            textbook_replicated_per_token: 0,
             ..mine
         },
         Activations {
             textbook_per_token: 0,
+            textbook_replicated_per_token: 0,
             ..mha
         }
     );

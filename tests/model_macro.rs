@@ -112,9 +112,35 @@ fn lora_from_a_config_matches_the_dsl() {
         score_live_per_token: 0,
         logits_input: 0,
         eager_masks: 0,
+        act: estimator::Activations {
+            textbook_per_token: 0,
+            textbook_replicated_per_token: 0,
+            ..c.act
+        },
+        block: estimator::Activations {
+            textbook_per_token: 0,
+            textbook_replicated_per_token: 0,
+            ..c.block
+        },
+        checkpointed: estimator::Activations {
+            textbook_per_token: 0,
+            textbook_replicated_per_token: 0,
+            ..c.checkpointed
+        },
         ..c
     };
     assert_eq!(training(from_config), training(LoraLlama::COST));
+    // the textbook account differs by what the DSL's bare Linears cannot say: the recipe knows
+    // Korthikanti et al.'s output-dropout mask (1 byte per feature, 32 layers of 4096) and which
+    // projections are column-parallel (their input replicated under tensor parallelism)
+    assert_eq!(
+        from_config.act.textbook_per_token,
+        LoraLlama::COST.act.textbook_per_token + 32 * 4096
+    );
+    assert!(
+        from_config.act.textbook_replicated_per_token
+            > LoraLlama::COST.act.textbook_replicated_per_token
+    );
     assert!(from_config.live_per_token >= LoraLlama::COST.live_per_token);
     // peft, r = 8 on all seven projections of Llama-2-7B: "trainable params: 19,988,480"
     let all = Lora {

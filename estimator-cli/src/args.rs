@@ -301,6 +301,11 @@ pub(crate) struct Settings {
     /// Tensor-parallel degree [default: 1].
     #[arg(long)]
     pub(crate) tp: Option<u64>,
+    /// Megatron-LM's sequence parallelism beside `--tp`: the residual stream, its dropout masks
+    /// and norm statistics, which tensor parallelism replicates, are split over the `--tp` GPUs
+    /// too (Korthikanti et al. 2022, Eq. 4 and 6) [default: off].
+    #[arg(long)]
+    pub(crate) sequence_parallel: bool,
     /// Pipeline-parallel degree [default: 1].
     #[arg(long)]
     pub(crate) pp: Option<u64>,

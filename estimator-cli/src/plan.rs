@@ -155,6 +155,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("recompute", s.recompute.is_some()),
         ("dropout", s.dropout.is_some()),
         ("grad-accum", s.grad_accum.is_some()),
+        ("sequence-parallel", s.sequence_parallel),
         ("optimizer-state", s.optimizer_state.is_some()),
         ("activations", s.activations.is_some()),
         ("lora-rank", s.lora_rank.is_some()),
@@ -680,6 +681,22 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         or_default(s.grad_accum, 1, "grad-accum", "1", &mut assumed),
         "grad-accum",
     )?;
+    if s.sequence_parallel && tp < 2 {
+        return Err(CliError::new(format!(
+            "`--sequence-parallel` splits what tensor parallelism replicates, and {} is one GPU; add `--tp N` (N ≥ 2) or drop `--sequence-parallel`",
+            if s.tp.is_some() {
+                "`--tp 1`"
+            } else {
+                "the default `--tp`"
+            }
+        )));
+    }
+    if tp > 1 && !s.sequence_parallel {
+        assumed.push(
+            "sequence parallel off (`--sequence-parallel` to split the residual stream too)"
+                .to_owned(),
+        );
+    }
     let cost = c.architecture(lora).cost();
     let mut t = Training::new(cost, name)
         .batch(batch)
@@ -695,6 +712,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .device(device)
         .zero(stage, gpus)
         .tensor_parallel(tp)
+        .sequence_parallel(s.sequence_parallel)
         .pipeline_parallel(pp)
         .grad_accumulation(accumulation)
         .overhead(overhead);
@@ -747,7 +765,11 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             None => String::new(),
         },
         if gpus > 1 || tp > 1 || pp > 1 {
-            format!(", ZeRO-{} × {gpus} GPUs, TP {tp}, PP {pp}", stage as u8)
+            format!(
+                ", ZeRO-{} × {gpus} GPUs, TP {tp}{}, PP {pp}",
+                stage as u8,
+                if s.sequence_parallel { " + SP" } else { "" }
+            )
         } else {
             String::new()
         }

@@ -650,3 +650,51 @@ fn vllm_sizes_its_kv_cache() {
         "apply to `--engine vllm`",
     );
 }
+
+#[test]
+fn sequence_parallel_splits_the_residual_stream() {
+    let act = |extra: &[&str]| {
+        let mut args = vec![
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--activations",
+            "textbook",
+            "--attention",
+            "eager",
+            "--tp",
+            "4",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&args)["parts"]["activations"].as_u64().expect("bytes")
+    };
+    // GPT-2 (h 768, a 12, 12 layers) at b 1, s 1024, t 4: Korthikanti et al. 2022's Eq. 2,
+    // sbh(10 + 24/t + 5as/(ht)) per layer, and the final norm's input and the head's input
+    // (2sbh each), replicated; with sequence parallelism (Eq. 4) everything divided by t
+    let (sbh, scores, t) = (1024 * 768u64, 5 * 12 * 1024 * 1024u64, 4u64);
+    let outside = 2 * 2 * sbh;
+    assert_eq!(
+        act(&[]),
+        12 * (10 * sbh + 24 * sbh / t + scores / t) + outside
+    );
+    assert_eq!(
+        act(&["--sequence-parallel"]),
+        (12 * (34 * sbh + scores) + outside) / t
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--sequence-parallel"],
+        "--tp N",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--mode",
+            "infer",
+            "--sequence-parallel",
+        ],
+        "--mode train",
+    );
+}

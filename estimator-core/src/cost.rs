@@ -133,6 +133,12 @@ pub struct Activations {
     /// Korthikanti et al. textbook bytes per token per position (`× b·s²`): `5·a` for an
     /// attention layer with `a` heads (softmax output 2, dropout mask 1, dropout output 2).
     pub textbook_per_token_seq: u64,
+    /// The part of [`Activations::textbook_per_token`] that Megatron-LM's tensor parallelism
+    /// without sequence parallelism keeps whole on every GPU: the layer norms' inputs, the
+    /// input of each block's first (column-parallel) projection and the dropout mask after its
+    /// last (row-parallel) one — `10·h` of a transformer layer's `34·h` (Korthikanti et al.
+    /// 2022, Eq. 2). Sequence parallelism splits them too (Eq. 4). See [`Cost::replicated`].
+    pub textbook_replicated_per_token: u64,
 }
 
 impl Activations {
@@ -172,10 +178,11 @@ impl Activations {
         mask_maps: 0,
         textbook_per_token: 0,
         textbook_per_token_seq: 0,
+        textbook_replicated_per_token: 0,
     };
 
     /// The fields in declaration order, so that arithmetic is written once.
-    const fn to_array(self) -> [u64; 34] {
+    const fn to_array(self) -> [u64; 35] {
         [
             self.per_token,
             self.attention_per_token,
@@ -211,10 +218,11 @@ impl Activations {
             self.per_chunk,
             self.per_chunk_f32,
             self.per_step_f32,
+            self.textbook_replicated_per_token,
         ]
     }
 
-    const fn from_array(a: [u64; 34]) -> Activations {
+    const fn from_array(a: [u64; 35]) -> Activations {
         Activations {
             per_token: a[0],
             attention_per_token: a[1],
@@ -250,6 +258,7 @@ impl Activations {
             per_chunk: a[31],
             per_chunk_f32: a[32],
             per_step_f32: a[33],
+            textbook_replicated_per_token: a[34],
         }
     }
 
@@ -840,6 +849,21 @@ impl Cost {
         }
     }
 
+    /// The same layer whose textbook bytes are all kept whole on every tensor-parallel GPU
+    /// unless sequence parallelism splits them ([`Activations::textbook_replicated_per_token`]):
+    /// a layer norm, the first projection of an attention or MLP block (whose input is the
+    /// block's, not yet split by head or by column), a dropout on the residual stream.
+    #[must_use]
+    pub const fn replicated(self) -> Cost {
+        Cost {
+            act: Activations {
+                textbook_replicated_per_token: self.act.textbook_per_token,
+                ..self.act
+            },
+            ..self
+        }
+    }
+
     /// `self` with KV cache `per_token` elements per cached token, capped at `window` tokens
     /// when `window > 0`.
     #[must_use]
@@ -1405,6 +1429,10 @@ impl Cost {
             textbook_per_token: self
                 .act
                 .textbook_per_token
+                .saturating_sub(self.input.saturating_mul(2)),
+            textbook_replicated_per_token: self
+                .act
+                .textbook_replicated_per_token
                 .saturating_sub(self.input.saturating_mul(2)),
             ..self.act
         };

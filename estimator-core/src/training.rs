@@ -185,6 +185,7 @@ pub struct Training {
     zero: ZeroStage,
     gpus: u64,
     tensor_parallel: u64,
+    sequence_parallel: bool,
     pipeline_parallel: u64,
     frozen_weights: Option<DType>,
     cross_entropy: bool,
@@ -269,6 +270,7 @@ impl Training {
             zero: ZeroStage::Off,
             gpus: 1,
             tensor_parallel: 1,
+            sequence_parallel: false,
             pipeline_parallel: 1,
             frozen_weights: None,
             cross_entropy: true,
@@ -368,14 +370,30 @@ impl Training {
     }
 
     /// Tensor-parallel degree `t` (default 1): weights, gradients, states, most activations,
-    /// the logits divided by `t` (Megatron-LM without sequence parallelism: layer-norm inputs,
-    /// dropout masks and norm statistics are replicated). `t` must divide the attention heads
+    /// the logits divided by `t` (Megatron-LM without [sequence
+    /// parallelism](Training::sequence_parallel): the residual stream — layer-norm inputs, the
+    /// blocks' inputs, the checkpoints of full recomputation — dropout masks on it and norm
+    /// statistics are replicated; Korthikanti et al. 2022, Eq. 2). `t` must divide the attention heads
     /// and the key/value heads, as Megatron-LM requires
     /// ([`EstimateError::TensorParallelHeads`], [`EstimateError::TensorParallelKvHeads`]).
     #[must_use]
     pub const fn tensor_parallel(self, t: u64) -> Training {
         Training {
             tensor_parallel: t,
+            ..self
+        }
+    }
+
+    /// Megatron-LM's sequence parallelism (`--sequence-parallel`, default off): beside tensor
+    /// parallelism, the tensors it replicates — the residual stream outside the attention and
+    /// MLP blocks, the dropout masks on it, the norms' statistics, the checkpoints of full
+    /// recomputation — are split along the sequence over the `t` GPUs, so every activation is
+    /// divided by `t` (Korthikanti et al. 2022, Eq. 4; with selective recomputation Eq. 6,
+    /// `34·sbh/t` per layer). No effect with `t = 1`.
+    #[must_use]
+    pub const fn sequence_parallel(self, on: bool) -> Training {
+        Training {
+            sequence_parallel: on,
             ..self
         }
     }
@@ -824,7 +842,10 @@ impl Training {
                 tri!(mul(tokens, c.checkpoint_per_token as u128)),
                 tri!(mul(source_tokens, src.checkpoint_per_token as u128))
             ));
-            let checkpoints = share(tri!(mul(inputs, per_checkpoint)), self.tensor_parallel);
+            // the residual stream: replicated by tensor parallelism unless sequence parallelism
+            // splits it (Korthikanti et al.: 2sbh per layer without it)
+            let checkpoints = tri!(mul(inputs, per_checkpoint));
+            let checkpoints = share(checkpoints, self.replicated_share());
             let stored = tri!(add(kept, checkpoints));
             let replay = match self.activation_model {
                 // one block replayed at a time: a decoder block (its target, source and cross
@@ -979,6 +1000,16 @@ impl Training {
         per_position
     }
 
+    /// What divides the tensors tensor parallelism replicates: `t` with sequence parallelism,
+    /// else 1.
+    const fn replicated_share(&self) -> u64 {
+        if self.sequence_parallel {
+            self.tensor_parallel
+        } else {
+            1
+        }
+    }
+
     /// Bytes of an activation profile at this batch and precision, per GPU, over `q` tokens
     /// per sample attending to `k` positions (`q = k` = the sequence in self-attention).
     const fn profile_bytes(&self, a: Activations, q: u64, k: u64) -> Result<u128, EstimateError> {
@@ -988,14 +1019,23 @@ impl Training {
         let t = self.tensor_parallel;
         let scores_kept = !matches!(self.recompute, Recompute::Selective);
         if let ActivationModel::Textbook = self.activation_model {
-            let mut total = tri!(mul(tokens, a.textbook_per_token as u128));
+            // Korthikanti et al.: sbh(10 + 24/t + 5as/(ht)) per layer (Eq. 2), sbh(34/t +
+            // 5as/(ht)) with sequence parallelism (Eq. 4)
+            let replicated = if a.textbook_replicated_per_token < a.textbook_per_token {
+                a.textbook_replicated_per_token
+            } else {
+                a.textbook_per_token
+            } as u128;
+            let split = a.textbook_per_token as u128 - replicated;
+            let mut total = tri!(mul(tokens, split));
             if scores_kept && !matches!(self.attention, AttentionKernel::Flash) {
                 total = tri!(add(
                     total,
                     tri!(mul(positions, a.textbook_per_token_seq as u128))
                 ));
             }
-            return Ok(share(total, t));
+            let whole = share(tri!(mul(tokens, replicated)), self.replicated_share());
+            return Ok(tri!(add(share(total, t), whole)));
         }
         let p = self.precision;
         let cb = p.compute_bytes() as u128;
@@ -1028,20 +1068,22 @@ impl Training {
             per_token += share(tri!(mul(a.shared_input_per_token as u128, cb)), t);
             per_token += share(tri!(mul(a.upcast_per_token as u128, 4)), t);
         }
-        // replicated: the residual stream, fp32 statistics, dropout masks
-        per_token += tri!(mul(
+        // replicated unless sequence parallelism splits them: the residual stream, fp32
+        // statistics, dropout masks
+        let mut whole = tri!(mul(
             a.residual_per_token as u128 + a.residual_weight_input_per_token as u128,
             rb
         ));
-        per_token += tri!(mul(a.f32_per_token as u128, 4));
+        whole += tri!(mul(a.f32_per_token as u128, 4));
         if self.dropout {
-            per_token += tri!(mul(a.mask_per_token as u128, mb));
+            whole += tri!(mul(a.mask_per_token as u128, mb));
             let residual_mb = match self.device {
                 Device::Cuda => 1,
                 Device::Cpu => rb,
             };
-            per_token += tri!(mul(a.residual_mask_per_token as u128, residual_mb));
+            whole += tri!(mul(a.residual_mask_per_token as u128, residual_mb));
         }
+        per_token += share(whole, self.replicated_share());
         let mut total = tri!(mul(tokens, per_token));
         total = tri!(add(
             total,

@@ -97,6 +97,7 @@ const fn norm(kind: Norm, d: u64) -> Cost {
             .saves(Activations {
                 f32_per_token: 3 * d + 1,
                 textbook_per_token: 2 * d,
+                textbook_replicated_per_token: 2 * d,
                 ..Activations::ZERO
             })
             .widths(d, d)
@@ -209,14 +210,27 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
         score_cap_heads: if a.softcap { h } else { 0 },
         ..Activations::ZERO
     });
-    qkv.add(freeze(
-        qk_norms(a.qk_norm, a.qk_norm_kind, h, kv, hd),
-        frozen,
-    ))
-    .add(sinks)
-    .add(core)
-    .add(proj(h * hd, d, a.o_bias, t.o, r, frozen))
-    .widths(d, d)
+    qkv.replicated()
+        .add(freeze(
+            qk_norms(a.qk_norm, a.qk_norm_kind, h, kv, hd),
+            frozen,
+        ))
+        .add(sinks)
+        .add(core)
+        .add(proj(h * hd, d, a.o_bias, t.o, r, frozen))
+        .saves(output_mask(d))
+        .widths(d, d)
+}
+
+/// Korthikanti et al.'s dropout mask after a block's output projection: one byte per element in
+/// the textbook account, replicated under tensor parallelism (the pieces `attention` and
+/// `gated` are built from count it the same way).
+const fn output_mask(d: u64) -> Activations {
+    Activations {
+        textbook_per_token: d,
+        textbook_replicated_per_token: d,
+        ..Activations::ZERO
+    }
 }
 
 /// The activation between an MLP's projections, over `w` features.
@@ -242,8 +256,10 @@ const fn dense_mlp(c: &ModelConfig, w: u64, lora: Option<Lora>, shared_input: bo
     if !m.gated {
         let up = first(proj(d, w, m.bias, t.up, r, frozen), &mut kept);
         return up
+            .replicated()
             .add(activation(m.act, w))
-            .add(proj(w, d, m.bias, t.down, r, frozen));
+            .add(proj(w, d, m.bias, t.down, r, frozen))
+            .saves(output_mask(d));
     }
     if lora.is_none() && !m.fused_gate_up && !m.bias && !shared_input {
         return gated_feed_forward(d, w);
@@ -499,7 +515,8 @@ const fn head(c: &ModelConfig, top: &mut Parts, frozen: bool) {
     let (d, v) = (c.hidden_size, c.vocab_size);
     match c.head {
         Head::LanguageModel | Head::PreTraining => {
-            let w = freeze(linear(d, v, false), frozen);
+            // vocabulary-parallel: its input, the final norm's output, is whole on every GPU
+            let w = freeze(linear(d, v, false).replicated(), frozen);
             let w = if c.tie_word_embeddings { w.tied() } else { w };
             // the bias is a parameter of its own; the head's output is still the logits
             let head = if c.head_bias {

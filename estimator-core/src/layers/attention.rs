@@ -112,13 +112,17 @@ pub const fn attention(d: u64, h: u64, kv: u64, head_dim: u64, bias: bool, windo
     let core = attention_core(h, kv, head_dim, window);
     let q_width = dim_mul(h, head_dim);
     let kv_width = dim_mul(kv, head_dim);
+    // the query projection keeps the block's input for all three (replicated under tensor
+    // parallelism without sequence parallelism, as the output's dropout mask is)
     linear(d, q_width, bias)
+        .replicated()
         .add(linear(d, kv_width, bias).shares_input())
         .add(linear(d, kv_width, bias).shares_input())
         .add(core)
         .add(linear(q_width, d, bias))
         .saves(Activations {
             textbook_per_token: d,
+            textbook_replicated_per_token: d,
             ..Activations::ZERO
         })
         .widths(d, d)
@@ -255,9 +259,10 @@ pub const fn latent_attention(
 ) -> Cost {
     let qk = dim_add(qk_nope_head_dim, qk_rope_head_dim);
     let q = if q_lora_rank == 0 {
-        linear(d, dim_mul(h, qk), false)
+        linear(d, dim_mul(h, qk), false).replicated()
     } else {
         linear(d, q_lora_rank, bias)
+            .replicated()
             .add(rms_norm(q_lora_rank))
             .add(linear(q_lora_rank, dim_mul(h, qk), false))
     };
@@ -279,6 +284,12 @@ pub const fn latent_attention(
         .add(kv_b)
         .add(core)
         .add(linear(dim_mul(h, v_head_dim), d, bias))
+        // Korthikanti et al.'s dropout mask after the output projection, as in `attention`
+        .saves(Activations {
+            textbook_per_token: d,
+            textbook_replicated_per_token: d,
+            ..Activations::ZERO
+        })
         .widths(d, d)
 }
 

@@ -16,10 +16,12 @@ use crate::params::Params;
 #[must_use]
 pub const fn feed_forward(d: u64, hidden: u64, bias: bool) -> Cost {
     linear(d, hidden, bias)
+        .replicated()
         .add(keeps_input(hidden))
         .add(linear(hidden, d, bias))
         .saves(Activations {
             textbook_per_token: d,
+            textbook_replicated_per_token: d,
             ..Activations::ZERO
         })
         // inference: the input, the first linear's output and the GELU's
@@ -63,6 +65,7 @@ pub const fn gated_feed_forward(d: u64, hidden: u64) -> Cost {
 /// factors of the product (`2·hidden`), and `down`'s input (kept by `down` itself).
 pub(crate) const fn gated(gate_up: Cost, down: Cost, d: u64, hidden: u64) -> Cost {
     gate_up
+        .replicated()
         .add(keeps_input(hidden))
         .saves(Activations {
             per_token: dim_mul(2, hidden),
@@ -72,6 +75,7 @@ pub(crate) const fn gated(gate_up: Cost, down: Cost, d: u64, hidden: u64) -> Cos
         .add(down)
         .saves(Activations {
             textbook_per_token: d,
+            textbook_replicated_per_token: d,
             ..Activations::ZERO
         })
         // inference: the input, gate, up and SiLU outputs

@@ -32,12 +32,14 @@ pub const fn moe(d: u64, e: u64, top_k: u64, expert: Cost) -> Cost {
         e > 0 && top_k > 0 && top_k <= e,
         "estimator: Moe<D, E, TOP_K, ..> needs 1 <= TOP_K <= E"
     );
-    let router = linear(d, e, false);
+    // the router and the experts read the block's input: whole on every tensor-parallel GPU
+    let router = linear(d, e, false).replicated();
     let stored = router.add(expert.times(e));
     let visited = expert.act.times(top_k).add(Activations {
         per_token: dim_mul(top_k, d),
         f32_per_token: dim_add(e, top_k),
         textbook_per_token: textbook_elems(dim_mul(top_k, d)),
+        textbook_replicated_per_token: textbook_elems(dim_mul(top_k, d)),
         ..Activations::ZERO
     });
     Cost {

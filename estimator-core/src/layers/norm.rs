@@ -35,6 +35,7 @@ pub const fn layer_norm(d: u64, bias: bool) -> Cost {
         residual_per_token: d,
         f32_per_token: 2,
         textbook_per_token: textbook_elems(d),
+        textbook_replicated_per_token: textbook_elems(d),
         ..Activations::ZERO
     })
     .widths(d, d)
@@ -78,6 +79,7 @@ pub const fn rms_norm(d: u64) -> Cost {
             residual_weight_input_per_token: d,
             f32_per_token: d.saturating_add(1),
             textbook_per_token: textbook_elems(d),
+            textbook_replicated_per_token: textbook_elems(d),
             ..Activations::ZERO
         })
         .widths(d, d)
@@ -140,6 +142,7 @@ pub const fn batch_norm(c: u64) -> Cost {
         .saves(Activations {
             per_token: c,
             textbook_per_token: textbook_elems(c),
+            textbook_replicated_per_token: textbook_elems(c),
             ..Activations::ZERO
         })
         .widths(c, c)

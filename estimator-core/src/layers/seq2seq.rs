@@ -105,6 +105,7 @@ pub const fn cross_attention_with(
         })
         .crosses();
     linear(d, w, bias)
+        .replicated()
         .add(kv)
         .add(query)
         .add(pairs)
@@ -172,6 +173,7 @@ pub const fn encoder_output(d: u64, readers: u64) -> Cost {
                 weight_input_per_token: d,
                 shared_input_per_token: dim_mul(readers - 1, d),
                 textbook_per_token: textbook_elems(d),
+                textbook_replicated_per_token: textbook_elems(d),
                 ..Activations::ZERO
             },
             ..Source::ZERO

@@ -56,6 +56,9 @@ pub const fn transformer_layer(d: u64, h: u64) -> Cost {
     };
     let act = Activations {
         textbook_per_token: dim_mul(34, d),
+        // Korthikanti et al.'s Eq. 2: two norm inputs, the attention's and the MLP's inputs,
+        // their two dropout masks
+        textbook_replicated_per_token: dim_mul(10, d),
         textbook_per_token_seq: dim_mul(5, h),
         ..core.act.add(own)
     };
