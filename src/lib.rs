@@ -49,8 +49,8 @@
 
 pub use estimator_core::{
     ActivationModel, Activations, AttentionKernel, Bytes, Cost, DType, Device, EstimateError,
-    Inference, KvPlan, Layer, Logits, Memory, Message, Optimizer, OptimizerImpl, Overflow, Params,
-    Phase, Precision, Recompute, Si, Source, Summary, Training, Vllm, Workload, ZeroStage,
+    Inference, KvPlan, Layer, Logits, Memory, Message, Offload, Optimizer, OptimizerImpl, Overflow,
+    Params, Phase, Precision, Recompute, Si, Source, Summary, Training, Vllm, Workload, ZeroStage,
 };
 pub use estimator_core::{assert_fits, const_assert};
 pub use estimator_core::{config, gpu, layers};
@@ -147,7 +147,8 @@ pub mod prelude {
     };
     pub use estimator_core::{
         ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Logits, Memory,
-        Optimizer, OptimizerImpl, Phase, Precision, Recompute, Summary, Training, ZeroStage,
+        Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Summary, Training,
+        ZeroStage,
     };
     pub use estimator_core::{assert_fits, const_assert};
 }

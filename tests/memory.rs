@@ -2,7 +2,7 @@
 //! Korthikanti et al.'s activations, the KV cache of GPT-3 and OPT-13B.
 
 use estimator::prelude::*;
-use estimator::{Memory, Phase};
+use estimator::{EstimateError, Memory, Phase};
 
 /// One trainable tensor of a billion parameters.
 type Billion = Parameter<1_000_000_000>;
@@ -116,6 +116,88 @@ fn zero_sharding_figure_1() {
     assert_eq!(tenth_gb(per_gpu(ZeroStage::One)), 314);
     assert_eq!(tenth_gb(per_gpu(ZeroStage::Two)), 166);
     assert_eq!(tenth_gb(per_gpu(ZeroStage::Three)), 19);
+}
+
+/// DeepSpeed's CPU offload of a 7B model of eight equal blocks on one node of 8 GPUs (the
+/// worked example of `estimate_zero2/3_model_states_mem_needs_all_cold`, DeepSpeed 0.19.8).
+/// GPU: their estimators' figures — ZeRO-2 `offload_optimizer`: the 16-bit weights, `2T`
+/// (stage_1_and_2.py:4026, "13.04GB"); ZeRO-3 with both offloads `4L` (stage3.py:4031: one
+/// gathered layer's 16-bit weights and gradients, "0.49GB" for their L = 131M), with the
+/// optimizer only `4L + 2T/N` (stage3.py:4039) — plus the one gradient buffer the code
+/// allocates (`temp_grad_buffer_for_gpu_offload`, the largest parameter in 16 bits,
+/// stage_1_and_2.py:659-661). Host per GPU, from the training code: fp32 master and gradient
+/// partitions (stage_1_and_2.py:557-565, 934-941), AdamW's two fp32 moments
+/// (ops/adam/cpu_adam.py:161-164) and a 16-bit partition (the staging copy,
+/// stage_1_and_2.py:566-575; ZeRO-3's reduced gradients, stage3.py:791-795): 18 B/param, and
+/// 20 with the weights' pinned 16-bit partition (stage3.py:888-911).
+#[test]
+fn deepspeed_cpu_offload() {
+    type Model = [Parameter<875_000_000>; 8];
+    let (t, l, n) = (7_000_000_000u64, 875_000_000u64, 8u64);
+    let plan = |stage: ZeroStage, offload: Offload| {
+        Training::of::<Model>()
+            .cross_entropy(false)
+            .zero(stage, n)
+            .offload(offload)
+    };
+    // AdamW's `step`, one fp32 scalar per tensor, sharded with the moments
+    let moments = (8 * t + 8 * 4).div_ceil(n);
+    let zero2 = plan(ZeroStage::Two, Offload::Optimizer).at(Phase::OptimizerStep);
+    assert_eq!(zero2.weights.get(), 2 * t);
+    assert_eq!(zero2.gradients.get(), 2 * l);
+    assert_eq!(zero2.master_weights.get() + zero2.optimizer.get(), 0);
+    assert_eq!(zero2.temporaries.get(), 0);
+    assert_eq!(zero2.host.get(), 10 * t / n + moments);
+    // their 13.04 GiB
+    assert_eq!((100 * zero2.weights.get() + (1 << 29)) >> 30, 1304);
+    // the GPU side on one GPU too: ZeRO-Offload's single-GPU case
+    let one = Training::of::<Model>()
+        .cross_entropy(false)
+        .zero(ZeroStage::Two, 1)
+        .offload(Offload::Optimizer)
+        .at(Phase::OptimizerStep);
+    assert_eq!(one.total().get(), 2 * t + 2 * l);
+    assert_eq!(one.host.get(), 10 * t + 8 * t + 8 * 4);
+
+    let both = plan(ZeroStage::Three, Offload::OptimizerAndParams).at(Phase::Forward);
+    // one gathered block and one gradient buffer: 4L
+    assert_eq!(
+        both.weights.get() + both.temporaries.get() + both.gradients.get(),
+        4 * l
+    );
+    assert_eq!(both.host.get(), 12 * t / n + moments);
+    let optimizer = plan(ZeroStage::Three, Offload::Optimizer).at(Phase::Forward);
+    assert_eq!(
+        optimizer.weights.get() + optimizer.temporaries.get() + optimizer.gradients.get(),
+        4 * l + 2 * t / n
+    );
+    assert_eq!(optimizer.host.get(), 10 * t / n + moments);
+    // nothing offloaded, nothing on the host
+    assert_eq!(plan(ZeroStage::Two, Offload::None).estimate().host.get(), 0);
+}
+
+/// What DeepSpeed refuses: `offload_optimizer` partitions what ZeRO partitions (stage ≥ 1),
+/// `offload_param` is ZeRO-3's, and bitsandbytes' 8-bit AdamW steps on the GPU.
+#[test]
+fn offload_needs_its_zero_stage() {
+    let plan = Training::of::<Parameter<1000>>();
+    assert_eq!(
+        plan.offload(Offload::Optimizer).checked_estimate(),
+        Err(EstimateError::OffloadStage { params: false })
+    );
+    assert_eq!(
+        plan.zero(ZeroStage::Two, 1)
+            .offload(Offload::OptimizerAndParams)
+            .checked_estimate(),
+        Err(EstimateError::OffloadStage { params: true })
+    );
+    assert_eq!(
+        plan.zero(ZeroStage::Two, 1)
+            .offload(Offload::Optimizer)
+            .optimizer(Optimizer::AdamW8bit)
+            .checked_estimate(),
+        Err(EstimateError::OffloadOptimizer)
+    );
 }
 
 /// GPT-3 175B's 96 layers (h = 12288, a = 96) at b = 1, s = 2048: Korthikanti et al. 2022,

@@ -134,6 +134,17 @@ pub(crate) enum AttentionArg {
     Math,
 }
 
+/// `--offload`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OffloadArg {
+    /// Nothing on the CPU.
+    None,
+    /// DeepSpeed's `offload_optimizer`: master weights, gradients and moments on the CPU.
+    Optimizer,
+    /// `offload_optimizer` and `offload_param` (ZeRO-3): the weights' partitions too.
+    OptimizerAndParams,
+}
+
 /// `--optimizer-state`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StateArg {
@@ -265,6 +276,15 @@ pub(crate) struct Settings {
     /// precision's].
     #[arg(long, value_enum)]
     pub(crate) optimizer_state: Option<StateArg>,
+    /// DeepSpeed CPU offload (ZeRO-Offload, ZeRO-Infinity's `offload_param`): needs `--zero 1`
+    /// to `3` (`optimizer-and-params`: `--zero 3`), works on one GPU; the host memory it takes
+    /// is printed per GPU and per node [default: none].
+    #[arg(long, value_enum)]
+    pub(crate) offload: Option<OffloadArg>,
+    /// GPUs per node, for the host memory per node under `--offload` [default: `--gpus`, at
+    /// most 8].
+    #[arg(long)]
+    pub(crate) gpus_per_node: Option<u64>,
     /// Micro-batches accumulated per optimizer step: from the second on, the gradients are alive
     /// beside the activations (also what `zero_grad(set_to_none=False)` costs) [default: 1].
     #[arg(long)]

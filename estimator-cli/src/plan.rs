@@ -5,13 +5,14 @@ use estimator::config::{Lora, LoraTargets, ModelConfig, Positions};
 use estimator::gpu::{self, Gpu};
 use estimator::{
     ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Logits,
-    Memory, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, Vllm, ZeroStage,
+    Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, Vllm,
+    ZeroStage,
 };
 
 use crate::CliError;
 use crate::args::{
     ActivationArg, AttentionArg, DTypeArg, DeviceArg, EngineArg, Half, ImplArg, LogitsArg, Mode,
-    OnOff, OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
+    OffloadArg, OnOff, OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
 };
 use crate::model::Model;
 use estimator::config::closest;
@@ -105,6 +106,8 @@ pub(crate) struct Built {
     pub(crate) seq: u64,
     /// vLLM's startup, when `--engine vllm`.
     pub(crate) vllm: Option<Vllm>,
+    /// GPUs per node for the host memory, when `--offload`.
+    pub(crate) gpus_per_node: Option<u64>,
 }
 
 /// Takes a flag's value or its default, noting the default.
@@ -156,6 +159,8 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("dropout", s.dropout.is_some()),
         ("grad-accum", s.grad_accum.is_some()),
         ("sequence-parallel", s.sequence_parallel),
+        ("offload", s.offload.is_some()),
+        ("gpus-per-node", s.gpus_per_node.is_some()),
         ("optimizer-state", s.optimizer_state.is_some()),
         ("activations", s.activations.is_some()),
         ("lora-rank", s.lora_rank.is_some()),
@@ -534,6 +539,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             batch,
             seq: prompt,
             vllm,
+            gpus_per_node: None,
         });
     }
     let seq = if let Some(n) = s.seq {
@@ -665,7 +671,14 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         2 => ZeroStage::Two,
         _ => ZeroStage::Three,
     };
-    if stage != ZeroStage::Off && gpus < 2 {
+    let offload = match or_default(s.offload, OffloadArg::None, "offload", "none", &mut assumed) {
+        OffloadArg::None => Offload::None,
+        OffloadArg::Optimizer => Offload::Optimizer,
+        OffloadArg::OptimizerAndParams => Offload::OptimizerAndParams,
+    };
+    // ZeRO-Offload on one GPU is its headline use; without offload, ZeRO on one GPU shards
+    // nothing
+    if stage != ZeroStage::Off && gpus < 2 && offload == Offload::None {
         return Err(CliError::new(format!(
             "`--zero {}` shards over data-parallel GPUs, and {} has one; add `--gpus N` (N ≥ 2) or drop `--zero`",
             stage as u8,
@@ -676,6 +689,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             }
         )));
     }
+    let gpus_per_node = offload_plan(s, offload, stage, gpus, &mut assumed)?;
     let pp = positive(or_default(s.pp, 1, "pp", "1", &mut assumed), "pp")?;
     let accumulation = positive(
         or_default(s.grad_accum, 1, "grad-accum", "1", &mut assumed),
@@ -715,6 +729,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .sequence_parallel(s.sequence_parallel)
         .pipeline_parallel(pp)
         .grad_accumulation(accumulation)
+        .offload(offload)
         .overhead(overhead);
     if let Some(state) = s.optimizer_state {
         t = t.optimizer_state_dtype(match state {
@@ -727,7 +742,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         t = t.frozen_weights(DType::NF4DoubleQuant);
     }
     let described = format!(
-        "training, batch {batch} × {}{seq} tokens{}, {}, {} ({}), {} attention, recompute {}{}{}{}",
+        "training, batch {batch} × {}{seq} tokens{}, {}, {} ({}), {} attention, recompute {}{}{}{}{}",
         if source > 0 {
             format!("{source} source + ")
         } else {
@@ -772,6 +787,11 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             )
         } else {
             String::new()
+        },
+        match offload {
+            Offload::None => "",
+            Offload::Optimizer => ", optimizer offloaded to the CPU",
+            Offload::OptimizerAndParams => ", optimizer and weights offloaded to the CPU",
         }
     );
     Ok(Built {
@@ -785,7 +805,56 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         batch,
         seq,
         vllm: None,
+        gpus_per_node,
     })
+}
+
+/// Checks `--offload` against the ZeRO stage and the optimizer, naming the flags, and returns
+/// the GPUs per node its host memory is reported for.
+fn offload_plan(
+    s: &Settings,
+    offload: Offload,
+    stage: ZeroStage,
+    gpus: u64,
+    assumed: &mut Vec<String>,
+) -> Result<Option<u64>, CliError> {
+    if offload == Offload::None {
+        if s.gpus_per_node.is_some() {
+            return Err(CliError::new(
+                "`--gpus-per-node` sizes the host memory of `--offload`; add `--offload optimizer` or drop it",
+            ));
+        }
+        return Ok(None);
+    }
+    if stage == ZeroStage::Off {
+        return Err(CliError::new(
+            "`--offload` moves ZeRO's partitions to the CPU; add `--zero 1`, `--zero 2` or `--zero 3` (one GPU is enough)",
+        ));
+    }
+    if offload == Offload::OptimizerAndParams && stage != ZeroStage::Three {
+        return Err(CliError::new(format!(
+            "`--offload optimizer-and-params` moves ZeRO-3's weight partitions, and the plan has `--zero {}`; use `--zero 3` or `--offload optimizer`",
+            stage as u8
+        )));
+    }
+    if s.optimizer == Some(OptimizerArg::Adamw8bit) {
+        return Err(CliError::new(
+            "`--optimizer adamw8bit` (bitsandbytes) runs on the GPU, and `--offload` runs the step on the CPU; use `--optimizer adamw` or drop `--offload`",
+        ));
+    }
+    let per_node = if let Some(n) = s.gpus_per_node {
+        positive(n, "gpus-per-node")?
+    } else {
+        let n = gpus.min(8);
+        assumed.push(format!("gpus-per-node {n}"));
+        n
+    };
+    if per_node > gpus {
+        return Err(CliError::new(format!(
+            "`--gpus-per-node {per_node}` is more than the {gpus} GPUs of the plan; give at most `--gpus`"
+        )));
+    }
+    Ok(Some(per_node))
 }
 
 /// vLLM's startup for `--engine vllm` (on `--gpu`), with its knobs or their defaults written

@@ -155,6 +155,24 @@ struct Report<'a> {
     max_seq: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vllm: Option<KvPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<HostReport>,
+}
+
+/// Host memory under `--offload`: per GPU's process, and per node.
+#[derive(Serialize)]
+struct HostReport {
+    per_gpu_bytes: u64,
+    gpus_per_node: u64,
+    per_node_bytes: u64,
+}
+
+fn host(built: &Built, m: &Memory) -> Option<HostReport> {
+    built.gpus_per_node.map(|n| HostReport {
+        per_gpu_bytes: m.host.get(),
+        gpus_per_node: n,
+        per_node_bytes: m.host.get().saturating_mul(n),
+    })
 }
 
 #[derive(Serialize)]
@@ -253,6 +271,7 @@ pub(crate) fn estimate(
             max_batch,
             max_seq,
             vllm: vllm_plan(built)?,
+            host: host(built, &peak),
         };
         let mut text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
@@ -273,6 +292,32 @@ pub(crate) fn estimate(
             max_seq,
         },
     )
+}
+
+/// The peak's parts, largest first, the total and, under `--offload`, the host's share.
+fn write_parts(out: &mut String, built: &Built, peak: &Memory, si: bool) {
+    let _ = writeln!(out, "\nMemory per GPU at the peak ({}):", peak.peak_phase());
+    for (name, bytes) in peak.largest_first() {
+        if bytes.get() > 0 {
+            let _ = writeln!(
+                out,
+                "  {:<16}{:>12}",
+                name.replace('_', " "),
+                show(bytes, si)
+            );
+        }
+    }
+    let _ = writeln!(out, "  {:<16}{:>12}", "total", show(peak.total(), si));
+    if let Some(h) = host(built, peak) {
+        let _ = writeln!(
+            out,
+            "Host (CPU) memory for the offload, not in the total: {} per GPU, {} per node of {} GPU{}",
+            show(Bytes::new(h.per_gpu_bytes), si),
+            show(Bytes::new(h.per_node_bytes), si),
+            h.gpus_per_node,
+            if h.gpus_per_node == 1 { "" } else { "s" }
+        );
+    }
 }
 
 /// What the text report shows, computed once.
@@ -296,7 +341,6 @@ fn text(
     let (budget, fits, headroom, max_batch, max_seq) =
         (f.budget, f.fits, f.headroom, f.max_batch, f.max_seq);
     let cost = arch.cost();
-    let total = peak.total();
     let si = args.si;
     let mut out = String::new();
     let _ = writeln!(
@@ -321,18 +365,7 @@ fn text(
     if let Some(p) = vllm_plan(built)? {
         write_vllm(&mut out, &p, si);
     }
-    let _ = writeln!(out, "\nMemory per GPU at the peak ({}):", peak.peak_phase());
-    for (name, bytes) in peak.largest_first() {
-        if bytes.get() > 0 {
-            let _ = writeln!(
-                out,
-                "  {:<16}{:>12}",
-                name.replace('_', " "),
-                show(bytes, si)
-            );
-        }
-    }
-    let _ = writeln!(out, "  {:<16}{:>12}", "total", show(total, si));
+    write_parts(&mut out, built, peak, si);
     let _ = writeln!(out, "By phase:");
     for p in &built
         .plan

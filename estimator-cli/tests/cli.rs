@@ -698,3 +698,72 @@ fn sequence_parallel_splits_the_residual_stream() {
         "--mode train",
     );
 }
+
+#[test]
+fn offload_reports_the_host() {
+    // Llama-2-7B (6,738,415,616 parameters, PyTorch's count) under ZeRO-2 with DeepSpeed's
+    // offload_optimizer on 8 GPUs of one node: the GPU keeps its bf16 weights (2 B/param,
+    // DeepSpeed's estimate_zero2_model_states_mem_needs) and one bf16 gradient buffer of the
+    // largest parameter (the 32000 × 4096 embedding); the host 18 B/param of each GPU's
+    // eighth (fp32 master, fp32 gradients, two fp32 moments, a bf16 staging copy) plus
+    // AdamW's fp32 `step` per tensor (291 tensors), sharded with the moments
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--zero",
+        "2",
+        "--gpus",
+        "8",
+        "--offload",
+        "optimizer",
+        "--json",
+    ]);
+    let t = 6_738_415_616u64;
+    // and the rotary embedding's 128 float buffer elements, cast to bf16 with the model
+    assert_eq!(out["parts"]["weights"], 2 * t + 2 * 128);
+    assert_eq!(out["parts"]["gradients"], 2 * 32000 * 4096);
+    assert_eq!(out["parts"]["optimizer"], 0);
+    assert_eq!(out["parts"]["master_weights"], 0);
+    let host = &out["host"];
+    assert_eq!(host["gpus_per_node"], 8);
+    assert_eq!(
+        host["per_gpu_bytes"],
+        10 * t / 8 + (8 * t + 4 * 291).div_ceil(8)
+    );
+    assert_eq!(
+        host["per_node_bytes"],
+        8 * host["per_gpu_bytes"].as_u64().expect("bytes")
+    );
+    let text = ok(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--zero",
+        "2",
+        "--offload",
+        "optimizer",
+    ]);
+    assert!(text.contains("per node of 1 GPU\n"), "{text}");
+    assert!(text.contains("gpus-per-node 1"), "{text}");
+    fails(
+        &["estimate", "--preset", "gpt2", "--offload", "optimizer"],
+        "--zero 1",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--zero",
+            "2",
+            "--offload",
+            "optimizer-and-params",
+        ],
+        "--zero 3",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--gpus-per-node", "4"],
+        "--offload",
+    );
+}

@@ -32,8 +32,8 @@ pub use inference::{Inference, Logits};
 pub use memory::{EstimateError, Memory, Message, Phase, Workload};
 pub use params::{Layer, Params, Summary};
 pub use policy::{
-    ActivationModel, AttentionKernel, Device, Optimizer, OptimizerImpl, Precision, Recompute,
-    ZeroStage,
+    ActivationModel, AttentionKernel, Device, Offload, Optimizer, OptimizerImpl, Precision,
+    Recompute, ZeroStage,
 };
 pub use serving::{KvPlan, Vllm};
 pub use training::Training;

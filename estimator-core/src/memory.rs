@@ -54,6 +54,15 @@ pub enum EstimateError {
     ZeroParallel,
     /// The gradient accumulation steps are 0.
     ZeroAccumulation,
+    /// CPU offload without the ZeRO stage that partitions what it moves: optimizer offload
+    /// needs stage 1, 2 or 3, parameter offload stage 3 (DeepSpeed's `offload_optimizer` and
+    /// `offload_param`).
+    OffloadStage {
+        /// Whether the parameters are offloaded too.
+        params: bool,
+    },
+    /// CPU offload with an optimizer that runs on the GPU only (bitsandbytes' 8-bit AdamW).
+    OffloadOptimizer,
     /// A total does not fit in a `u64` of bytes (more than 16 EiB).
     Overflow,
     /// A count of the model itself overflowed `u64` while its cost was built
@@ -134,6 +143,15 @@ impl EstimateError {
             }
             EstimateError::ZeroAccumulation => {
                 "estimator: gradient accumulation takes at least 1 micro-batch per step"
+            }
+            EstimateError::OffloadStage { params: false } => {
+                "estimator: optimizer offload moves ZeRO's optimizer partitions to the CPU; use ZeRO stage 1, 2 or 3 (one GPU is enough)"
+            }
+            EstimateError::OffloadStage { params: true } => {
+                "estimator: parameter offload moves ZeRO-3's weight partitions to the CPU; use ZeRO stage 3"
+            }
+            EstimateError::OffloadOptimizer => {
+                "estimator: bitsandbytes' 8-bit optimizers run on the GPU, and CPU offload runs the step on the CPU; offload with AdamW (DeepSpeedCPUAdam) or drop the offload"
             }
             EstimateError::Overflow => {
                 "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"
@@ -299,6 +317,9 @@ pub struct Memory {
     pub temporaries: Bytes,
     /// What the caller adds on purpose (allocator reserve, workspaces); zero unless set.
     pub overhead: Bytes,
+    /// Host (CPU) memory per GPU's process for what is offloaded ([`Offload`](crate::Offload)):
+    /// not GPU memory, so not in [`Memory::total`]. Zero without offload.
+    pub host: Bytes,
     pub(crate) phase: Phase,
     pub(crate) workload: Workload,
     pub(crate) model: &'static str,
@@ -322,6 +343,7 @@ impl Memory {
             logits: Bytes::ZERO,
             temporaries: Bytes::ZERO,
             overhead,
+            host: Bytes::ZERO,
             phase,
             workload,
             model,

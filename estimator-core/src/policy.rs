@@ -242,6 +242,25 @@ pub enum ZeroStage {
     Three,
 }
 
+/// DeepSpeed's ZeRO-Offload and ZeRO-Infinity CPU offload (DeepSpeed 0.19's
+/// `offload_optimizer` / `offload_param` with `device: cpu`): what moves from the GPU to the
+/// host, priced per GPU as DeepSpeed's training code allocates it (the host side in
+/// [`Memory::host`](crate::Memory::host)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Offload {
+    /// Nothing offloaded.
+    None,
+    /// `offload_optimizer` (ZeRO stage 1, 2 or 3): the fp32 master partition, the fp32 gradient
+    /// partition, the optimizer's moments and a 16-bit staging partition live on the CPU, which
+    /// runs the step (`DeepSpeedCPUAdam`); the GPU keeps its weights and, for gradients, one
+    /// buffer of the largest parameter (`temp_grad_buffer_for_gpu_offload`).
+    Optimizer,
+    /// `offload_optimizer` and `offload_param` (ZeRO-3 only): the 16-bit weight partitions too
+    /// (pinned on the CPU); the GPU gathers one block at a time.
+    OptimizerAndParams,
+}
+
 /// Device behaviour that changes what is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -5,8 +5,8 @@ use crate::dtype::DType;
 use crate::memory::{EstimateError, Memory, Phase, Workload};
 use crate::params::Params;
 use crate::policy::{
-    ActivationModel, AttentionKernel, Device, Optimizer, OptimizerImpl, Precision, Recompute,
-    ZeroStage,
+    ActivationModel, AttentionKernel, Device, Offload, Optimizer, OptimizerImpl, Precision,
+    Recompute, ZeroStage,
 };
 use crate::units::Bytes;
 
@@ -187,6 +187,7 @@ pub struct Training {
     tensor_parallel: u64,
     sequence_parallel: bool,
     pipeline_parallel: u64,
+    offload: Offload,
     frozen_weights: Option<DType>,
     cross_entropy: bool,
     grad_accumulation: u64,
@@ -272,6 +273,7 @@ impl Training {
             tensor_parallel: 1,
             sequence_parallel: false,
             pipeline_parallel: 1,
+            offload: Offload::None,
             frozen_weights: None,
             cross_entropy: true,
             grad_accumulation: 1,
@@ -396,6 +398,32 @@ impl Training {
             sequence_parallel: on,
             ..self
         }
+    }
+
+    /// DeepSpeed's CPU offload (default [`Offload::None`]), with the ZeRO stage it needs (1–3
+    /// for [`Offload::Optimizer`], 3 for [`Offload::OptimizerAndParams`];
+    /// [`EstimateError::OffloadStage`]) — one GPU is enough. Per GPU, as DeepSpeed 0.19's
+    /// training code allocates it (`stage_1_and_2.py`, `stage3.py`):
+    /// - GPU: no master weights, no optimizer state, no step temporaries (the CPU runs the
+    ///   step); gradients are one buffer of the largest parameter in the model's dtype
+    ///   (`temp_grad_buffer_for_gpu_offload`; each parameter's gradient is copied out as
+    ///   backward produces it); with the parameters offloaded, the weights are one gathered
+    ///   block (and the buffers).
+    /// - Host ([`Memory::host`]), per GPU's process, over its partition of `1/gpus` of the
+    ///   trainable parameters: the fp32 master (4 B), the fp32 gradients (4 B), the optimizer
+    ///   state, and a 16-bit copy (stage 1–2: the staging partition the step writes; stage 3:
+    ///   the reduced-gradient buffer) — 18 B/param with AdamW; with the parameters offloaded,
+    ///   their 16-bit partition too (20 B/param); with gradient accumulation in stage 1–2, a
+    ///   16-bit accumulation buffer of the partition.
+    ///
+    /// Not counted, as DeepSpeed's own estimators do not count them: the reduce bucket
+    /// (`reduce_bucket_size`, 5e8 elements, 1 GB in 16 bits on the GPU, twice with
+    /// `overlap_comm`), ZeRO-3's prefetch window and persistent small parameters, and the
+    /// model's load in fp32 on every rank at start-up (their `4·params·GPUs per node` term).
+    /// bitsandbytes' 8-bit AdamW runs on the GPU only ([`EstimateError::OffloadOptimizer`]).
+    #[must_use]
+    pub const fn offload(self, offload: Offload) -> Training {
+        Training { offload, ..self }
     }
 
     /// Pipeline-parallel degree `p` (default 1): the heaviest stage's weights, gradients and
@@ -553,6 +581,7 @@ impl Training {
     /// What is alive at `phase`, from the parts.
     const fn phase_memory(&self, parts: &Parts, phase: Phase) -> Result<Memory, EstimateError> {
         let mut m = Memory::empty(Workload::Training, phase, self.model, self.overhead);
+        m.host = tri!(bytes(parts.host));
         m.weights = tri!(bytes(parts.weights));
         m.optimizer = tri!(bytes(parts.optimizer));
         m.master_weights = tri!(bytes(parts.master));
@@ -596,6 +625,10 @@ impl Training {
                 m.temporaries = tri!(bytes(parts.step_temporaries));
             }
         }
+        if !matches!(self.offload, Offload::None) {
+            // the offload's gradient buffer is allocated once, at start-up
+            m.gradients = tri!(bytes(parts.gradients));
+        }
         m.validated()
     }
 
@@ -634,6 +667,19 @@ impl Training {
         }
         if self.grad_accumulation == 0 {
             return Err(EstimateError::ZeroAccumulation);
+        }
+        match self.offload {
+            Offload::None => {}
+            Offload::Optimizer if matches!(self.zero, ZeroStage::Off) => {
+                return Err(EstimateError::OffloadStage { params: false });
+            }
+            Offload::OptimizerAndParams if !matches!(self.zero, ZeroStage::Three) => {
+                return Err(EstimateError::OffloadStage { params: true });
+            }
+            _ if matches!(self.optimizer, Optimizer::AdamW8bit) => {
+                return Err(EstimateError::OffloadOptimizer);
+            }
+            _ => {}
         }
         tri!(check_plan(
             &self.cost,
@@ -687,6 +733,17 @@ impl Training {
             optimizer = share(optimizer, dp);
             step_temporaries = share(step_temporaries, dp);
         }
+        let (host, offloaded_weights) = tri!(self.offloaded(weights - buffers, optimizer));
+        let gathered_alone = offloaded_weights > 0;
+        if !matches!(self.offload, Offload::None) {
+            // the CPU holds these and runs the step; one parameter's gradient at a time is on
+            // the GPU, in the model's dtype
+            master = 0;
+            optimizer = 0;
+            step_temporaries = 0;
+            gradients = share(tri!(mul(c.largest_tensor as u128, w)), self.tensor_parallel);
+            weights -= offloaded_weights;
+        }
         // --- activations and logits
         let (activations, stored_activations) = tri!(self.activations());
         let tokens = tri!(mul(self.batch as u128, self.seq as u128));
@@ -721,7 +778,7 @@ impl Training {
             let copies = tri!(add((c.matmul - c.uncast_matmul) as u128, c.tied as u128));
             forward_temporaries = tri!(self.split(tri!(mul(copies, cl))));
         }
-        if zero >= ZeroStage::Three as u8 && dp > 1 {
+        if zero >= ZeroStage::Three as u8 && (dp > 1 || gathered_alone) {
             // one block's weights gathered in full
             let gathered = share(tri!(mul(c.block_params as u128, w)), self.tensor_parallel);
             forward_temporaries = tri!(add(forward_temporaries, gathered));
@@ -745,7 +802,37 @@ impl Training {
             forward_temporaries,
             tied_gradients,
             step_temporaries,
+            host,
         })
+    }
+
+    /// What CPU offload keeps on the host per GPU's process, and the weights it takes off the
+    /// GPU (`weights`: this GPU's partition of them; `optimizer`: its optimizer state). See
+    /// [`Training::offload`] for the sources.
+    const fn offloaded(
+        &self,
+        weights: u128,
+        optimizer: u128,
+    ) -> Result<(u128, u128), EstimateError> {
+        if let Offload::None = self.offload {
+            return Ok((0, 0));
+        }
+        let m = self.precision.weight_bytes() as u128;
+        let partition = share(tri!(self.split(self.cost.trainable as u128)), self.gpus);
+        // fp32 master, fp32 gradients, and a 16-bit partition (stage 1–2: the staging copy
+        // the step writes, `param_buffer_of_bit16_for_cpu_offload_groups`; stage 3: the
+        // reduced gradients, `grad_partitions_flat_buffer`)
+        let mut host = tri!(add(tri!(mul(partition, 8 + m)), optimizer));
+        let stage3 = matches!(self.zero, ZeroStage::Three);
+        if !stage3 && self.grad_accumulation > 1 {
+            // `accumulated_grads_in_cpu`: the partition's gradients between micro-batches
+            host = tri!(add(host, tri!(mul(partition, m))));
+        }
+        if let Offload::OptimizerAndParams = self.offload {
+            Ok((tri!(add(host, weights)), weights))
+        } else {
+            Ok((host, 0))
+        }
     }
 
     /// `bytes` of the whole model's parameters (or of what is per parameter: gradients,
@@ -1124,4 +1211,6 @@ struct Parts {
     forward_temporaries: u128,
     tied_gradients: u128,
     step_temporaries: u128,
+    /// per GPU's process on the host (CPU offload)
+    host: u128,
 }
