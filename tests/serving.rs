@@ -110,7 +110,7 @@ fn vllm_blocks_for_llama_3_8b() {
 /// A latent (MLA) page is `block_size × (kv_lora_rank + qk_rope_head_dim) × dtype`, one "head"
 /// and no separate V (v1/kv_cache_interface.py, MLAAttentionSpec): DeepSeek-V2-Lite
 /// (configs/deepseek-v2-lite.json: 27 layers, kv_lora_rank 512, rope 64), bf16; the same on
-/// every tensor-parallel rank. Models with several KV-cache groups are refused.
+/// every tensor-parallel rank. Mamba and cross-attention groups are refused.
 #[test]
 fn vllm_latent_pages_and_what_is_refused() {
     use estimator::{EstimateError, Vllm, gpu};
@@ -121,12 +121,73 @@ fn vllm_latent_pages_and_what_is_refused() {
         .checked_plan()
         .expect("fits");
     assert_eq!(plan.bytes_per_token, 27 * (512 + 64) * 2);
-    // Mistral-7B's sliding window: its own KV-cache group in vLLM's hybrid allocator
-    let mistral = config(include_str!("../configs/mistral-7b.json")).cost();
+    // state-space layers and cross-attention: vLLM's Mamba and encoder–decoder groups
+    let jamba = config(include_str!("../configs/jamba-v0.1.json")).cost();
     assert_eq!(
-        Vllm::new(mistral, "mistral", gpu::H100_80GB.capacity)
+        Vllm::new(jamba, "jamba", gpu::H100_80GB.capacity)
             .max_model_len(8192)
             .checked_plan(),
         Err(EstimateError::EngineNotModeled)
     );
+}
+
+/// Sliding-window layers in vLLM 0.33's hybrid allocator, worked from its source
+/// (`v1/core/kv_cache_planning.py`, `_get_kv_cache_groups_hybrid`; `v1/kv_cache_interface.py`,
+/// `SlidingWindowSpec.max_admission_blocks_per_request`; `config/vllm.py`,
+/// `max_in_flight_tokens` = 2 batches of `max_num_batched_tokens`, 8192 on an H100):
+/// - Mistral-7B, every layer sliding (window 4096): one group of 32 layers × 16 tokens ×
+///   8 KV heads × 128 × 2 (K, V) × 2 B = 2 MiB a block; a request of 8192 tokens holds
+///   ⌈min(4095 + 16384, 8192) / 16⌉ + 1 = 513 blocks.
+/// - Gemma-3-12B, 8 full and 40 sliding layers (window 1024) of 8 KV heads × 256: groups of 8
+///   layers (40 ≥ 1.5 × 8), 1 full + 5 sliding, a block of 8 pages of 16 × 8192 B = 1 MiB; at
+///   32768 tokens a request holds 2048 + 5 × (⌈17407 / 16⌉ + 1) = 7493 blocks.
+/// - gpt-oss-20b, 12 full and 12 sliding (window 128) of 8 × 64: one group of each kind of 12
+///   layers (12 < 1.5 × 12 takes the larger count), 12 × 16 × 2048 B = 384 KiB a block; at
+///   131072 tokens 8192 + ⌈16511 / 16⌉ + 1 = 9225 blocks.
+///
+/// Concurrency = blocks / blocks a request (`kv_cache_utils.py`,
+/// `get_max_concurrency_for_kv_cache_config`), the token capacity that times `max_model_len`.
+#[test]
+fn vllm_sliding_window_groups() {
+    use estimator::{Vllm, gpu};
+    let plan = |json: &str, len: u64| {
+        Vllm::new(config(json).cost(), "m", gpu::H100_80GB.capacity)
+            .max_model_len(len)
+            .checked_plan()
+            .expect("plans")
+    };
+    let mistral = plan(include_str!("../configs/mistral-7b.json"), 8192);
+    assert_eq!(
+        (
+            mistral.groups,
+            mistral.bytes_per_block,
+            mistral.blocks_per_request
+        ),
+        (1, 2 << 20, 513)
+    );
+    let gemma = plan(include_str!("../configs/gemma-3-12b.json"), 32768);
+    assert_eq!(
+        (
+            gemma.groups,
+            gemma.bytes_per_block,
+            gemma.blocks_per_request
+        ),
+        (6, 1 << 20, 7493)
+    );
+    let oss = plan(include_str!("../configs/gpt-oss-20b.json"), 131_072);
+    assert_eq!(
+        (oss.groups, oss.bytes_per_block, oss.blocks_per_request),
+        (2, 384 << 10, 9225)
+    );
+    for p in [mistral, gemma, oss] {
+        assert_eq!(p.blocks, p.kv_cache.get() / p.bytes_per_block);
+        assert_eq!(p.concurrency_milli, p.blocks * 1000 / p.blocks_per_request);
+        assert!(p.starts);
+    }
+    assert_eq!(gemma.tokens, gemma.blocks * 32768 / 7493);
+    // a context that does not start: the longest that would leaves the null block, and the
+    // sliding groups' fixed 5 × 1089 blocks, for the full group's ⌈len / 16⌉
+    let long = plan(include_str!("../configs/gemma-3-12b.json"), 1 << 20);
+    assert!(!long.starts);
+    assert_eq!(long.max_model_len, (long.blocks - 1 - 5 * 1089) * 16);
 }

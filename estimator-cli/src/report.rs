@@ -62,11 +62,20 @@ vLLM at startup (per GPU):"
     let _ = writeln!(out, "  {:<16}{:>12}", "KV cache", show(p.kv_cache, si));
     let _ = writeln!(
         out,
-        "GPU KV cache size: {} tokens ({} blocks of {} B, {} B per token)",
+        "GPU KV cache size: {} tokens ({} blocks of {} B, {} B per token{})",
         grouped(p.tokens),
         grouped(p.blocks),
         grouped(p.bytes_per_block),
-        grouped(p.bytes_per_token)
+        grouped(p.bytes_per_token),
+        if p.groups > 1 {
+            format!(
+                "; {} KV-cache groups, {} blocks a request",
+                p.groups,
+                grouped(p.blocks_per_request)
+            )
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         out,

@@ -627,13 +627,13 @@ fn vllm_sizes_its_kv_cache() {
         &[
             "estimate",
             "--preset",
-            "mistral-7b",
+            "jamba-v0.1",
             "--mode",
             "infer",
             "--engine",
             "vllm",
             "--gpu",
-            "l4",
+            "h100-80gb",
         ],
         "not modeled yet",
     );

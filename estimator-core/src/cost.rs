@@ -642,6 +642,11 @@ pub struct Cost {
     /// KV-cache elements per cached token of sliding-window attention layers, which cache at
     /// most `window` tokens.
     pub kv_window_per_token: u64,
+    /// Attention layers caching every token ([`Cost::kv_per_token`] is their sum): what a
+    /// paged engine groups (vLLM's KV-cache groups).
+    pub kv_layers: u64,
+    /// Sliding-window attention layers ([`Cost::kv_window_per_token`] is their sum).
+    pub kv_window_layers: u64,
     /// Cache elements per sequence that do not grow with it, in the activation dtype: the
     /// state-space mixers' convolution states (the last `K` inputs of each layer's conv).
     pub conv_state: u64,
@@ -744,6 +749,8 @@ impl Cost {
         checkpoint_per_token: 0,
         kv_per_token: 0,
         kv_window_per_token: 0,
+        kv_layers: 0,
+        kv_window_layers: 0,
         conv_state: 0,
         ssm_state: 0,
         window: 0,
@@ -874,6 +881,7 @@ impl Cost {
                     Ok(n) => n,
                     Err(e) => return self.poisoned(e),
                 },
+                kv_layers: self.kv_layers.saturating_add(1),
                 ..self
             }
         } else {
@@ -887,6 +895,7 @@ impl Cost {
                     Err(e) => return self.poisoned(e),
                 },
                 window: max(self.window, window),
+                kv_window_layers: self.kv_window_layers.saturating_add(1),
                 ..self
             }
         }
@@ -956,6 +965,8 @@ impl Cost {
             positions: 0,
             kv_per_token: 0,
             kv_window_per_token: 0,
+            kv_layers: 0,
+            kv_window_layers: 0,
             conv_state: 0,
             ssm_state: 0,
             window: 0,
@@ -1132,6 +1143,8 @@ impl Cost {
             )),
             kv_per_token: tri!(add(self.kv_per_token, next.kv_per_token, KV)),
             kv_window_per_token: tri!(add(self.kv_window_per_token, next.kv_window_per_token, KV)),
+            kv_layers: tri!(add(self.kv_layers, next.kv_layers, KV)),
+            kv_window_layers: tri!(add(self.kv_window_layers, next.kv_window_layers, KV)),
             conv_state: tri!(add(self.conv_state, next.conv_state, KV)),
             ssm_state: tri!(add(self.ssm_state, next.ssm_state, KV)),
             window: max(self.window, next.window),
@@ -1193,6 +1206,8 @@ impl Cost {
             checkpoint_per_token: tri!(mul(self.checkpoint_per_token, n, Overflow::Activations)),
             kv_per_token: tri!(mul(self.kv_per_token, n, KV)),
             kv_window_per_token: tri!(mul(self.kv_window_per_token, n, KV)),
+            kv_layers: tri!(mul(self.kv_layers, n, KV)),
+            kv_window_layers: tri!(mul(self.kv_window_layers, n, KV)),
             conv_state: tri!(mul(self.conv_state, n, KV)),
             ssm_state: tri!(mul(self.ssm_state, n, KV)),
             repeated_params: tri!(mul(self.repeated_params, n, P)),

@@ -106,8 +106,9 @@ pub enum EstimateError {
         /// The tokens the model reads ([`Cost::positions`](crate::Cost::positions)).
         positions: u64,
     },
-    /// A serving engine's rule that this estimate does not model yet (vLLM's hybrid
-    /// KV-cache groups: sliding windows, state-space layers, cross-attention).
+    /// A serving engine's rule that this estimate does not model yet (vLLM's KV-cache groups
+    /// for state-space layers and cross-attention, and sliding-window layers whose pages
+    /// differ from the full-attention ones').
     EngineNotModeled,
     /// A source length was given for a model without an encoder.
     SourceWithoutEncoder,
@@ -176,7 +177,7 @@ impl EstimateError {
                 "estimator: this model reads exactly one sequence length (a vision transformer: its image's patches and the class token); use that length, or change image_size or patch_size in the config"
             }
             EstimateError::EngineNotModeled => {
-                "estimator: vLLM's KV-cache groups for sliding-window, state-space and cross-attention layers (its hybrid allocator) are not modeled yet; estimate the Hugging Face path (no engine)"
+                "estimator: vLLM's KV-cache groups for state-space and cross-attention layers, and for sliding-window layers of another page size than the full ones, are not modeled yet; estimate the Hugging Face path (no engine)"
             }
             EstimateError::SourceWithoutEncoder => {
                 "estimator: a source length applies to encoder–decoder models only; this model has no encoder, so leave it unset"

@@ -18,16 +18,83 @@
 //!   `max_model_len` (`v1/core/kv_cache_utils.py`); startup fails unless one request of
 //!   `max_model_len` fits in `available − one block` (`kv_cache_planning.py`).
 //!
-//! Models whose layers fall in several KV-cache groups (sliding windows, Mamba states,
-//! cross-attention) are refused: vLLM's hybrid allocator is not modeled yet.
+//!
+//! Sliding-window layers (Mistral, Gemma 2/3, gpt-oss) go through vLLM's hybrid allocator, on
+//! by default on GPUs (`config/vllm.py`): the layers are bucketed by spec, each bucket split
+//! into groups of `group_size` layers — the smallest bucket's count, or the largest's when it is
+//! under 1.5 × the smallest (`kv_cache_planning.py`, `_get_kv_cache_groups_hybrid`) — one block
+//! is `group_size` pages, every group draws from one pool, and a sliding-window group needs
+//! `⌈min(window − 1 + in-flight tokens, max_model_len) / block_size⌉ + 1` blocks a request, the
+//! in-flight tokens being two batches of `max_num_batched_tokens` under async scheduling
+//! (`v1/kv_cache_interface.py`, `SlidingWindowSpec`; `config/vllm.py`,
+//! `max_in_flight_tokens`). Concurrency is the pool over the sum of the groups' blocks a
+//! request, the token capacity that times `max_model_len` (`kv_cache_utils.py`,
+//! `get_max_concurrency_for_kv_cache_config`).
+//!
+//! Refused ([`EstimateError::EngineNotModeled`]): Mamba states, cross-attention, and sliding
+//! and full layers of different page sizes (vLLM raises the smaller pages' block size).
+
+/// Concurrent batches in flight: vLLM 0.33's async scheduling (its default) at pipeline size 1
+/// (`config/vllm.py`, `max_concurrent_batches`).
+const IN_FLIGHT_BATCHES: u64 = 2;
 
 use crate::cost::Cost;
 use crate::dtype::DType;
 use crate::inference::{Inference, Logits};
 use crate::memory::{EstimateError, Phase};
 use crate::policy::AttentionKernel;
-use crate::training::{mul, tri};
+use crate::training::{largest, mul, tri};
 use crate::units::Bytes;
+
+/// vLLM's KV-cache groups: `full` groups of full attention and `sliding` of sliding-window
+/// layers, `size` layers each, `layer_bytes` per token a layer (one group of one kind: `size`
+/// 1 and `layer_bytes` every layer's), `window` tokens for the sliding ones.
+struct Groups {
+    full: u64,
+    sliding: u64,
+    size: u64,
+    layer_bytes: u64,
+    window: u64,
+}
+
+/// The groups of `_get_kv_cache_groups_hybrid` (vLLM 0.33, `v1/core/kv_cache_planning.py`)
+/// for a model whose full-attention layers take `full` bytes per token in all and its
+/// sliding-window layers `sliding`: one group when all layers are of one kind; otherwise
+/// groups of the smaller count of layers (of the larger when it is under 1.5 × the smaller),
+/// the last of each kind padded.
+const fn groups(c: &Cost, full: u64, sliding: u64) -> Result<Groups, EstimateError> {
+    let (lf, ls) = (c.kv_layers, c.kv_window_layers);
+    if lf == 0 && ls == 0 {
+        return Err(EstimateError::EngineNotModeled);
+    }
+    // one kind of layer: one group whose block is every layer's page
+    // (`_get_kv_cache_groups_uniform_spec`, which also takes layers of different widths)
+    if lf == 0 || ls == 0 {
+        return Ok(Groups {
+            full: if lf > 0 { 1 } else { 0 },
+            sliding: if ls > 0 { 1 } else { 0 },
+            size: 1,
+            layer_bytes: if lf > 0 { full } else { sliding },
+            window: c.window,
+        });
+    }
+    // both kinds: every layer alike, one page size (vLLM would raise the smaller pages' block
+    // size)
+    let layer_bytes = full / lf;
+    if layer_bytes * lf != full || layer_bytes * ls != sliding {
+        return Err(EstimateError::EngineNotModeled);
+    }
+    let (small, large) = if lf < ls { (lf, ls) } else { (ls, lf) };
+    // `max_num_layers < min_num_layers * 1.5`
+    let size = if 2 * large < 3 * small { large } else { small };
+    Ok(Groups {
+        full: lf.div_ceil(size),
+        sliding: ls.div_ceil(size),
+        size,
+        layer_bytes,
+        window: c.window,
+    })
+}
 
 /// vLLM's startup on one GPU of a tensor-parallel group (see the module's sources).
 ///
@@ -84,9 +151,13 @@ pub struct KvPlan {
     pub bytes_per_block: u64,
     /// `kv_cache // bytes_per_block` (the first one is vLLM's reserved null block).
     pub blocks: u64,
-    /// Token slots: `blocks × block_size` ("GPU KV cache size").
+    /// Token slots, "GPU KV cache size": the concurrency times `max_model_len` — `blocks ×
+    /// block_size` when every layer caches every token and `block_size` divides it.
     pub tokens: u64,
-    /// Blocks one request of `max_model_len` tokens needs.
+    /// KV-cache groups (1 when every layer caches every token; with sliding windows, the
+    /// full-attention groups and the sliding-window groups).
+    pub groups: u64,
+    /// Blocks one request of `max_model_len` tokens needs, over every group.
     pub blocks_per_request: u64,
     /// Requests of `max_model_len` tokens at once, in thousandths ("Maximum concurrency …:
     /// X.XXx" is this / 1000).
@@ -207,20 +278,20 @@ impl Vllm {
         }
     }
 
-    /// KV-cache bytes of one token over every layer on one GPU: heads split by the
+    /// KV-cache bytes of `per_token` cached elements a token on one GPU: heads split by the
     /// tensor-parallel degree down to one per GPU (a latent cache is whole on each).
-    const fn bytes_per_token(&self) -> Result<u64, EstimateError> {
+    const fn bytes_per_token(&self, per_token: u64) -> Result<u64, EstimateError> {
         let c = &self.cost;
         let t = self.tensor_parallel;
         let elems = if c.kv_heads == 0 || t <= 1 {
-            c.kv_per_token as u128
+            per_token as u128
         } else {
             let per_rank = if c.kv_heads / t > 1 {
                 c.kv_heads / t
             } else {
                 1
             };
-            tri!(mul(c.kv_per_token as u128, per_rank as u128)) / c.kv_heads as u128
+            tri!(mul(per_token as u128, per_rank as u128)) / c.kv_heads as u128
         };
         let bytes = match self.kv_cache {
             Some(d) => {
@@ -284,7 +355,7 @@ impl Vllm {
     /// refuses ([`Inference::checked_estimate`]'s).
     pub const fn checked_plan(&self) -> Result<KvPlan, EstimateError> {
         let c = &self.cost;
-        if c.window > 0 || c.conv_state > 0 || c.ssm_state > 0 || c.source.output > 0 {
+        if c.conv_state > 0 || c.ssm_state > 0 || c.source.output > 0 {
             return Err(EstimateError::EngineNotModeled);
         }
         if self.max_model_len == 0 || self.max_num_batched_tokens == 0 || self.max_num_seqs == 0 {
@@ -297,22 +368,24 @@ impl Vllm {
         let (weights, activations) = tri!(self.profile());
         let used = weights.get() as u128 + activations.get() as u128 + self.other.get() as u128;
         let kv = requested.saturating_sub(used);
-        let bytes_per_token = tri!(self.bytes_per_token());
-        let bytes_per_block = tri!(mul(bytes_per_token as u128, self.block_size as u128));
+        let full = tri!(self.bytes_per_token(c.kv_per_token));
+        let sliding = tri!(self.bytes_per_token(c.kv_window_per_token));
+        let g = tri!(groups(c, full, sliding));
+        let bytes_per_block = tri!(mul(
+            tri!(mul(g.layer_bytes as u128, g.size as u128)),
+            self.block_size as u128
+        ));
         let blocks = match kv.checked_div(bytes_per_block) {
             Some(n) => n,
             None => 0,
         };
-        let blocks_per_request = self.max_model_len.div_ceil(self.block_size);
-        // the longest request that fits beside the null block
+        // the pool less vLLM's null block
         let room = if blocks > 0 { blocks - 1 } else { 0 };
-        let longest = tri!(mul(room, self.block_size as u128));
-        let max_model_len = if longest < self.max_model_len as u128 {
-            longest as u64
-        } else {
-            self.max_model_len
-        };
-        let tokens = tri!(mul(blocks, self.block_size as u128));
+        let blocks_per_request = self.blocks_per_request(&g, self.max_model_len);
+        // the longest request that fits beside the null block
+        let longest =
+            largest!(|n| n <= self.max_model_len && self.blocks_per_request(&g, n) as u128 <= room);
+        let tokens = tri!(mul(blocks, self.max_model_len as u128)) / blocks_per_request as u128;
         if requested > u64::MAX as u128
             || tokens > u64::MAX as u128
             || bytes_per_block > u64::MAX as u128
@@ -325,14 +398,27 @@ impl Vllm {
             activations,
             other: self.other,
             kv_cache: Bytes::new(kv as u64),
-            bytes_per_token,
+            bytes_per_token: full.saturating_add(sliding),
             bytes_per_block: bytes_per_block as u64,
             blocks: blocks as u64,
             tokens: tokens as u64,
+            groups: g.full + g.sliding,
             blocks_per_request,
             concurrency_milli: (blocks * 1000 / blocks_per_request as u128) as u64,
-            max_model_len,
+            max_model_len: longest,
             starts: room >= blocks_per_request as u128,
         })
+    }
+
+    /// Blocks one request of `len` tokens takes from the pool: every full-attention group's
+    /// `⌈len / block_size⌉`, every sliding-window group's admission cap.
+    const fn blocks_per_request(&self, g: &Groups, len: u64) -> u64 {
+        let bs = self.block_size;
+        let full = len.div_ceil(bs);
+        let in_flight = IN_FLIGHT_BATCHES.saturating_mul(self.max_num_batched_tokens);
+        let held = g.window.saturating_sub(1).saturating_add(in_flight);
+        let window = (if held < len { held } else { len }).div_ceil(bs) + 1;
+        full.saturating_mul(g.full)
+            .saturating_add(window.saturating_mul(g.sliding))
     }
 }

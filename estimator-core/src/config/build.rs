@@ -656,6 +656,8 @@ const fn modern_encoder(c: &ModelConfig, e: Encoder) -> Architecture {
     let attn = Cost {
         kv_per_token: 0,
         kv_window_per_token: 0,
+        kv_layers: 0,
+        kv_window_layers: 0,
         window: 0,
         ..self_attention(c, None, 0)
     }
@@ -747,6 +749,7 @@ const fn encoder_attention(c: &ModelConfig, e: Encoder) -> Cost {
     // an encoder reads its whole input at once: nothing is cached
     let core = Cost {
         kv_per_token: 0,
+        kv_layers: 0,
         ..attention_core_with(h, h, d / h, 0, false)
     };
     let mut attention = linear(d, d, true)
@@ -1284,6 +1287,7 @@ const fn vision(c: &ModelConfig, v: Vision) -> Architecture {
     let v_proj = share(linear(d, d, a.qkv_bias), &mut kept);
     let core = Cost {
         kv_per_token: 0,
+        kv_layers: 0,
         ..attention_core_with(h, h, hd, 0, a.softmax_fp32)
     };
     // inference, at the output's head-major copy (measured in ViT's eager forward): the

@@ -65,6 +65,7 @@ pub const fn transformer_layer(d: u64, h: u64) -> Cost {
     Cost {
         act,
         kv_per_token: core.kv_per_token,
+        kv_layers: core.kv_layers,
         heads: core.heads,
         kv_heads: core.kv_heads,
         ..params
