@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   estimator estimate --preset llama-2-7b --gpu rtx-4090 --qlora --batch 4 --seq 512
   estimator estimate --config config.json --mode infer --prompt 8192 --gpu l4 --json
   estimator plot --preset gpt2 --sweep batch --gpu rtx-4090 --out gpt2.svg
+  estimator plot --preset llama-3-8b --mode infer --engine vllm --gpu l4 --compare h100-80gb --sweep context --out ctx.svg
   estimator validate memory.json --tolerance 0.10
   estimator presets"
 )]
@@ -27,7 +28,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Estimate the memory of training or serving a model, per GPU, and whether it fits.
     Estimate(EstimateArgs),
-    /// Draw memory against batch size or context length as an SVG (stacked parts, GPU line).
+    /// Draw memory against batch size or context length as an SVG (stacked parts, GPU line), or
+    /// vLLM's concurrency against `max_model_len` per GPU (`--sweep context`).
     Plot(PlotArgs),
     /// Compare estimates with measured runs (the `shared/reference/memory.json` format).
     Validate(ValidateArgs),
@@ -392,6 +394,9 @@ pub(crate) enum Sweep {
     Batch,
     /// Sequence length (the prompt, for inference).
     Seq,
+    /// vLLM's `max_model_len`: requests of that context at once, one line per GPU (`--gpu` and
+    /// `--compare`); needs `--mode infer --engine vllm`.
+    Context,
 }
 
 /// `estimator plot`.
@@ -405,9 +410,13 @@ pub(crate) struct PlotArgs {
     /// The SVG file to write.
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) out: PathBuf,
-    /// The sweep's largest value [default: past what fits, or 64 / 32768].
+    /// The sweep's largest value [default: past what fits, or 64 / 32768; `context`: the
+    /// model's max_position_embeddings, or 131072].
     #[arg(long)]
     pub(crate) max: Option<u64>,
+    /// `--sweep context`: more GPU presets to draw beside `--gpu`.
+    #[arg(long, value_name = "GPU,GPU", value_delimiter = ',')]
+    pub(crate) compare: Vec<String>,
 }
 
 /// `estimator validate`.

@@ -108,6 +108,8 @@ pub(crate) struct Built {
     pub(crate) vllm: Option<Vllm>,
     /// GPUs per node for the host memory, when `--offload`.
     pub(crate) gpus_per_node: Option<u64>,
+    /// The tensor-parallel degree.
+    pub(crate) tp: u64,
 }
 
 /// Takes a flag's value or its default, noting the default.
@@ -386,6 +388,40 @@ fn lora_of(
     Ok(Some(Lora { rank, targets: t }))
 }
 
+/// The GPU preset `name`, or an error listing them with the closest.
+pub(crate) fn gpu_named(name: &str) -> Result<Gpu, CliError> {
+    Gpu::by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = gpu::ALL.iter().map(|g| g.name).collect();
+        let hint = closest(&name.to_ascii_lowercase(), names.iter().copied())
+            .map(|n| format!(" (did you mean `{n}`?)"))
+            .unwrap_or_default();
+        CliError::new(format!(
+            "unknown GPU `{name}`{hint}; known: {}",
+            names.join(", ")
+        ))
+    })
+}
+
+/// vLLM's startup of the same flags on GPU `g` (the knobs' defaults follow its size), for a
+/// plan built with `--engine vllm`.
+pub(crate) fn vllm_on(
+    s: &Settings,
+    model: &Model,
+    g: Gpu,
+    built: &Built,
+) -> Result<Vllm, CliError> {
+    let config = with_kernels(s, model.config, &mut Vec::new())?;
+    match (built.plan, built.vllm) {
+        (Plan::Infer(inf), Some(_)) => {
+            vllm_of(s, &config, Some(g), (inf, built.tp), &mut Vec::new())?
+                .ok_or_else(|| CliError::new("vLLM's plot needs `--engine vllm`"))
+        }
+        _ => Err(CliError::new(
+            "`--sweep context` plots vLLM's concurrency; add `--mode infer --engine vllm --gpu NAME`",
+        )),
+    }
+}
+
 /// The plan the flags describe.
 #[allow(
     clippy::too_many_lines,
@@ -401,16 +437,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let name = "model";
     let gpu = match &s.gpu {
         None => None,
-        Some(g) => Some(Gpu::by_name(g).ok_or_else(|| {
-            let names: Vec<&str> = gpu::ALL.iter().map(|g| g.name).collect();
-            let hint = closest(&g.to_ascii_lowercase(), names.iter().copied())
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_default();
-            CliError::new(format!(
-                "unknown GPU `{g}`{hint}; known: {}",
-                names.join(", ")
-            ))
-        })?),
+        Some(g) => Some(gpu_named(g)?),
     };
     let overhead = match s.overhead_mib {
         None => Bytes::ZERO,
@@ -540,6 +567,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             seq: prompt,
             vllm,
             gpus_per_node: None,
+            tp,
         });
     }
     let seq = if let Some(n) = s.seq {
@@ -806,6 +834,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         seq,
         vllm: None,
         gpus_per_node,
+        tp,
     })
 }
 

@@ -1,5 +1,5 @@
 //! `estimator plot`: memory parts stacked against batch size or context length, with the GPU's
-//! usable memory as a line.
+//! usable memory as a line; or vLLM's concurrency against `max_model_len`, a line per GPU.
 
 use estimator::{Bytes, Memory};
 use plotters::prelude::*;
@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use crate::CliError;
 use crate::args::{Mode, PlotArgs, Sweep};
 use crate::model::Model;
-use crate::plan::{Built, Plan};
+use crate::plan::{Built, Plan, estimate_error, gpu_named, vllm_on};
 
 /// The parts in stacking order, with their colours.
 const PARTS: [(&str, RGBColor); 9] = [
@@ -75,10 +75,19 @@ pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<Stri
             args.out.display()
         )));
     }
+    if args.sweep == Sweep::Context {
+        return context(args, model, built);
+    }
+    if !args.compare.is_empty() {
+        return Err(CliError::new(
+            "`--compare` draws other GPUs' vLLM concurrency; use it with `--sweep context`",
+        ));
+    }
     let plan = built.plan;
     let budget = built.gpu.map(estimator::gpu::Gpu::usable);
     let (label, default_max) = match args.sweep {
-        Sweep::Batch => ("batch size", 64),
+        // (`context` returned above)
+        Sweep::Batch | Sweep::Context => ("batch size", 64),
         Sweep::Seq if built.mode == Mode::Infer => ("prompt length (tokens)", 32_768),
         Sweep::Seq => ("sequence length (tokens)", 32_768),
     };
@@ -89,7 +98,7 @@ pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<Stri
             // past the largest that fits, so the crossing shows
             Some(b) => {
                 let fit = match args.sweep {
-                    Sweep::Batch => plan.max_batch(b),
+                    Sweep::Batch | Sweep::Context => plan.max_batch(b),
                     Sweep::Seq => plan.max_seq(b),
                 };
                 (fit.saturating_mul(3) / 2).max(8)
@@ -115,7 +124,7 @@ pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<Stri
     let mut rows: Vec<(u64, [u64; 9])> = Vec::new();
     for &x in &xs {
         let at = match args.sweep {
-            Sweep::Batch => plan.with_batch(x),
+            Sweep::Batch | Sweep::Context => plan.with_batch(x),
             Sweep::Seq => plan.with_seq(x),
         };
         match at.estimate() {
@@ -151,6 +160,139 @@ pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<Stri
         out.display(),
         rows.len()
     ))
+}
+
+/// A GPU's line: its name and (context, concurrency) where vLLM starts.
+type Line = (String, Vec<(u64, f64)>);
+
+/// vLLM's maximum concurrency against `max_model_len`, a line per GPU (`--gpu`, then
+/// `--compare`), each ending where vLLM would no longer start.
+fn context(args: &PlotArgs, model: &Model, built: &Built) -> Result<String, CliError> {
+    let s = &args.settings;
+    if built.vllm.is_none() {
+        return Err(CliError::new(
+            "`--sweep context` plots vLLM's concurrency; add `--mode infer --engine vllm --gpu NAME`",
+        ));
+    }
+    let mut gpus = Vec::new();
+    gpus.extend(built.gpu);
+    for name in &args.compare {
+        let g = gpu_named(name)?;
+        if !gpus.contains(&g) {
+            gpus.push(g);
+        }
+    }
+    let max = match args.max {
+        Some(0) => return Err(CliError::new("`--max` must be at least 1")),
+        Some(m) => m,
+        None if model.config.max_positions > 0 => model.config.max_positions,
+        None => 131_072,
+    };
+    let xs: Vec<u64> = points(max)
+        .into_iter()
+        .filter(|&x| x >= 256.min(max))
+        .collect();
+    let mut lines: Vec<Line> = Vec::new();
+    let mut summary = Vec::new();
+    for g in gpus {
+        let v = vllm_on(s, model, g, built)?;
+        let mut line = Vec::new();
+        let mut longest = None;
+        for &x in &xs {
+            let p = v.max_model_len(x).checked_plan().map_err(estimate_error)?;
+            if !p.starts {
+                longest = Some(p.max_model_len);
+                break;
+            }
+            #[allow(clippy::cast_precision_loss, reason = "plot coordinates")]
+            line.push((x, p.concurrency_milli as f64 / 1000.0));
+        }
+        let end = match line.last() {
+            Some((x, c)) => format!("{c:.2}x at {x} tokens"),
+            None => "nothing".to_owned(),
+        };
+        summary.push(match longest {
+            Some(n) => format!("{} {end}, starts up to {n}", g.name),
+            None => format!("{} {end}", g.name),
+        });
+        lines.push((g.name.to_owned(), line));
+    }
+    let title = format!(
+        "{}: vLLM's maximum concurrency vs max_model_len",
+        model.name
+    );
+    let subtitle = format!(
+        "{}; vLLM's startup per GPU: the pool left by the weights and the profiling forward",
+        built.described
+    );
+    draw_context(&args.out, &title, &subtitle, &lines, max)
+        .map_err(|e| CliError::new(format!("cannot write `{}`: {e}", args.out.display())))?;
+    Ok(format!(
+        "wrote {} ({})\n",
+        args.out.display(),
+        summary.join("; ")
+    ))
+}
+
+/// Log–log lines of concurrency against context.
+#[allow(clippy::cast_precision_loss, reason = "plot coordinates")]
+fn draw_context(
+    path: &std::path::Path,
+    title: &str,
+    subtitle: &str,
+    lines: &[Line],
+    max: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (header, body) = root.split_vertically(64);
+    header.draw(&Text::new(
+        title.to_owned(),
+        (24, 14),
+        ("sans-serif", 22).into_font(),
+    ))?;
+    header.draw(&Text::new(
+        subtitle.to_owned(),
+        (24, 44),
+        ("sans-serif", 13).into_font().color(&BLACK.mix(0.7)),
+    ))?;
+    let top = lines
+        .iter()
+        .flat_map(|(_, l)| l.iter().map(|p| p.1))
+        .fold(1.0, f64::max)
+        * 1.5;
+    let left = 256.min(max) as f64;
+    let mut chart = ChartBuilder::on(&body)
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            (left..(max as f64).max(left + 1.0)).log_scale(),
+            (0.1f64..top).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("max_model_len (tokens)")
+        .y_desc("requests at once (maximum concurrency)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y}"))
+        .draw()?;
+    for (i, (name, line)) in lines.iter().enumerate() {
+        let colour = PARTS[i % PARTS.len()].1;
+        let points: Vec<(f64, f64)> = line.iter().map(|&(x, c)| (x as f64, c)).collect();
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], colour.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 /// The texts of the picture.

@@ -274,6 +274,66 @@ fn plot_writes_an_svg() {
             .unwrap_or_default()
             .contains("kv cache")
     );
+    // vLLM's concurrency against max_model_len, one line per GPU, each ending where vLLM no
+    // longer starts: Llama-3-8B's 16 GB of bf16 weights leave an L4 (23,034 MiB) little room
+    let said = ok(&[
+        "plot",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "vllm",
+        "--gpu",
+        "l4",
+        "--compare",
+        "h100-80gb",
+        "--sweep",
+        "context",
+        "--max",
+        "1048576",
+        "--out",
+        path,
+    ]);
+    let svg = std::fs::read_to_string(&out).expect("the SVG exists");
+    for label in [
+        "l4",
+        "h100-80gb",
+        "max_model_len (tokens)",
+        "maximum concurrency",
+    ] {
+        assert!(svg.contains(label), "`{label}` missing from the picture");
+    }
+    assert!(
+        said.contains("l4 ") && said.contains("starts up to"),
+        "{said}"
+    );
+    fails(
+        &[
+            "plot",
+            "--preset",
+            "llama-3-8b",
+            "--sweep",
+            "context",
+            "--out",
+            path,
+        ],
+        "--engine vllm",
+    );
+    fails(
+        &[
+            "plot",
+            "--preset",
+            "gpt2",
+            "--sweep",
+            "batch",
+            "--compare",
+            "l4",
+            "--out",
+            path,
+        ],
+        "--sweep context",
+    );
     let _ = std::fs::remove_file(out);
 }
 
