@@ -33,7 +33,8 @@ model! {
         layers: [Layer; n_layers],
         norm: RmsNorm<d_model>,
         rotary_emb: Rotary<{ d_model / n_heads }>,
-        lm_head: Linear<d_model, vocab_size, false>,
+        // bitsandbytes leaves the head in its dtype (transformers' get_keys_to_not_convert)
+        unquantized lm_head: Linear<d_model, vocab_size, false>,
         lora(rank = 16, targets = [q_proj, v_proj]),
     }
 }
@@ -42,11 +43,14 @@ model! {
 const _: () = assert!(LoraLlama2_7B::TRAINABLE == 8_388_608);
 const _: () = assert!(LoraLlama2_7B::PARAMS == 6_746_804_224);
 
-/// The QLoRA recipe (Dettmers et al. 2023): NF4 base with double quantization, bf16 compute
-/// and adapters, 512-token sequences, no dropout in Llama.
+/// QLoRA as bitsandbytes and peft run it (Dettmers et al. 2023): every Linear but the head in
+/// NF4 with double quantization; `prepare_model_for_kbit_training` casts the rest of the base to
+/// fp32 and turns gradient checkpointing on, the adapters are fp32 (`autocast_adapter_dtype`),
+/// the Trainer computes under bf16 autocast; 512-token sequences, no dropout in Llama.
 const QLORA: Training = Training::of::<LoraLlama2_7B>()
     .seq(512)
-    .precision(Precision::Mixed(DType::BF16))
+    .precision(Precision::Autocast(DType::BF16))
+    .recompute(Recompute::Full)
     .frozen_weights(DType::NF4DoubleQuant)
     .dropout(false);
 const CARD: Bytes = gpu::RTX_4090.usable();

@@ -30,7 +30,7 @@
 //!
 //! The pieces:
 //! - [`Params`]: what a layer costs, as associated consts; `#[derive(Params)]` sums a struct's
-//!   fields (attributes `tied`, `frozen`, `skip`, `shares_input`, `crate = path`), and
+//!   fields (attributes `tied`, `frozen`, `skip`, `shares_input`, `unquantized`, `crate = path`), and
 //!   [`model!`] declares a whole model from hyper-parameters or a Hugging Face `config.json`.
 //! - [`layers`]: the layer vocabulary, counts equal to PyTorch's, parameters and buffers.
 //! - [`Cost`]: everything the memory model needs from a layer, composed by `const fn`s.
@@ -66,6 +66,8 @@ pub use estimator_core::{config, gpu, layers};
 /// - `#[params(skip)]`: the field is not a layer (a name, a config value): ignored.
 /// - `#[params(shares_input)]`: the field reads the same input as the field before it (`k_proj`
 ///   after `q_proj`): that input is saved once.
+/// - `#[params(unquantized)]`: weight quantization leaves the field in its dtype, as
+///   bitsandbytes, GPTQ and AWQ leave a model's `lm_head`.
 ///
 /// Container attribute: `#[params(crate = path)]` when `estimator` is re-exported under another
 /// name.
@@ -115,14 +117,15 @@ pub use estimator_macros::Params;
 /// block     := "block" NAME "{" field,* "}"     // a nested layer type, usable in fields
 /// lora      := "lora" "(" "rank" "=" expr "," "targets" "=" "[" NAME,* "]" ")"
 /// field     := attribute* modifier* NAME ":" type
-/// modifier  := "tied" | "frozen" | "shares_input" | "lora" "(" expr ")"
+/// modifier  := "tied" | "frozen" | "shares_input" | "unquantized" | "lora" "(" expr ")"
 /// ```
 ///
 /// - In field types, a hyper-parameter's name stands for its value (`LayerNorm<d_model>`) and a
 ///   braced expression is evaluated by the macro (`Linear<d_model, { 4 * d_model }>`) — what
 ///   const generics cannot do. Array lengths may be expressions too (`[Block; n_layers]`).
 /// - Modifiers are the derive's attributes (`tied`: shares another field's weights; `frozen`:
-///   does not train; `shares_input`: reads the previous field's input) and `lora(r)`, which
+///   does not train; `shares_input`: reads the previous field's input; `unquantized`: left in its
+///   dtype by weight quantization) and `lora(r)`, which
 ///   wraps a `Linear` in `Lora<_, r>`.
 /// - `lora(rank = r, targets = [q_proj, v_proj])` puts adapters of rank `r` on every field of
 ///   those names (in the model or its blocks) and freezes every other layer, as peft does.

@@ -72,7 +72,8 @@ model! {
         layers: [Layer; { 4 * 8 }],
         norm: RmsNorm<d_model>,
         rotary_emb: Rotary<head_dim>,
-        lm_head: Linear<d_model, vocab, false>,
+        // bitsandbytes leaves the head in 16 bits
+        unquantized lm_head: Linear<d_model, vocab, false>,
         lora(rank = 16, targets = [q_proj, v_proj]),
     }
 }
@@ -83,11 +84,13 @@ fn lora_option_matches_peft() {
     // "trainable params: 8,388,608" = 32 layers · 2 · 16 · (4096 + 4096)
     assert_eq!(LoraLlama::TRAINABLE, 8_388_608);
     assert_eq!(LoraLlama::PARAMS, 6_738_415_616 + 8_388_608);
-    // everything else frozen; the frozen matmul weights are what QLoRA stores in NF4
+    // everything else frozen; the frozen matmul weights are what QLoRA stores in NF4: the
+    // layers' projections, not the head (transformers' get_keys_to_not_convert skips lm_head)
     assert_eq!(
         LoraLlama::COST.frozen_matmul,
-        32 * (4 * 4096 * 4096 + 3 * 4096 * 11008) + 32000 * 4096
+        32 * (4 * 4096 * 4096 + 3 * 4096 * 11008)
     );
+    assert_eq!(LoraLlama::COST.unquantized_matmul, 32000 * 4096);
 }
 
 #[test]

@@ -255,7 +255,7 @@ pub(crate) struct Settings {
     /// Inference: tokens generated after the prompt [default: 256].
     #[arg(long)]
     pub(crate) generate: Option<u64>,
-    /// Training precision [default: mixed].
+    /// Training precision [default: mixed; autocast with --qlora].
     #[arg(long, value_enum)]
     pub(crate) precision: Option<PrecisionArg>,
     /// The 16-bit type of mixed, pure and autocast precision [default: bf16].
@@ -267,7 +267,7 @@ pub(crate) struct Settings {
     /// How the optimizer step runs [default: foreach].
     #[arg(long, value_enum)]
     pub(crate) optimizer_impl: Option<ImplArg>,
-    /// Activation recomputation [default: none].
+    /// Activation recomputation [default: none; full with --qlora].
     #[arg(long, value_enum)]
     pub(crate) recompute: Option<RecomputeArg>,
     /// Attention kernel [default: flash].
@@ -311,7 +311,10 @@ pub(crate) struct Settings {
     /// LoRA target modules, comma-separated [default: q_proj,v_proj].
     #[arg(long, value_name = "NAMES", value_delimiter = ',')]
     pub(crate) lora_targets: Option<Vec<String>>,
-    /// QLoRA: LoRA (rank 16 unless --lora-rank) on a base frozen in NF4 with double quantization.
+    /// QLoRA as bitsandbytes and peft run it: LoRA (rank 16 unless --lora-rank) on a base whose
+    /// Linears but the head are frozen in NF4 with double quantization; the rest of the base and
+    /// the adapters in fp32 under bf16 autocast, gradient checkpointing on (peft's
+    /// prepare_model_for_kbit_training) — unless --precision / --recompute say otherwise.
     #[arg(long)]
     pub(crate) qlora: bool,
     /// ZeRO stage over --gpus data-parallel GPUs [default: 0].

@@ -605,11 +605,24 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         }
     };
     let lora = lora_of(s, c, &mut assumed)?;
+    // QLoRA as peft writes it: prepare_model_for_kbit_training casts the base's unquantized
+    // parameters to fp32 and turns gradient checkpointing on, the adapters are fp32
+    // (autocast_adapter_dtype), the Trainer runs under bf16 autocast
+    let (precision_default, precision_shown, recompute_default, recompute_shown) = if s.qlora {
+        (
+            PrecisionArg::Autocast,
+            "autocast (QLoRA with peft: the embeddings, norms, head and adapters in fp32 — prepare_model_for_kbit_training, autocast_adapter_dtype)",
+            RecomputeArg::Full,
+            "full (prepare_model_for_kbit_training turns gradient checkpointing on)",
+        )
+    } else {
+        (PrecisionArg::Mixed, "mixed", RecomputeArg::None, "none")
+    };
     let precision = match or_default(
         s.precision,
-        PrecisionArg::Mixed,
+        precision_default,
         "precision",
-        "mixed",
+        precision_shown,
         &mut assumed,
     ) {
         PrecisionArg::Fp32 => Precision::Fp32,
@@ -647,9 +660,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     };
     let recompute = match or_default(
         s.recompute,
-        RecomputeArg::None,
+        recompute_default,
         "recompute",
-        "none",
+        recompute_shown,
         &mut assumed,
     ) {
         RecomputeArg::None => Recompute::None,
@@ -768,6 +781,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     }
     if s.qlora {
         t = t.frozen_weights(DType::NF4DoubleQuant);
+        assumed.push(
+            "qlora: NF4 with double quantization on every Linear but the head (bitsandbytes through transformers: get_keys_to_not_convert)".to_owned(),
+        );
     }
     let described = format!(
         "training, batch {batch} × {}{seq} tokens{}, {}, {} ({}), {} attention, recompute {}{}{}{}{}",

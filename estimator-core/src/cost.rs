@@ -597,9 +597,14 @@ pub struct Cost {
     /// LoRA adapters): what weight quantization (int8, int4, NF4) applies to. Embeddings,
     /// convolutions, biases and norms stay in 16 bits in bitsandbytes, GPTQ and AWQ.
     pub matmul: u64,
-    /// Matmul-weight elements that do not train (a LoRA base, `Frozen<T>`): QLoRA stores these
-    /// in NF4.
+    /// Matmul-weight elements that do not train (a LoRA base, `Frozen<T>`) and that a
+    /// quantizer converts: QLoRA stores these in NF4 (an [unquantized](Cost::unquantized) head
+    /// is not among them).
     pub frozen_matmul: u64,
+    /// Matmul-weight elements that quantizers leave in their dtype: the model's output head
+    /// (transformers' bitsandbytes integration skips it, `get_keys_to_not_convert`:
+    /// `lm_head`, or a classifier as the last module; GPTQ and AWQ keep `lm_head` too).
+    pub unquantized_matmul: u64,
     /// Matmul-weight elements used outside autocast, so that it keeps no 16-bit copy of them:
     /// transformers 5's grouped experts, which compute in the parameters' dtype (measured: their
     /// activations stay fp32 under bf16 autocast, `tests/fixtures/memory-families.json`).
@@ -735,6 +740,7 @@ impl Cost {
         matmul: 0,
         frozen_matmul: 0,
         uncast_matmul: 0,
+        unquantized_matmul: 0,
         factored: 0,
         small_trainable: 0,
         largest_tensor: 0,
@@ -1125,6 +1131,7 @@ impl Cost {
             matmul: tri!(add(self.matmul, next.matmul, P)),
             frozen_matmul: tri!(add(self.frozen_matmul, next.frozen_matmul, P)),
             uncast_matmul: tri!(add(self.uncast_matmul, next.uncast_matmul, P)),
+            unquantized_matmul: tri!(add(self.unquantized_matmul, next.unquantized_matmul, P)),
             factored: tri!(add(self.factored, next.factored, P)),
             small_trainable: tri!(add(self.small_trainable, next.small_trainable, P)),
             largest_tensor: max(self.largest_tensor, next.largest_tensor),
@@ -1195,6 +1202,7 @@ impl Cost {
             matmul: tri!(mul(self.matmul, n, P)),
             frozen_matmul: tri!(mul(self.frozen_matmul, n, P)),
             uncast_matmul: tri!(mul(self.uncast_matmul, n, P)),
+            unquantized_matmul: tri!(mul(self.unquantized_matmul, n, P)),
             factored: tri!(mul(self.factored, n, P)),
             small_trainable: tri!(mul(self.small_trainable, n, P)),
             tied: tri!(mul(self.tied, n, P)),
@@ -1376,6 +1384,16 @@ impl Cost {
         }
     }
 
+    /// The same layer left in its dtype by weight quantization (the model's output head: see
+    /// [`Cost::unquantized_matmul`]); mark it before freezing it.
+    #[must_use]
+    pub const fn unquantized(self) -> Cost {
+        Cost {
+            unquantized_matmul: self.matmul,
+            ..self
+        }
+    }
+
     /// The same layer with no trainable parameters: no gradients, no optimizer state, matmul
     /// weights counted as frozen (a LoRA base, `Frozen<T>`, `#[params(frozen)]`), and no inputs
     /// kept for weight gradients.
@@ -1384,7 +1402,7 @@ impl Cost {
         Cost {
             trainable: 0,
             trainable_tensors: 0,
-            frozen_matmul: self.matmul,
+            frozen_matmul: self.matmul - self.unquantized_matmul,
             factored: 0,
             small_trainable: 0,
             largest_tensor: 0,
@@ -1410,6 +1428,7 @@ impl Cost {
             matmul: 0,
             frozen_matmul: 0,
             uncast_matmul: 0,
+            unquantized_matmul: 0,
             factored: 0,
             small_trainable: 0,
             largest_tensor: 0,

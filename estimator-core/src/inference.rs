@@ -235,11 +235,13 @@ impl Inference {
         let quantized = self.weights.whole_bytes().is_none()
             || matches!(self.weights, DType::I8 | DType::F8E4M3 | DType::F8E5M2);
         if quantized {
-            let matmul = match self.weights.checked_bytes_for(c.matmul) {
+            // the output head stays 16-bit, as bitsandbytes, GPTQ and AWQ leave it
+            let converted = c.matmul - c.unquantized_matmul;
+            let matmul = match self.weights.checked_bytes_for(converted) {
                 Some(v) => v.get() as u128,
                 None => return Err(EstimateError::Overflow),
             };
-            add(matmul, tri!(mul((c.params - c.matmul) as u128, 2)))
+            add(matmul, tri!(mul((c.params - converted) as u128, 2)))
         } else {
             match self.weights.checked_bytes_for(c.params) {
                 Some(v) => Ok(v.get() as u128),

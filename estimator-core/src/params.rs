@@ -115,6 +115,16 @@ impl<'a> Layer<'a> {
         }
     }
 
+    /// Marks the field `#[params(unquantized)]`: weight quantization leaves it in its dtype, as
+    /// bitsandbytes, GPTQ and AWQ leave a model's `lm_head` (see [`Cost::unquantized`]).
+    #[must_use]
+    pub const fn unquantized(self) -> Layer<'a> {
+        Layer {
+            cost: self.cost.unquantized(),
+            ..self
+        }
+    }
+
     /// Marks the field `#[params(shares_input)]` (see [`Cost::shares_input`]).
     #[must_use]
     pub const fn shares_input(self) -> Layer<'a> {

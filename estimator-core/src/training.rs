@@ -775,7 +775,14 @@ impl Training {
         if let Precision::Autocast(_) = p {
             // autocast keeps a 16-bit copy of every matmul weight it casts (tied uses
             // included) until backward
-            let copies = tri!(add((c.matmul - c.uncast_matmul) as u128, c.tied as u128));
+            let mut cast = c.matmul - c.uncast_matmul;
+            if self.frozen_weights.is_some() {
+                // quantized weights are dequantized inside bitsandbytes' matmul, which keeps
+                // the packed weight for backward, not a 16-bit copy (MatMul4Bit.forward:
+                // `ctx.tensors = (None, B)`, bitsandbytes 0.50 autograd/_functions.py)
+                cast = cast.saturating_sub(c.frozen_matmul);
+            }
+            let copies = tri!(add(cast as u128, c.tied as u128));
             forward_temporaries = tri!(self.split(tri!(mul(copies, cl))));
         }
         if zero >= ZeroStage::Three as u8 && (dp > 1 || gathered_alone) {

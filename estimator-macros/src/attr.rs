@@ -6,7 +6,10 @@ use syn::spanned::Spanned;
 use crate::ctxt::Ctxt;
 
 /// The field attributes, for the "expected one of" hint and "did you mean".
-const FIELD_KEYS: &[&str] = &["tied", "frozen", "skip", "shares_input"];
+const FIELD_KEYS: &[&str] = &["tied", "frozen", "skip", "shares_input", "unquantized"];
+
+/// The field attributes as the errors list them.
+const EXPECTED: &str = "`tied`, `frozen`, `skip`, `shares_input` or `unquantized`";
 
 /// What `#[params(...)]` says about a field.
 #[derive(Default)]
@@ -19,6 +22,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) skip: Option<Span>,
     /// `shares_input`.
     pub(crate) shares_input: Option<Span>,
+    /// `unquantized`.
+    pub(crate) unquantized: Option<Span>,
 }
 
 /// What `#[params(...)]` says about the struct.
@@ -102,7 +107,7 @@ pub(crate) fn field(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
                     )));
                 }
                 // An unknown key with a value: report the key, then skip the value.
-                cx.syn_error(syn::Error::new(span, unknown(&key, FIELD_KEYS, "`tied`, `frozen`, `skip` or `shares_input`")));
+                cx.syn_error(syn::Error::new(span, unknown(&key, FIELD_KEYS, EXPECTED)));
                 skip_value(meta.input)?;
                 return Ok(());
             }
@@ -111,13 +116,14 @@ pub(crate) fn field(cx: &mut Ctxt, attrs: &[syn::Attribute]) -> FieldAttrs {
                 "frozen" => set_flag(cx, &mut out.frozen, "frozen", span),
                 "skip" => set_flag(cx, &mut out.skip, "skip", span),
                 "shares_input" => set_flag(cx, &mut out.shares_input, "shares_input", span),
+                "unquantized" => set_flag(cx, &mut out.unquantized, "unquantized", span),
                 "crate" => cx.syn_error(syn::Error::new(
                     span,
                     "`crate` is a container attribute; write `#[params(crate = path)]` on the struct",
                 )),
                 _ => cx.syn_error(syn::Error::new(
                     span,
-                    unknown(&key, FIELD_KEYS, "`tied`, `frozen`, `skip` or `shares_input`"),
+                    unknown(&key, FIELD_KEYS, EXPECTED),
                 )),
             }
             Ok(())
@@ -137,6 +143,7 @@ fn check_combinations(cx: &mut Ctxt, a: &FieldAttrs) {
             (a.tied, "tied"),
             (a.frozen, "frozen"),
             (a.shares_input, "shares_input"),
+            (a.unquantized, "unquantized"),
         ] {
             if other.is_some() {
                 cx.syn_error(syn::Error::new(

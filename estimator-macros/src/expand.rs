@@ -159,6 +159,10 @@ fn layer_entry(krate: &syn::Path, f: &LayerField<'_>) -> TokenStream {
     let name = &f.name;
     let span = ty.span();
     let mut entry = quote_spanned!(span=> #krate::Layer::of::<#ty>(#name));
+    // before freezing: a frozen layer's quantized weights are what is not left unquantized
+    if f.attrs.unquantized.is_some() {
+        entry = quote!(#entry.unquantized());
+    }
     if f.attrs.tied.is_some() {
         entry = quote!(#entry.tied());
     }

@@ -516,7 +516,7 @@ const fn head(c: &ModelConfig, top: &mut Parts, frozen: bool) {
     match c.head {
         Head::LanguageModel | Head::PreTraining => {
             // vocabulary-parallel: its input, the final norm's output, is whole on every GPU
-            let w = freeze(linear(d, v, false).replicated(), frozen);
+            let w = freeze(linear(d, v, false).replicated().unquantized(), frozen);
             let w = if c.tie_word_embeddings { w.tied() } else { w };
             // the bias is a parameter of its own; the head's output is still the logits
             let head = if c.head_bias {
@@ -532,12 +532,17 @@ const fn head(c: &ModelConfig, top: &mut Parts, frozen: bool) {
             top.push("lm_head", "Linear", head);
         }
         Head::None => {}
-        Head::SequenceClassification(n) => top.push("score", "Linear", linear(d, n, false)),
+        // the last module: left unquantized (`get_keys_to_not_convert`)
+        Head::SequenceClassification(n) => {
+            top.push("score", "Linear", linear(d, n, false).unquantized());
+        }
         Head::TokenClassification(n) => top.extend(&[
             ("dropout", "Dropout", dropout(d)),
-            ("score", "Linear", linear(d, n, true)),
+            ("score", "Linear", linear(d, n, true).unquantized()),
         ]),
-        Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
+        Head::QuestionAnswering => {
+            top.push("qa_outputs", "Linear", linear(d, 2, true).unquantized());
+        }
     }
 }
 
@@ -631,13 +636,15 @@ const fn encoder(c: &ModelConfig, e: Encoder) -> Architecture {
         Head::SequenceClassification(n) => top.extend(&[
             ("pooler", "Linear", pooler),
             ("dropout", "Dropout", dropout(d)),
-            ("classifier", "Linear", linear(d, n, true)),
+            ("classifier", "Linear", linear(d, n, true).unquantized()),
         ]),
         Head::TokenClassification(n) => top.extend(&[
             ("dropout", "Dropout", dropout(d)),
-            ("classifier", "Linear", linear(d, n, true)),
+            ("classifier", "Linear", linear(d, n, true).unquantized()),
         ]),
-        Head::QuestionAnswering => top.push("qa_outputs", "Linear", linear(d, 2, true)),
+        Head::QuestionAnswering => {
+            top.push("qa_outputs", "Linear", linear(d, 2, true).unquantized());
+        }
     }
     Architecture { top, blocks }
 }
@@ -1205,7 +1212,7 @@ const fn seq2seq(c: &ModelConfig, s: Seq2Seq) -> Architecture {
             linear(d, d, true).add(dropout(d)).add(linear(d, n, true)),
         ),
         Head::LanguageModel => {
-            let w = linear(d, v, false);
+            let w = linear(d, v, false).unquantized();
             top.push(
                 "lm_head",
                 "Linear",

@@ -342,6 +342,7 @@ fn struct_fields(cx: &mut Ctxt, ctx: &StructCtx<'_>, fields: &[&Field]) -> Token
                 Modifier::Tied(s) => ("tied", *s),
                 Modifier::Frozen(s) => ("frozen", *s),
                 Modifier::SharesInput(s) => ("shares_input", *s),
+                Modifier::Unquantized(s) => ("unquantized", *s),
                 Modifier::Lora(s, rank) => {
                     match eval(rank, ctx.env) {
                         Ok(0) => cx.error_spanned_by(rank, "a LoRA rank must be at least 1"),

@@ -8,7 +8,7 @@
 //! block     := "block" IDENT "{" field ("," field)* ","? "}"
 //! lora      := "lora" "(" "rank" "=" expr "," "targets" "=" "[" IDENT ("," IDENT)* "]" ")"
 //! field     := attribute* modifier* IDENT ":" type
-//! modifier  := "tied" | "frozen" | "shares_input" | "lora" "(" expr ")"
+//! modifier  := "tied" | "frozen" | "shares_input" | "unquantized" | "lora" "(" expr ")"
 //! ```
 
 use proc_macro2::Span;
@@ -82,12 +82,14 @@ pub(crate) enum Modifier {
     Frozen(Span),
     /// `shares_input`.
     SharesInput(Span),
+    /// `unquantized`.
+    Unquantized(Span),
     /// `lora(rank)`.
     Lora(Span, Expr),
 }
 
 /// The modifier keywords, for the error that lists them.
-const MODIFIERS: &str = "`tied`, `frozen`, `shares_input` or `lora(rank)`";
+const MODIFIERS: &str = "`tied`, `frozen`, `shares_input`, `unquantized` or `lora(rank)`";
 
 impl Parse for ModelInput {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -274,6 +276,7 @@ impl Parse for Field {
                 "tied" => Modifier::Tied(span),
                 "frozen" => Modifier::Frozen(span),
                 "shares_input" => Modifier::SharesInput(span),
+                "unquantized" => Modifier::Unquantized(span),
                 "lora" => {
                     let content;
                     parenthesized!(content in input);
