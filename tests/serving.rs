@@ -191,3 +191,54 @@ fn vllm_sliding_window_groups() {
     assert!(!long.starts);
     assert_eq!(long.max_model_len, (long.blocks - 1 - 5 * 1089) * 16);
 }
+
+/// vLLM's Table 1, the larger rows: OPT-66B on 4 A100s (40 GB each: 160 GB) holds 132 GB of
+/// parameters and 21 GB of KV cache, 9.7K token slots; OPT-175B on 8 A100-80GB holds 346 GB
+/// and 264 GB, 60.1K slots. Tensor parallelism splits each token's 2 × hidden × layers × 2 B
+/// (2.25 MiB for 66B, 4.5 MiB for 175B) over the GPUs; given the paper's KV split (in GiB, as
+/// the 13B row), the slots are 21 GiB / 2.25 MiB = 9,557 (1.5 % under the printed 9.7K) and
+/// 264 GiB / 4.5 MiB = 60,074. OPT-175B's config is OPT's Table 1 (96 layers, 96 heads of
+/// 128, FFN 49152) on OPT-66B's file; PyTorch counts it at 174,604,468,224 parameters
+/// (tests/fixtures/config-params.json).
+#[test]
+fn vllm_table_1_opt_66b_and_175b() {
+    use estimator::{Bytes, Vllm, gpu};
+    let rows = [
+        (
+            include_str!("../configs/opt-66b.json"),
+            4u64,
+            gpu::A100_40GB.capacity,
+            132_000_000_000u64,
+            21u64 << 30,
+            9_700u64,
+        ),
+        (
+            include_str!("../configs/opt-175b.json"),
+            8,
+            gpu::A100_80GB.capacity,
+            346_000_000_000,
+            264 << 30,
+            60_100,
+        ),
+    ];
+    for (json, tp, capacity, weights, kv, slots) in rows {
+        let base = Vllm::new(config(json).cost(), "opt", capacity)
+            .gpu_memory_utilization_permille(1000)
+            .max_model_len(2048)
+            .tensor_parallel(tp);
+        let plan = base.checked_plan().expect("plans");
+        // the weights over the GPUs, within 3 % of the row
+        let all = plan.weights.get() * tp;
+        assert!(all.abs_diff(weights) * 100 < 3 * weights, "{all}");
+        // the paper's split: what each GPU leaves to its share of the KV cache
+        let share = kv / tp;
+        let other = plan.requested.get() - plan.weights.get() - plan.activations.get() - share;
+        let split = base.other(Bytes::new(other)).checked_plan().expect("plans");
+        assert_eq!(split.kv_cache.get(), share);
+        assert!(
+            split.tokens.abs_diff(slots) * 100 < 3 * slots,
+            "{}",
+            split.tokens
+        );
+    }
+}

@@ -93,6 +93,7 @@ pub(crate) const PRESETS: &[(&str, &str)] = presets![
     "phi-3.5-moe",
     "opt-13b",
     "opt-66b",
+    "opt-175b",
     "bloom-7b1",
 ];
 
