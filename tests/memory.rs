@@ -524,3 +524,47 @@ fn qlora_as_bitsandbytes_and_peft_store_it() {
     assert!(forward.temporaries.get() >= 2 * 32000 * 4096);
     assert!(forward.temporaries.get() < 2 * 32000 * 4096 + 64 * 8_388_608);
 }
+
+/// bitsandbytes' paged optimizers keep their state in CUDA unified memory (bitsandbytes 0.50,
+/// `optim/optimizer.py`: `get_state_buffer` → `F.get_paged` → `cudaMallocManaged`), which the
+/// driver evicts to the host when the GPU runs short and bitsandbytes prefetches for the step
+/// (`prefetch_state`): outside the step the state is not needed on the GPU, at the step it is;
+/// the step runs bitsandbytes' fused kernel, with no temporaries.
+#[test]
+fn paged_optimizer_state_leaves_the_gpu_outside_the_step() {
+    type Model = [Parameter<100_000_000>; 4];
+    let plan = Training::of::<Model>()
+        .cross_entropy(false)
+        .optimizer_impl(OptimizerImpl::Fused);
+    let paged = plan.paged_optimizer(true);
+    for phase in [Phase::Forward, Phase::Backward] {
+        let (without, with) = (plan.at(phase), paged.at(phase));
+        // the two fp32 moments are paged; PyTorch-style `step` tensors are not bitsandbytes'
+        assert_eq!(with.paged.get(), 8 * 400_000_000);
+        assert_eq!(with.total().get() + with.paged.get(), without.total().get());
+    }
+    let step = paged.at(Phase::OptimizerStep);
+    assert_eq!(step.paged.get(), 0);
+    assert_eq!(step.total(), plan.at(Phase::OptimizerStep).total());
+    // AdamW's two fp32 moments and its fp32 `step` per tensor, 8 B/param + 16 B
+    assert_eq!(step.optimizer.get(), 8 * 400_000_000 + 4 * 4);
+    // tensors under 100,000 elements get ordinary device memory (`get_state_buffer`): LoRA's
+    // rank-16 adapters over 4096 features (65,536 elements each) page nothing
+    let lora = Training::of::<[Lora<Linear<4096, 4096, false>, 16>; 4]>()
+        .cross_entropy(false)
+        .paged_optimizer(true)
+        .at(Phase::Backward);
+    assert_eq!(lora.paged.get(), 0);
+    // what bitsandbytes has no paged form of, or paging beside offload, is refused
+    assert_eq!(
+        paged.optimizer(Optimizer::Adafactor).checked_estimate(),
+        Err(EstimateError::PagedOptimizer)
+    );
+    assert_eq!(
+        paged
+            .zero(ZeroStage::Two, 1)
+            .offload(Offload::Optimizer)
+            .checked_estimate(),
+        Err(EstimateError::PagedOptimizer)
+    );
+}

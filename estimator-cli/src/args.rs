@@ -278,6 +278,11 @@ pub(crate) struct Settings {
     /// precision's].
     #[arg(long, value_enum)]
     pub(crate) optimizer_state: Option<StateArg>,
+    /// bitsandbytes' paged optimizer (`paged_adamw_32bit`, `paged_adamw_8bit`, `paged_lion`):
+    /// its state in CUDA unified memory, which the driver moves to the host when the GPU runs
+    /// short outside the optimizer step; the estimate is then the least GPU memory that runs.
+    #[arg(long)]
+    pub(crate) paged_optimizer: bool,
     /// DeepSpeed CPU offload (ZeRO-Offload, ZeRO-Infinity's `offload_param`): needs `--zero 1`
     /// to `3` (`optimizer-and-params`: `--zero 3`), works on one GPU; the host memory it takes
     /// is printed per GPU and per node [default: none].

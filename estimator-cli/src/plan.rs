@@ -162,6 +162,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("grad-accum", s.grad_accum.is_some()),
         ("sequence-parallel", s.sequence_parallel),
         ("offload", s.offload.is_some()),
+        ("paged-optimizer", s.paged_optimizer),
         ("gpus-per-node", s.gpus_per_node.is_some()),
         ("optimizer-state", s.optimizer_state.is_some()),
         ("activations", s.activations.is_some()),
@@ -731,6 +732,22 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         )));
     }
     let gpus_per_node = offload_plan(s, offload, stage, gpus, &mut assumed)?;
+    if s.paged_optimizer {
+        if offload != Offload::None {
+            return Err(CliError::new(
+                "`--paged-optimizer` pages the optimizer state to the host on demand, and `--offload` keeps it there; drop one of them",
+            ));
+        }
+        if !matches!(
+            optimizer,
+            Optimizer::Adam | Optimizer::AdamW | Optimizer::AdamW8bit | Optimizer::Lion
+        ) {
+            return Err(CliError::new(format!(
+                "`--paged-optimizer`: bitsandbytes pages adam, adamw, adamw8bit and lion, not `{}`; use one of those or drop it",
+                optimizer.name()
+            )));
+        }
+    }
     let pp = positive(or_default(s.pp, 1, "pp", "1", &mut assumed), "pp")?;
     let accumulation = positive(
         or_default(s.grad_accum, 1, "grad-accum", "1", &mut assumed),
@@ -771,6 +788,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .pipeline_parallel(pp)
         .grad_accumulation(accumulation)
         .offload(offload)
+        .paged_optimizer(s.paged_optimizer)
         .overhead(overhead);
     if let Some(state) = s.optimizer_state {
         t = t.optimizer_state_dtype(match state {

@@ -166,6 +166,8 @@ struct Report<'a> {
     vllm: Option<KvPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<HostReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paged_bytes: Option<u64>,
 }
 
 /// Host memory under `--offload`: per GPU's process, and per node.
@@ -281,6 +283,7 @@ pub(crate) fn estimate(
             max_seq,
             vllm: vllm_plan(built)?,
             host: host(built, &peak),
+            paged_bytes: (peak.paged.get() > 0).then(|| peak.paged.get()),
         };
         let mut text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
@@ -317,6 +320,13 @@ fn write_parts(out: &mut String, built: &Built, peak: &Memory, si: bool) {
         }
     }
     let _ = writeln!(out, "  {:<16}{:>12}", "total", show(peak.total(), si));
+    if peak.paged.get() > 0 {
+        let _ = writeln!(
+            out,
+            "Optimizer state the driver may page to the host at this phase, not in the total: {} (bitsandbytes' paged optimizer; the step needs it back)",
+            show(peak.paged, si)
+        );
+    }
     if let Some(h) = host(built, peak) {
         let _ = writeln!(
             out,

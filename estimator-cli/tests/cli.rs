@@ -827,3 +827,33 @@ fn offload_reports_the_host() {
         "--offload",
     );
 }
+
+#[test]
+fn paged_optimizer_moves_state_off_the_peak() {
+    // Llama-2-7B, LoRA r = 64 on q_proj and v_proj (lora_A 64 × 4096 = 262,144 elements, over
+    // bitsandbytes' 1e5 paging threshold): the two fp32 moments of all 33,554,432 adapter
+    // elements are paged outside the step (8 B each)
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--qlora",
+        "--lora-rank",
+        "64",
+        "--paged-optimizer",
+        "--json",
+    ]);
+    assert_eq!(out["paged_bytes"], 8 * 33_554_432);
+    assert_eq!(out["parts"]["optimizer"], 4 * 128);
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--optimizer",
+            "adafactor",
+            "--paged-optimizer",
+        ],
+        "not `adafactor`",
+    );
+}

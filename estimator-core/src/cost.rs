@@ -616,6 +616,10 @@ pub struct Cost {
     /// Trainable elements in tensors of fewer than 4096 elements, for which bitsandbytes' 8-bit
     /// optimizers keep 32-bit state (`min_8bit_size = 4096`).
     pub small_trainable: u64,
+    /// Trainable elements in tensors of fewer than 100,000 elements, whose state bitsandbytes'
+    /// paged optimizers allocate as ordinary GPU memory (`get_state_buffer`:
+    /// `p.numel() < 1e5`; LoRA's adapters of rank 16 over 4096 features among them).
+    pub unpaged_trainable: u64,
     /// Elements of the largest trainable parameter tensor (the optimizer step's temporaries are
     /// sized by it).
     pub largest_tensor: u64,
@@ -743,6 +747,7 @@ impl Cost {
         unquantized_matmul: 0,
         factored: 0,
         small_trainable: 0,
+        unpaged_trainable: 0,
         largest_tensor: 0,
         tied: 0,
         buffers: 0,
@@ -823,6 +828,7 @@ impl Cost {
             trainable_tensors: 1,
             factored,
             small_trainable: if numel < 4096 { numel } else { 0 },
+            unpaged_trainable: if numel < 100_000 { numel } else { 0 },
             largest_tensor: numel,
             ..Cost::ZERO
         }
@@ -1134,6 +1140,7 @@ impl Cost {
             unquantized_matmul: tri!(add(self.unquantized_matmul, next.unquantized_matmul, P)),
             factored: tri!(add(self.factored, next.factored, P)),
             small_trainable: tri!(add(self.small_trainable, next.small_trainable, P)),
+            unpaged_trainable: tri!(add(self.unpaged_trainable, next.unpaged_trainable, P)),
             largest_tensor: max(self.largest_tensor, next.largest_tensor),
             tied: tri!(add(self.tied, next.tied, P)),
             buffers: tri!(add(self.buffers, next.buffers, P)),
@@ -1205,6 +1212,7 @@ impl Cost {
             unquantized_matmul: tri!(mul(self.unquantized_matmul, n, P)),
             factored: tri!(mul(self.factored, n, P)),
             small_trainable: tri!(mul(self.small_trainable, n, P)),
+            unpaged_trainable: tri!(mul(self.unpaged_trainable, n, P)),
             tied: tri!(mul(self.tied, n, P)),
             buffers: tri!(mul(self.buffers, n, P)),
             buffer_bytes: tri!(mul(self.buffer_bytes, n, P)),
@@ -1405,6 +1413,7 @@ impl Cost {
             frozen_matmul: self.matmul - self.unquantized_matmul,
             factored: 0,
             small_trainable: 0,
+            unpaged_trainable: 0,
             largest_tensor: 0,
             act: self.act.frozen(),
             checkpointed: self.checkpointed.frozen(),
@@ -1431,6 +1440,7 @@ impl Cost {
             unquantized_matmul: 0,
             factored: 0,
             small_trainable: 0,
+            unpaged_trainable: 0,
             largest_tensor: 0,
             tied: match add(self.tied, self.params, Overflow::Parameters) {
                 Ok(n) => n,

@@ -63,6 +63,9 @@ pub enum EstimateError {
     },
     /// CPU offload with an optimizer that runs on the GPU only (bitsandbytes' 8-bit AdamW).
     OffloadOptimizer,
+    /// A paged optimizer that bitsandbytes does not have (it pages Adam, AdamW, 8-bit AdamW
+    /// and Lion), or paging beside CPU offload, which keeps the state on the host already.
+    PagedOptimizer,
     /// A total does not fit in a `u64` of bytes (more than 16 EiB).
     Overflow,
     /// A count of the model itself overflowed `u64` while its cost was built
@@ -150,6 +153,9 @@ impl EstimateError {
             }
             EstimateError::OffloadStage { params: true } => {
                 "estimator: parameter offload moves ZeRO-3's weight partitions to the CPU; use ZeRO stage 3"
+            }
+            EstimateError::PagedOptimizer => {
+                "estimator: bitsandbytes pages the state of Adam, AdamW, 8-bit AdamW and Lion, and not beside CPU offload (the state is on the host already); use one of those, or drop the paging"
             }
             EstimateError::OffloadOptimizer => {
                 "estimator: bitsandbytes' 8-bit optimizers run on the GPU, and CPU offload runs the step on the CPU; offload with AdamW (DeepSpeedCPUAdam) or drop the offload"
@@ -321,6 +327,10 @@ pub struct Memory {
     /// Host (CPU) memory per GPU's process for what is offloaded ([`Offload`](crate::Offload)):
     /// not GPU memory, so not in [`Memory::total`]. Zero without offload.
     pub host: Bytes,
+    /// Optimizer state that a paged optimizer lets the driver move to the host at this phase
+    /// ([`Training::paged_optimizer`](crate::Training::paged_optimizer)): not in
+    /// [`Memory::total`]; zero at the optimizer step, which needs it on the GPU.
+    pub paged: Bytes,
     pub(crate) phase: Phase,
     pub(crate) workload: Workload,
     pub(crate) model: &'static str,
@@ -345,6 +355,7 @@ impl Memory {
             temporaries: Bytes::ZERO,
             overhead,
             host: Bytes::ZERO,
+            paged: Bytes::ZERO,
             phase,
             workload,
             model,

@@ -168,6 +168,10 @@ pub(crate) const fn bytes(v: u128) -> Result<Bytes, EstimateError> {
 ///
 /// The estimate reports the largest phase ([`Memory::peak_phase`]); [`Training::at`] gives each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent settings, each with its own setter and default"
+)]
 pub struct Training {
     cost: Cost,
     model: &'static str,
@@ -188,6 +192,7 @@ pub struct Training {
     sequence_parallel: bool,
     pipeline_parallel: u64,
     offload: Offload,
+    paged: bool,
     frozen_weights: Option<DType>,
     cross_entropy: bool,
     grad_accumulation: u64,
@@ -274,6 +279,7 @@ impl Training {
             sequence_parallel: false,
             pipeline_parallel: 1,
             offload: Offload::None,
+            paged: false,
             frozen_weights: None,
             cross_entropy: true,
             grad_accumulation: 1,
@@ -424,6 +430,20 @@ impl Training {
     #[must_use]
     pub const fn offload(self, offload: Offload) -> Training {
         Training { offload, ..self }
+    }
+
+    /// bitsandbytes' paged optimizers (`PagedAdamW`, `PagedAdamW8bit`, `PagedLion`, …; default
+    /// off): the optimizer state lives in CUDA unified memory (`cudaMallocManaged`,
+    /// `F.get_paged`), which the driver evicts to the host when the GPU runs short and
+    /// bitsandbytes prefetches for the step — the state of tensors of 100,000 elements or more;
+    /// smaller ones (LoRA's rank-16 adapters over 4096 features) are ordinary device memory
+    /// ([`Cost::unpaged_trainable`]). Outside the step that state is in [`Memory::paged`], not
+    /// in the total; the step needs it on the GPU. The step runs
+    /// bitsandbytes' fused kernels: no temporaries. Adam, AdamW, 8-bit AdamW and Lion only,
+    /// and not beside CPU offload ([`EstimateError::PagedOptimizer`]).
+    #[must_use]
+    pub const fn paged_optimizer(self, on: bool) -> Training {
+        Training { paged: on, ..self }
     }
 
     /// Pipeline-parallel degree `p` (default 1): the heaviest stage's weights, gradients and
@@ -629,6 +649,16 @@ impl Training {
             // the offload's gradient buffer is allocated once, at start-up
             m.gradients = tri!(bytes(parts.gradients));
         }
+        if !matches!(m.phase, Phase::OptimizerStep) {
+            // unified memory the driver may move to the host until the step prefetches it
+            let paged = if parts.paged < parts.optimizer {
+                parts.paged
+            } else {
+                parts.optimizer
+            };
+            m.paged = tri!(bytes(paged));
+            m.optimizer = tri!(bytes(parts.optimizer - paged));
+        }
         m.validated()
     }
 
@@ -668,6 +698,14 @@ impl Training {
         if self.grad_accumulation == 0 {
             return Err(EstimateError::ZeroAccumulation);
         }
+        if self.paged
+            && (!matches!(
+                self.optimizer,
+                Optimizer::Adam | Optimizer::AdamW | Optimizer::AdamW8bit | Optimizer::Lion
+            ) || !matches!(self.offload, Offload::None))
+        {
+            return Err(EstimateError::PagedOptimizer);
+        }
         match self.offload {
             Offload::None => {}
             Offload::Optimizer if matches!(self.zero, ZeroStage::Off) => {
@@ -695,14 +733,12 @@ impl Training {
         Ok(())
     }
 
-    /// Every part of every phase, in bytes per GPU.
-    const fn parts(&self) -> Result<Parts, EstimateError> {
+    /// The weights on one GPU and, apart, the buffers among them: frozen matmul weights may be
+    /// quantized (QLoRA), ZeRO-3 shards the parameters, float buffers take the weights' dtype
+    /// once the model is cast.
+    const fn weights(&self) -> Result<(u128, u128), EstimateError> {
         let c = &self.cost;
-        let p = self.precision;
-        let dp = self.gpus;
-        let zero = self.zero as u8;
-        // --- weights: frozen matmul weights may be quantized (QLoRA)
-        let w = p.weight_bytes() as u128;
+        let w = self.precision.weight_bytes() as u128;
         let rest = (c.params - c.frozen_matmul) as u128;
         let frozen = match self.frozen_weights {
             Some(d) => match d.checked_bytes_for(c.frozen_matmul) {
@@ -712,13 +748,22 @@ impl Training {
             None => tri!(mul(c.frozen_matmul as u128, w)),
         };
         let mut weights = tri!(self.split(tri!(add(tri!(mul(rest, w)), frozen))));
-        if zero >= ZeroStage::Three as u8 {
-            weights = share(weights, dp);
+        if matches!(self.zero, ZeroStage::Three) {
+            weights = share(weights, self.gpus);
         }
-        // buffers: the float ones in the weights' dtype once the model is cast
         let buffers = c.buffer_bytes as u128 - 4 * c.float_buffers as u128
             + c.float_buffers as u128 * if w < 4 { w } else { 4 };
-        weights = tri!(add(weights, buffers));
+        Ok((tri!(add(weights, buffers)), buffers))
+    }
+
+    /// Every part of every phase, in bytes per GPU.
+    const fn parts(&self) -> Result<Parts, EstimateError> {
+        let c = &self.cost;
+        let p = self.precision;
+        let dp = self.gpus;
+        let zero = self.zero as u8;
+        let w = p.weight_bytes() as u128;
+        let (mut weights, buffers) = tri!(self.weights());
         // --- gradients, master weights, optimizer state
         let trainable = c.trainable as u128;
         let mut gradients = tri!(self.split(tri!(mul(trainable, p.grad_bytes() as u128))));
@@ -727,10 +772,21 @@ impl Training {
         }
         let mut master = tri!(self.split(tri!(mul(trainable, p.master_bytes() as u128))));
         let mut optimizer = tri!(self.split(tri!(self.optimizer_state())));
-        let mut step_temporaries = tri!(self.split(tri!(self.step_temporaries())));
+        let mut paged = if self.paged {
+            tri!(self.split(tri!(self.paged_state())))
+        } else {
+            0
+        };
+        // bitsandbytes' paged optimizers step in its fused kernels
+        let mut step_temporaries = if self.paged {
+            0
+        } else {
+            tri!(self.split(tri!(self.step_temporaries())))
+        };
         if zero >= ZeroStage::One as u8 {
             master = share(master, dp);
             optimizer = share(optimizer, dp);
+            paged = share(paged, dp);
             step_temporaries = share(step_temporaries, dp);
         }
         let (host, offloaded_weights) = tri!(self.offloaded(weights - buffers, optimizer));
@@ -810,6 +866,7 @@ impl Training {
             tied_gradients,
             step_temporaries,
             host,
+            paged,
         })
     }
 
@@ -885,6 +942,25 @@ impl Training {
             Optimizer::AdafactorMomentum => {
                 tri!(mul(tri!(add(c.factored as u128, t)), s))
             }
+        })
+    }
+
+    /// The state of bitsandbytes' paged optimizer that lives in unified memory, for the whole
+    /// model: that of tensors of 100,000 elements or more (smaller ones are ordinary device
+    /// memory, `get_state_buffer`); bitsandbytes keeps `step` in Python.
+    const fn paged_state(&self) -> Result<u128, EstimateError> {
+        let c = &self.cost;
+        let large = (c.trainable - c.unpaged_trainable) as u128;
+        let s = self.state_bytes();
+        Ok(match self.optimizer {
+            Optimizer::Adam | Optimizer::AdamW => tri!(mul(large, 2 * s)),
+            Optimizer::Lion => tri!(mul(large, s)),
+            // two uint8 moments and an fp32 absmax per 2048 of each (min_8bit_size 4096 is
+            // under the paging threshold: every paged tensor is 8-bit)
+            Optimizer::AdamW8bit => {
+                tri!(add(tri!(mul(large, 2)), tri!(mul(large.div_ceil(2048), 8))))
+            }
+            _ => 0,
         })
     }
 
@@ -1220,4 +1296,6 @@ struct Parts {
     step_temporaries: u128,
     /// per GPU's process on the host (CPU offload)
     host: u128,
+    /// the part of `optimizer` in unified memory (a paged optimizer)
+    paged: u128,
 }
