@@ -242,3 +242,44 @@ fn vllm_table_1_opt_66b_and_175b() {
         );
     }
 }
+
+/// Sizing for a target: the least `gpu_memory_utilization` and the least tensor-parallel degree
+/// at which vLLM holds N requests of `max_model_len` at once — the smallest values whose
+/// startup (pinned by the tests above) reaches the target, the next smaller ones not.
+#[test]
+fn vllm_sizes_for_a_target_concurrency() {
+    use estimator::{Vllm, gpu};
+    let llama = Vllm::new(
+        config(include_str!("../configs/llama-3-8b.json")).cost(),
+        "llama",
+        gpu::H100_80GB.capacity,
+    )
+    .max_model_len(8192);
+    let reached = |v: Vllm, milli: u64| {
+        v.checked_plan()
+            .is_ok_and(|p| p.starts && p.concurrency_milli >= milli)
+    };
+    let u = llama.utilization_for(16_000).expect("16 requests fit");
+    assert!(reached(llama.gpu_memory_utilization_permille(u), 16_000));
+    assert!(!reached(
+        llama.gpu_memory_utilization_permille(u - 1),
+        16_000
+    ));
+    // more than the whole GPU holds: no utilization, but more GPUs
+    let full = llama.checked_plan().expect("plans").concurrency_milli;
+    assert_eq!(llama.utilization_for(2 * full), None);
+    let t = llama
+        .tensor_parallel_for(2 * full)
+        .expect("some TP reaches it");
+    assert!(t > 1 && reached(llama.tensor_parallel(t), 2 * full));
+    assert!(!reached(llama.tensor_parallel(t / 2), 2 * full));
+    // Llama-3.1-70B's 140 GB of bf16 weights need more than one 80 GB GPU to start at all
+    let big = Vllm::new(
+        config(include_str!("../configs/llama-3.1-70b.json")).cost(),
+        "llama-70b",
+        gpu::H100_80GB.capacity,
+    )
+    .max_model_len(8192);
+    assert_eq!(big.utilization_for(1000), None);
+    assert!(big.tensor_parallel_for(1000).is_some_and(|t| t >= 2));
+}

@@ -366,6 +366,10 @@ pub(crate) struct Settings {
     /// 70 GiB or more, else 2048].
     #[arg(long)]
     pub(crate) max_num_batched_tokens: Option<u64>,
+    /// vLLM: requests of `max_model_len` to hold at once; prints the least
+    /// `gpu_memory_utilization`, and the least tensor-parallel degree, that reach it.
+    #[arg(long, value_name = "N")]
+    pub(crate) target_concurrency: Option<u64>,
     /// Inference: which prompt tokens keep their logits — the last (`generate()`'s
     /// `logits_to_keep=1`, serving engines) or the whole prompt (a forward call on it, scoring)
     /// [default: last].

@@ -184,6 +184,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("engine", s.engine.is_some()),
         ("gpu-memory-utilization", s.gpu_memory_utilization.is_some()),
         ("max-model-len", s.max_model_len.is_some()),
+        ("target-concurrency", s.target_concurrency.is_some()),
         ("block-size", s.block_size.is_some()),
         ("max-num-seqs", s.max_num_seqs.is_some()),
         ("max-num-batched-tokens", s.max_num_batched_tokens.is_some()),
@@ -930,6 +931,7 @@ fn vllm_of(
     assumed: &mut Vec<String>,
 ) -> Result<Option<Vllm>, CliError> {
     let knobs = s.gpu_memory_utilization.is_some()
+        || s.target_concurrency.is_some()
         || s.max_model_len.is_some()
         || s.block_size.is_some()
         || s.max_num_seqs.is_some()
@@ -937,7 +939,7 @@ fn vllm_of(
     match or_default(s.engine, EngineArg::Hf, "engine", "hf", assumed) {
         EngineArg::Hf if knobs => {
             return Err(CliError::new(
-                "vLLM's knobs (--gpu-memory-utilization, --max-model-len, --block-size, --max-num-seqs, --max-num-batched-tokens) apply to `--engine vllm`; add it or drop them",
+                "vLLM's knobs (--gpu-memory-utilization, --max-model-len, --block-size, --max-num-seqs, --max-num-batched-tokens, --target-concurrency) apply to `--engine vllm`; add it or drop them",
             ));
         }
         EngineArg::Hf => return Ok(None),
@@ -948,6 +950,9 @@ fn vllm_of(
             "`--engine vllm` sizes its KV cache from the GPU's memory; add `--gpu NAME` (see `estimator presets`)",
         ));
     };
+    if let Some(n) = s.target_concurrency {
+        positive(n, "target-concurrency")?;
+    }
     let mut v = Vllm::new(c.cost(), "model", g.capacity)
         .weights(inf.weight_dtype())
         .tensor_parallel(tp);

@@ -41,6 +41,46 @@ fn vllm_plan(built: &Built) -> Result<Option<KvPlan>, CliError> {
     }
 }
 
+/// What reaches `--target-concurrency` requests of `max_model_len` at once under vLLM.
+#[derive(Serialize)]
+struct TargetReport {
+    concurrency: u64,
+    /// The least `gpu_memory_utilization` on this GPU, if any reaches it.
+    gpu_memory_utilization: Option<f64>,
+    /// The least tensor-parallel degree at the plan's utilization, if one up to 64 does.
+    tensor_parallel: Option<u64>,
+}
+
+fn vllm_target(args: &EstimateArgs, built: &Built) -> Option<TargetReport> {
+    let (Some(v), Some(n)) = (&built.vllm, args.settings.target_concurrency) else {
+        return None;
+    };
+    let milli = n.saturating_mul(1000);
+    Some(TargetReport {
+        concurrency: n,
+        #[allow(clippy::cast_precision_loss, reason = "thousandths")]
+        gpu_memory_utilization: v.utilization_for(milli).map(|p| p as f64 / 1000.0),
+        tensor_parallel: v.tensor_parallel_for(milli),
+    })
+}
+
+fn write_target(out: &mut String, t: &TargetReport, gpu: &str) {
+    let util = match t.gpu_memory_utilization {
+        Some(u) => format!("--gpu-memory-utilization {u:.3} on one {gpu}"),
+        None => format!("more than one {gpu} holds at any --gpu-memory-utilization"),
+    };
+    let tp = match t.tensor_parallel {
+        Some(1) => "tensor parallel 1 is enough".to_owned(),
+        Some(k) => format!("tensor parallel {k} ({k} × {gpu})"),
+        None => "not within tensor parallel 64".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "For {} requests of max_model_len at once: {util}; {tp}",
+        t.concurrency
+    );
+}
+
 /// vLLM's startup as text: its budget, the KV cache's pages, capacity and concurrency.
 fn write_vllm(out: &mut String, p: &KvPlan, si: bool) {
     let _ = writeln!(
@@ -168,6 +208,8 @@ struct Report<'a> {
     host: Option<HostReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     paged_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vllm_target: Option<TargetReport>,
 }
 
 /// Host memory under `--offload`: per GPU's process, and per node.
@@ -284,6 +326,7 @@ pub(crate) fn estimate(
             vllm: vllm_plan(built)?,
             host: host(built, &peak),
             paged_bytes: (peak.paged.get() > 0).then(|| peak.paged.get()),
+            vllm_target: vllm_target(args, built),
         };
         let mut text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
@@ -383,6 +426,9 @@ fn text(
     }
     if let Some(p) = vllm_plan(built)? {
         write_vllm(&mut out, &p, si);
+        if let (Some(t), Some(g)) = (vllm_target(args, built), built.gpu) {
+            write_target(&mut out, &t, g.name);
+        }
     }
     write_parts(&mut out, built, peak, si);
     let _ = writeln!(out, "By phase:");

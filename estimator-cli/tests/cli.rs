@@ -857,3 +857,60 @@ fn paged_optimizer_moves_state_off_the_peak() {
         "not `adafactor`",
     );
 }
+
+#[test]
+fn vllm_target_concurrency() {
+    // Llama-3-8B at 8192 tokens on L4s (23,034 MiB): 16 GB of bf16 weights leave one L4 a
+    // few requests (`vllm_sizes_its_kv_cache`); the solver names the least utilization and
+    // tensor-parallel degree whose startup reaches the target (tests/serving.rs pins the
+    // arithmetic)
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "vllm",
+        "--gpu",
+        "l4",
+        "--target-concurrency",
+        "8",
+        "--json",
+    ]);
+    let concurrency = out["vllm"]["concurrency_milli"].as_u64().expect("a count");
+    assert!(concurrency < 8000, "{concurrency}");
+    let target = &out["vllm_target"];
+    assert_eq!(target["concurrency"], 8);
+    assert!(target["gpu_memory_utilization"].is_null());
+    assert_eq!(target["tensor_parallel"], 2);
+    let text = ok(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "vllm",
+        "--gpu",
+        "l4",
+        "--target-concurrency",
+        "2",
+    ]);
+    assert!(
+        text.contains("For 2 requests of max_model_len at once: --gpu-memory-utilization 0."),
+        "{text}"
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--target-concurrency",
+            "2",
+        ],
+        "--engine vllm",
+    );
+}

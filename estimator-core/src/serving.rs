@@ -410,6 +410,57 @@ impl Vllm {
         })
     }
 
+    /// Whether vLLM starts with at least `concurrency_milli` thousandths of a request of
+    /// `max_model_len` at once.
+    const fn reaches(&self, concurrency_milli: u64) -> bool {
+        match self.checked_plan() {
+            Ok(p) => p.starts && p.concurrency_milli >= concurrency_milli,
+            Err(_) => false,
+        }
+    }
+
+    /// The least `gpu_memory_utilization`, in thousandths, at which vLLM starts with
+    /// `concurrency_milli` thousandths of requests of `max_model_len` at once ("Maximum
+    /// concurrency … 4.00x" is 4000); `None` when even all of the GPU does not.
+    #[must_use]
+    pub const fn utilization_for(&self, concurrency_milli: u64) -> Option<u64> {
+        if !self
+            .gpu_memory_utilization_permille(1000)
+            .reaches(concurrency_milli)
+        {
+            return None;
+        }
+        // the concurrency grows with the utilization: bisect over (lo, hi]
+        let (mut lo, mut hi) = (0u64, 1000u64);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self
+                .gpu_memory_utilization_permille(mid)
+                .reaches(concurrency_milli)
+            {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        Some(hi)
+    }
+
+    /// The least tensor-parallel degree, a power of two up to 64 that the model's heads allow,
+    /// at which vLLM starts with `concurrency_milli` thousandths of requests of
+    /// `max_model_len` at once on GPUs like this one; `None` when 64 do not.
+    #[must_use]
+    pub const fn tensor_parallel_for(&self, concurrency_milli: u64) -> Option<u64> {
+        let mut t = 1;
+        while t <= 64 {
+            if self.tensor_parallel(t).reaches(concurrency_milli) {
+                return Some(t);
+            }
+            t *= 2;
+        }
+        None
+    }
+
     /// Blocks one request of `len` tokens takes from the pool: every full-attention group's
     /// `⌈len / block_size⌉`, every sliding-window group's admission cap.
     const fn blocks_per_request(&self, g: &Groups, len: u64) -> u64 {
