@@ -283,3 +283,79 @@ fn vllm_sizes_for_a_target_concurrency() {
     assert_eq!(big.utilization_for(1000), None);
     assert!(big.tensor_parallel_for(1000).is_some_and(|t| t >= 2));
 }
+
+/// SGLang 0.5.23's default `mem_fraction_static` (`arg_groups/memory_hook.py`): these are the
+/// values SGLang's own argument resolution gives for Llama-3-8B with each GPU's `nvidia-smi`
+/// total patched in (run on CPU from the 0.5.23 package), at tensor parallel 1, 2, 4 and 8.
+#[test]
+fn sglang_default_mem_fraction_static() {
+    use estimator::{Sglang, gpu};
+    let cost = config(include_str!("../configs/llama-3-8b.json")).cost();
+    let rows = [
+        (gpu::H100_80GB, [830, 828, 819, 812]),
+        (gpu::A100_80GB, [830, 829, 819, 813]),
+        (gpu::A100_40GB, [823, 820, 807, 795]),
+        (gpu::H200, [903, 902, 897, 893]),
+        (gpu::L4, [684, 678, 658, 635]),
+    ];
+    for (g, expected) in rows {
+        for (i, tp) in [1u64, 2, 4, 8].into_iter().enumerate() {
+            let plan = Sglang::new(cost, "llama", g)
+                .context_length(8192)
+                .tensor_parallel(tp)
+                .checked_plan()
+                .expect("plans");
+            assert_eq!(
+                plan.mem_fraction_static_permille, expected[i],
+                "{} tp {tp}",
+                g.name
+            );
+        }
+    }
+}
+
+/// SGLang's pool for Llama-3-8B on one H100 (worked from 0.5.23's source:
+/// `kv_cache_configurator.py` `_profile_available_bytes`, `pool_configurator.py`): with the free
+/// memory before the weights at 78.58 GiB, the budget is 0.83 × 78.58 GiB − 16,060,522,496 B of
+/// bf16 weights, the cell 8 × 256 × 32 × 2 = 131,072 B, so 411,761 tokens ("KV Cache is
+/// allocated. #tokens: 411761, K size: 25.13 GB, V size: 25.13 GB" with the padding page),
+/// max_running_requests 4096. A latent cache is whole on every rank.
+#[test]
+fn sglang_pool() {
+    use estimator::{Bytes, Sglang, gpu};
+    let cost = config(include_str!("../configs/llama-3-8b.json")).cost();
+    // 78.58 GiB, to the byte
+    let free = Bytes::new(7858 * (1u64 << 30) / 100);
+    // context_len: Llama-3-8B's max_position_embeddings
+    let plan = Sglang::new(cost, "llama", gpu::H100_80GB)
+        .context_length(8192)
+        .free_memory(free)
+        .checked_plan()
+        .expect("plans");
+    // and the rotary embedding's two fp32 buffers of 64
+    assert_eq!(plan.weights.get(), 16_060_522_496 + 4 * 128);
+    assert_eq!(plan.bytes_per_token, 131_072);
+    assert!(plan.tokens.abs_diff(411_761) <= 1, "{}", plan.tokens);
+    assert_eq!(plan.kv_cache.get(), (plan.tokens + 1) * 131_072);
+    // 25.13 GiB each for K and V
+    assert_eq!((plan.kv_cache.get() / 2 * 100 + (1 << 29)) >> 30, 2513);
+    assert_eq!(plan.max_running_requests, 4096);
+    // a set fraction and a cap
+    let capped = Sglang::new(cost, "llama", gpu::H100_80GB)
+        .context_length(8192)
+        .mem_fraction_static_permille(900)
+        .max_total_tokens(100_000)
+        .checked_plan()
+        .expect("plans");
+    assert_eq!(capped.tokens, 100_000);
+    assert_eq!(capped.reserve.get(), 0);
+    // DeepSeek-V2-Lite's latent cache: 27 layers × (512 + 64) × 2 B, not split by tensor
+    // parallelism (pool_configurator.py, `_compute_cell_size`)
+    let lite = config(include_str!("../configs/deepseek-v2-lite.json")).cost();
+    let mla = Sglang::new(lite, "lite", gpu::H100_80GB)
+        .context_length(4096)
+        .tensor_parallel(2)
+        .checked_plan()
+        .expect("plans");
+    assert_eq!(mla.bytes_per_token, 27 * 576 * 2);
+}

@@ -165,6 +165,8 @@ pub(crate) enum EngineArg {
     Hf,
     /// vLLM's V1 engine.
     Vllm,
+    /// SGLang's server.
+    Sglang,
 }
 
 /// `--logits`.
@@ -353,7 +355,8 @@ pub(crate) struct Settings {
     /// vLLM: `gpu_memory_utilization`, the fraction of the GPU it takes [default: 0.92].
     #[arg(long)]
     pub(crate) gpu_memory_utilization: Option<f64>,
-    /// vLLM: `max_model_len`, the longest request [default: the config's max_position_embeddings].
+    /// vLLM: `max_model_len`; SGLang: `--context-length`, the longest request [default: the
+    /// config's max_position_embeddings].
     #[arg(long)]
     pub(crate) max_model_len: Option<u64>,
     /// vLLM: `block_size` in tokens [default: 16].
@@ -366,6 +369,19 @@ pub(crate) struct Settings {
     /// 70 GiB or more, else 2048].
     #[arg(long)]
     pub(crate) max_num_batched_tokens: Option<u64>,
+    /// SGLang: `--mem-fraction-static`, the fraction of the free memory for the weights and
+    /// the KV pool [default: SGLang's reserve formula, e.g. 0.83 on an H100].
+    #[arg(long)]
+    pub(crate) mem_fraction_static: Option<f64>,
+    /// SGLang: `--max-total-tokens`, a cap on the KV pool [default: none].
+    #[arg(long)]
+    pub(crate) max_total_tokens: Option<u64>,
+    /// SGLang: `--chunked-prefill-size` [default: by GPU tier, 8192 on 60–160 GiB].
+    #[arg(long)]
+    pub(crate) chunked_prefill_size: Option<u64>,
+    /// SGLang: `--page-size` [default: 1].
+    #[arg(long)]
+    pub(crate) page_size: Option<u64>,
     /// vLLM: requests of `max_model_len` to hold at once; prints the least
     /// `gpu_memory_utilization`, and the least tensor-parallel degree, that reach it.
     #[arg(long, value_name = "N")]

@@ -5,7 +5,7 @@ use estimator::config::{Lora, LoraTargets, ModelConfig, Positions};
 use estimator::gpu::{self, Gpu};
 use estimator::{
     ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Logits,
-    Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Training, Vllm,
+    Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Sglang, Training, Vllm,
     ZeroStage,
 };
 
@@ -106,6 +106,8 @@ pub(crate) struct Built {
     pub(crate) seq: u64,
     /// vLLM's startup, when `--engine vllm`.
     pub(crate) vllm: Option<Vllm>,
+    /// SGLang's startup, when `--engine sglang`.
+    pub(crate) sglang: Option<Sglang>,
     /// GPUs per node for the host memory, when `--offload`.
     pub(crate) gpus_per_node: Option<u64>,
     /// The tensor-parallel degree.
@@ -185,6 +187,10 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("gpu-memory-utilization", s.gpu_memory_utilization.is_some()),
         ("max-model-len", s.max_model_len.is_some()),
         ("target-concurrency", s.target_concurrency.is_some()),
+        ("mem-fraction-static", s.mem_fraction_static.is_some()),
+        ("max-total-tokens", s.max_total_tokens.is_some()),
+        ("chunked-prefill-size", s.chunked_prefill_size.is_some()),
+        ("page-size", s.page_size.is_some()),
         ("block-size", s.block_size.is_some()),
         ("max-num-seqs", s.max_num_seqs.is_some()),
         ("max-num-batched-tokens", s.max_num_batched_tokens.is_some()),
@@ -414,10 +420,15 @@ pub(crate) fn vllm_on(
 ) -> Result<Vllm, CliError> {
     let config = with_kernels(s, model.config, &mut Vec::new())?;
     match (built.plan, built.vllm) {
-        (Plan::Infer(inf), Some(_)) => {
-            vllm_of(s, &config, Some(g), (inf, built.tp), &mut Vec::new())?
-                .ok_or_else(|| CliError::new("vLLM's plot needs `--engine vllm`"))
-        }
+        (Plan::Infer(inf), Some(_)) => vllm_of(
+            s,
+            &config,
+            Some(g),
+            (inf, built.tp),
+            EngineArg::Vllm,
+            &mut Vec::new(),
+        )?
+        .ok_or_else(|| CliError::new("vLLM's plot needs `--engine vllm`")),
         _ => Err(CliError::new(
             "`--sweep context` plots vLLM's concurrency; add `--mode infer --engine vllm --gpu NAME`",
         )),
@@ -544,7 +555,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
                 },
             );
         }
-        let vllm = vllm_of(s, c, gpu, (inf, tp), &mut assumed)?;
+        let engine = or_default(s.engine, EngineArg::Hf, "engine", "hf", &mut assumed);
+        let vllm = vllm_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
+        let sglang = sglang_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
         let described = format!(
             "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",
             if source > 0 {
@@ -568,6 +581,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             batch,
             seq: prompt,
             vllm,
+            sglang,
             gpus_per_node: None,
             tp,
         });
@@ -868,6 +882,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         batch,
         seq,
         vllm: None,
+        sglang: None,
         gpus_per_node,
         tp,
     })
@@ -928,21 +943,26 @@ fn vllm_of(
     c: &ModelConfig,
     gpu: Option<Gpu>,
     (inf, tp): (Inference, u64),
+    engine: EngineArg,
     assumed: &mut Vec<String>,
 ) -> Result<Option<Vllm>, CliError> {
     let knobs = s.gpu_memory_utilization.is_some()
         || s.target_concurrency.is_some()
-        || s.max_model_len.is_some()
         || s.block_size.is_some()
         || s.max_num_seqs.is_some()
         || s.max_num_batched_tokens.is_some();
-    match or_default(s.engine, EngineArg::Hf, "engine", "hf", assumed) {
-        EngineArg::Hf if knobs => {
+    match engine {
+        EngineArg::Hf | EngineArg::Sglang if knobs => {
             return Err(CliError::new(
-                "vLLM's knobs (--gpu-memory-utilization, --max-model-len, --block-size, --max-num-seqs, --max-num-batched-tokens, --target-concurrency) apply to `--engine vllm`; add it or drop them",
+                "vLLM's knobs (--gpu-memory-utilization, --block-size, --max-num-seqs, --max-num-batched-tokens, --target-concurrency) apply to `--engine vllm`; add it or drop them",
             ));
         }
-        EngineArg::Hf => return Ok(None),
+        EngineArg::Hf if s.max_model_len.is_some() => {
+            return Err(CliError::new(
+                "`--max-model-len` is a serving engine's; add `--engine vllm` or `--engine sglang`, or drop it",
+            ));
+        }
+        EngineArg::Hf | EngineArg::Sglang => return Ok(None),
         EngineArg::Vllm => {}
     }
     let Some(g) = gpu else {
@@ -1021,6 +1041,96 @@ fn vllm_of(
             .max_num_seqs(seqs)
             .max_num_batched_tokens(tokens),
     ))
+}
+
+/// SGLang's startup for `--engine sglang` (on `--gpu`), with its knobs or their defaults
+/// written down under `assumed:`; nothing for the other engines.
+fn sglang_of(
+    s: &Settings,
+    c: &ModelConfig,
+    gpu: Option<Gpu>,
+    (inf, tp): (Inference, u64),
+    engine: EngineArg,
+    assumed: &mut Vec<String>,
+) -> Result<Option<Sglang>, CliError> {
+    let knobs = s.mem_fraction_static.is_some()
+        || s.max_total_tokens.is_some()
+        || s.chunked_prefill_size.is_some()
+        || s.page_size.is_some();
+    if engine != EngineArg::Sglang {
+        if knobs {
+            return Err(CliError::new(
+                "SGLang's knobs (--mem-fraction-static, --max-total-tokens, --chunked-prefill-size, --page-size) apply to `--engine sglang`; add it or drop them",
+            ));
+        }
+        return Ok(None);
+    }
+    let Some(g) = gpu else {
+        return Err(CliError::new(
+            "`--engine sglang` sizes its KV pool from the GPU's memory; add `--gpu NAME` (see `estimator presets`)",
+        ));
+    };
+    // SGLang's split sliding-window pool (`swa_full_tokens_ratio`) serves these architectures
+    if c.model_type.name() == "gpt_oss" {
+        return Err(CliError::new(
+            "SGLang serves gpt-oss from its split sliding-window pool, which is not modeled yet; use `--engine vllm`",
+        ));
+    }
+    let mut v = Sglang::new(c.cost(), "model", g)
+        .weights(inf.weight_dtype())
+        .tensor_parallel(tp);
+    if let Some(kv) = s.kv_cache {
+        v = v.kv_cache(dtype(kv));
+    }
+    assumed.push(
+        "free memory before the weights: the GPU's less the CUDA context (SGLang measures it)"
+            .to_owned(),
+    );
+    match s.mem_fraction_static {
+        Some(f) if !(f > 0.0 && f <= 1.0) => {
+            return Err(CliError::new(format!(
+                "`--mem-fraction-static {f}` must be in (0, 1]: the fraction of the free memory for the weights and the KV pool"
+            )));
+        }
+        Some(f) => {
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a fraction in (0, 1] as thousandths"
+            )]
+            let permille = (f * 1000.0).round() as u64;
+            v = v.mem_fraction_static_permille(permille.max(1));
+        }
+        None => assumed.push("mem-fraction-static from SGLang's reserve formula".to_owned()),
+    }
+    let len = match s.max_model_len {
+        Some(n) => positive(n, "max-model-len")?,
+        None if c.max_positions > 0 => {
+            assumed.push(format!(
+                "context-length {} (max_position_embeddings)",
+                c.max_positions
+            ));
+            c.max_positions
+        }
+        None => {
+            return Err(CliError::new(
+                "the config has no max_position_embeddings: give `--max-model-len N` (SGLang's --context-length)",
+            ));
+        }
+    };
+    v = v.context_length(len);
+    let page = positive(
+        or_default(s.page_size, 1, "page-size", "1", assumed),
+        "page-size",
+    )?;
+    v = v.page_size(page);
+    if let Some(n) = s.chunked_prefill_size {
+        v = v.chunked_prefill_size(positive(n, "chunked-prefill-size")?);
+    }
+    if let Some(n) = s.max_total_tokens {
+        v = v.max_total_tokens(positive(n, "max-total-tokens")?);
+    }
+    Ok(Some(v))
 }
 
 /// A note when `tokens` run past the context a rotary or relative-position model was trained

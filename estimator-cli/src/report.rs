@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use estimator::config::{Architecture, Lora};
-use estimator::{Bytes, DType, KvPlan, Layer, Memory, Summary};
+use estimator::{Bytes, DType, KvPlan, Layer, Memory, SglangPlan, Summary};
 use serde::Serialize;
 
 use crate::CliError;
@@ -38,6 +38,53 @@ fn vllm_plan(built: &Built) -> Result<Option<KvPlan>, CliError> {
     match &built.vllm {
         None => Ok(None),
         Some(v) => v.checked_plan().map(Some).map_err(estimate_error),
+    }
+}
+
+/// SGLang's startup of the plan, when `--engine sglang`.
+fn sglang_plan(built: &Built) -> Result<Option<SglangPlan>, CliError> {
+    match &built.sglang {
+        None => Ok(None),
+        Some(v) => v.checked_plan().map(Some).map_err(estimate_error),
+    }
+}
+
+/// SGLang's startup as text: the fraction, the pool and what it holds, as SGLang logs them.
+fn write_sglang(out: &mut String, p: &SglangPlan, si: bool) {
+    let _ = writeln!(out, "\nSGLang at startup (per GPU):");
+    let reserve = if p.reserve.get() > 0 {
+        format!(" (its default: {} reserved)", show(p.reserve, si))
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "  mem_fraction_static {}.{:03}{reserve}",
+        p.mem_fraction_static_permille / 1000,
+        p.mem_fraction_static_permille % 1000
+    );
+    let _ = writeln!(out, "  {:<16}{:>12}", "free (P)", show(p.free, si));
+    let _ = writeln!(out, "  {:<16}{:>12}", "weights", show(p.weights, si));
+    let _ = writeln!(out, "  {:<16}{:>12}", "KV pool", show(p.kv_cache, si));
+    let _ = writeln!(
+        out,
+        "max_total_num_tokens={} ({} B per token), max_running_requests={}, context_len={}",
+        grouped(p.tokens),
+        grouped(p.bytes_per_token),
+        p.max_running_requests,
+        p.context_length
+    );
+    let _ = writeln!(
+        out,
+        "requests of context_len at once: {}.{:02}x",
+        p.concurrency_milli / 1000,
+        p.concurrency_milli % 1000 / 10
+    );
+    if p.tokens == 0 {
+        let _ = writeln!(
+            out,
+            "starts: NO — SGLang stops with \"Not enough memory\" (raise --mem-fraction-static or use more GPUs)"
+        );
     }
 }
 
@@ -210,6 +257,8 @@ struct Report<'a> {
     paged_bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vllm_target: Option<TargetReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sglang: Option<SglangPlan>,
 }
 
 /// Host memory under `--offload`: per GPU's process, and per node.
@@ -327,6 +376,7 @@ pub(crate) fn estimate(
             host: host(built, &peak),
             paged_bytes: (peak.paged.get() > 0).then(|| peak.paged.get()),
             vllm_target: vllm_target(args, built),
+            sglang: sglang_plan(built)?,
         };
         let mut text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
@@ -429,6 +479,9 @@ fn text(
         if let (Some(t), Some(g)) = (vllm_target(args, built), built.gpu) {
             write_target(&mut out, &t, g.name);
         }
+    }
+    if let Some(p) = sglang_plan(built)? {
+        write_sglang(&mut out, &p, si);
     }
     write_parts(&mut out, built, peak, si);
     let _ = writeln!(out, "By phase:");

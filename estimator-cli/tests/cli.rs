@@ -707,7 +707,7 @@ fn vllm_sizes_its_kv_cache() {
             "--max-model-len",
             "4096",
         ],
-        "apply to `--engine vllm`",
+        "add `--engine vllm` or `--engine sglang`",
     );
 }
 
@@ -912,5 +912,79 @@ fn vllm_target_concurrency() {
             "2",
         ],
         "--engine vllm",
+    );
+}
+
+#[test]
+fn sglang_sizes_its_pool() {
+    // SGLang 0.5.23 on one H100 (81,559 MiB): the default mem_fraction_static is 0.83 (its own
+    // resolution code), the cell of Llama-3-8B 8 × 256 × 32 × 2 B; the pool has the padding
+    // page beside its tokens
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "sglang",
+        "--gpu",
+        "h100-80gb",
+        "--json",
+    ]);
+    let p = &out["sglang"];
+    assert_eq!(p["mem_fraction_static_permille"], 830);
+    assert_eq!(p["bytes_per_token"], 131_072);
+    let tokens = p["tokens"].as_u64().expect("a count");
+    assert_eq!(p["kv_cache"], (tokens + 1) * 131_072);
+    assert_eq!(p["context_length"], 8192);
+    // a set fraction and a cap
+    let capped = json(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "sglang",
+        "--gpu",
+        "h100-80gb",
+        "--mem-fraction-static",
+        "0.9",
+        "--max-total-tokens",
+        "65536",
+        "--json",
+    ]);
+    assert_eq!(capped["sglang"]["mem_fraction_static_permille"], 900);
+    assert_eq!(capped["sglang"]["tokens"], 65536);
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt-oss-20b",
+            "--mode",
+            "infer",
+            "--engine",
+            "sglang",
+            "--gpu",
+            "h100-80gb",
+        ],
+        "split sliding-window pool",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--engine",
+            "vllm",
+            "--gpu",
+            "h100-80gb",
+            "--page-size",
+            "16",
+        ],
+        "--engine sglang",
     );
 }

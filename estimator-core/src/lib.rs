@@ -22,6 +22,7 @@ mod memory;
 mod params;
 mod policy;
 mod serving;
+mod sglang;
 mod text;
 mod training;
 mod units;
@@ -36,5 +37,6 @@ pub use policy::{
     Recompute, ZeroStage,
 };
 pub use serving::{KvPlan, Vllm};
+pub use sglang::{Sglang, SglangPlan};
 pub use training::Training;
 pub use units::{Bytes, Si};

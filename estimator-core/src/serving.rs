@@ -169,6 +169,53 @@ pub struct KvPlan {
     pub starts: bool,
 }
 
+/// KV-cache bytes of `per_token` cached elements a token on one GPU of `tp`: heads split by
+/// the tensor-parallel degree down to one per GPU, replicated past that (vLLM's
+/// `config/model.py`, SGLang's `configs/model_config.py`: `max(1, kv_heads // tp)`); a latent
+/// cache (`kv_heads` 0) whole on each. The cache's dtype, or the weights' compute dtype.
+pub(crate) const fn kv_bytes_per_token(
+    c: &Cost,
+    per_token: u64,
+    tp: u64,
+    (kv_cache, weights): (Option<DType>, DType),
+) -> Result<u64, EstimateError> {
+    let elems = if c.kv_heads == 0 || tp <= 1 {
+        per_token as u128
+    } else {
+        let per_rank = if c.kv_heads / tp > 1 {
+            c.kv_heads / tp
+        } else {
+            1
+        };
+        tri!(mul(per_token as u128, per_rank as u128)) / c.kv_heads as u128
+    };
+    let bytes = match kv_cache {
+        Some(d) => {
+            if elems > u64::MAX as u128 {
+                return Err(EstimateError::Overflow);
+            }
+            match d.checked_bytes_for(elems as u64) {
+                Some(b) => b.get() as u128,
+                None => return Err(EstimateError::Overflow),
+            }
+        }
+        None => tri!(mul(elems, compute_bytes(weights))),
+    };
+    if bytes > u64::MAX as u128 {
+        return Err(EstimateError::Overflow);
+    }
+    Ok(bytes as u64)
+}
+
+/// The activations' bytes for weights of `dtype` (16-bit for quantized weights).
+pub(crate) const fn compute_bytes(dtype: DType) -> u128 {
+    match dtype {
+        DType::F64 => 8,
+        DType::F32 | DType::TF32 => 4,
+        _ => 2,
+    }
+}
+
 impl Vllm {
     /// vLLM's defaults on a GPU of `gpu` total memory: `gpu_memory_utilization` 0.92,
     /// `block_size` 16, the KV cache in the model's dtype (bf16 weights), one GPU, and
@@ -281,42 +328,12 @@ impl Vllm {
     /// KV-cache bytes of `per_token` cached elements a token on one GPU: heads split by the
     /// tensor-parallel degree down to one per GPU (a latent cache is whole on each).
     const fn bytes_per_token(&self, per_token: u64) -> Result<u64, EstimateError> {
-        let c = &self.cost;
-        let t = self.tensor_parallel;
-        let elems = if c.kv_heads == 0 || t <= 1 {
-            per_token as u128
-        } else {
-            let per_rank = if c.kv_heads / t > 1 {
-                c.kv_heads / t
-            } else {
-                1
-            };
-            tri!(mul(per_token as u128, per_rank as u128)) / c.kv_heads as u128
-        };
-        let bytes = match self.kv_cache {
-            Some(d) => {
-                if elems > u64::MAX as u128 {
-                    return Err(EstimateError::Overflow);
-                }
-                match d.checked_bytes_for(elems as u64) {
-                    Some(b) => b.get() as u128,
-                    None => return Err(EstimateError::Overflow),
-                }
-            }
-            None => tri!(mul(elems, self.compute_bytes())),
-        };
-        if bytes > u64::MAX as u128 {
-            return Err(EstimateError::Overflow);
-        }
-        Ok(bytes as u64)
-    }
-
-    const fn compute_bytes(&self) -> u128 {
-        match self.weights {
-            DType::F64 => 8,
-            DType::F32 | DType::TF32 => 4,
-            _ => 2,
-        }
+        kv_bytes_per_token(
+            &self.cost,
+            per_token,
+            self.tensor_parallel,
+            (self.kv_cache, self.weights),
+        )
     }
 
     /// The profiling forward: `max_num_batched_tokens` tokens over `min(tokens,
