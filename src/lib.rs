@@ -49,9 +49,9 @@
 
 pub use estimator_core::{
     ActivationModel, Activations, AttentionKernel, Bytes, Cost, DType, Device, EstimateError,
-    Inference, KvPlan, Layer, Logits, Memory, Message, Offload, Optimizer, OptimizerImpl, Overflow,
-    Params, Phase, Precision, Recompute, Sglang, SglangPlan, Si, Source, Summary, Training, Vllm,
-    Workload, ZeroStage,
+    GgmlType, Inference, KvPlan, Layer, LlamaCpp, LlamaCppPlan, Logits, Memory, Message, Offload,
+    Optimizer, OptimizerImpl, Overflow, Params, Phase, Precision, Recompute, Sglang, SglangPlan,
+    Si, Source, Summary, Training, Vllm, Workload, ZeroStage,
 };
 pub use estimator_core::{assert_fits, const_assert};
 pub use estimator_core::{config, gpu, layers};

@@ -359,3 +359,102 @@ fn sglang_pool() {
         .expect("plans");
     assert_eq!(mla.bytes_per_token, 27 * 576 * 2);
 }
+
+/// llama.cpp (commit 0c1e57098, as vendored by llama-cpp-python 0.3.36) loading Llama-3-8B,
+/// measured on its CPU build (`llama-fit-params --fit-print on`, `llama-completion`) with a GGUF
+/// of Llama-3-8B's exact shapes: the KV cache at 8192 cells is 1024 MiB in f16, 544 MiB in
+/// q8_0, 288 MiB in q4_0, and `-c 8000` pads to 8192 cells; the compute buffer with flash
+/// attention at n_ubatch 64 / 256 / 512 / 1024 / 2048 is 33.31 / 133.25 / 266.50 / 533.00 /
+/// 1066.01 MiB, without it at n_ubatch 512 and 4096 / 8192 / 16384 / 32768 cells 308.01 /
+/// 572.01 / 1100.01 / 2156.01 MiB, at 8192 cells and n_ubatch 64 / 256 / 1024 71.50 / 286.00 /
+/// 1144.02 MiB (the estimate is within 0.02 MiB: the graph's small tensors).
+#[test]
+fn llama_cpp_kv_and_compute_buffers() {
+    use estimator::{GgmlType, LlamaCpp};
+    let cost = config(include_str!("../configs/llama-3-8b.json")).cost();
+    let base = LlamaCpp::new(cost, "llama").n_ctx(8192);
+    let mib = |b: estimator::Bytes| b.get() >> 20;
+    let kv = |t: GgmlType| {
+        base.cache_types(t, t)
+            .checked_plan()
+            .expect("plans")
+            .gpu_kv_cache
+    };
+    assert_eq!(mib(kv(GgmlType::F16)), 1024);
+    assert_eq!(mib(kv(GgmlType::Q8_0)), 544);
+    assert_eq!(mib(kv(GgmlType::Q4_0)), 288);
+    assert_eq!(base.n_ctx(8000).checked_plan().expect("plans").n_ctx, 8192);
+    // within 0.02 MiB of each measured compute buffer (in hundredths of a MiB)
+    let near = |plan: LlamaCpp, centi_mib: u64| {
+        let got = plan.checked_plan().expect("plans").gpu_compute.get();
+        let want = centi_mib * (1 << 20) / 100;
+        assert!(got.abs_diff(want) <= 21_000, "{got} vs {want}");
+    };
+    for (ub, measured) in [
+        (64, 3331),
+        (256, 13325),
+        (512, 26650),
+        (1024, 53300),
+        (2048, 106_601),
+    ] {
+        near(base.n_ctx(32768).n_ubatch(ub), measured);
+    }
+    let eager = base.flash_attention(false);
+    for (cells, measured) in [
+        (4096, 30801),
+        (8192, 57201),
+        (16384, 110_001),
+        (32768, 215_601),
+    ] {
+        near(eager.n_ctx(cells), measured);
+    }
+    for (ub, measured) in [(64, 7150), (256, 28600), (1024, 114_402)] {
+        near(eager.n_ubatch(ub), measured);
+    }
+}
+
+/// llama.cpp's offload (`src/llama-model.cpp`): `-ngl 20` puts the output layer and the last
+/// 19 repeating layers on the GPU ("offloaded 20/33 layers to GPU"), their KV cache with them:
+/// 19 × 32 MiB on the GPU and 13 × 32 MiB on the host at 8192 f16 cells (the numbers worked
+/// from the source for Llama-3-8B); the token embeddings stay on the host; a tied head is a
+/// second copy on the output's device.
+#[test]
+fn llama_cpp_offload() {
+    use estimator::{GgmlType, LlamaCpp};
+    let cost = config(include_str!("../configs/llama-3-8b.json")).cost();
+    let plan = LlamaCpp::new(cost, "llama")
+        .n_ctx(8192)
+        .n_gpu_layers(20)
+        .checked_plan()
+        .expect("plans");
+    assert_eq!((plan.gpu_layers, plan.layers), (20, 33));
+    assert_eq!(plan.gpu_kv_cache.get(), 19 * (32 << 20));
+    assert_eq!(plan.host_kv_cache.get(), 13 * (32 << 20));
+    // f16 matrices and f32 norms: a layer of 218,103,808 matrix elements and two norms of
+    // 4096; the head 128,256 × 4096 with the final norm; the embeddings on the host
+    let layer = 2 * 218_103_808 + 4 * 2 * 4096;
+    let embeddings = 2 * 128_256 * 4096;
+    assert_eq!(plan.gpu_weights.get(), 19 * layer + embeddings + 4 * 4096);
+    assert_eq!(plan.host_weights.get(), 13 * layer + embeddings);
+    // everything on the GPU by default; q8_0 weights are 34 bytes a block of 32
+    let full = LlamaCpp::new(cost, "llama")
+        .n_ctx(8192)
+        .weights(GgmlType::Q8_0)
+        .checked_plan()
+        .expect("plans");
+    assert_eq!(full.gpu_layers, 33);
+    assert_eq!(full.host_kv_cache.get(), 0);
+    assert_eq!(
+        full.gpu_weights.get(),
+        32 * (218_103_808 / 32 * 34 + 4 * 2 * 4096) + 128_256 * 4096 / 32 * 34 + 4 * 4096
+    );
+    // Llama-3.2-1B ties its head: the output layer holds a second copy of the embeddings
+    let tied = config(include_str!("../configs/llama-3.2-1b.json")).cost();
+    let one = LlamaCpp::new(tied, "llama-1b")
+        .n_ctx(4096)
+        .checked_plan()
+        .expect("plans");
+    let copy = 2 * 128_256 * 2048;
+    assert_eq!(one.host_weights.get(), copy);
+    assert!(one.gpu_weights.get() > copy);
+}

@@ -167,6 +167,38 @@ pub(crate) enum EngineArg {
     Vllm,
     /// SGLang's server.
     Sglang,
+    /// llama.cpp (`llama-server`, `llama-cli`).
+    #[value(name = "llama.cpp")]
+    LlamaCpp,
+}
+
+/// A ggml type for llama.cpp's KV cache (`-ctk`, `-ctv`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GgmlArg {
+    /// 32-bit float.
+    F32,
+    /// IEEE half.
+    F16,
+    /// bfloat16.
+    Bf16,
+    /// 8-bit blocks of 32 with an f16 scale (34 bytes).
+    #[value(name = "q8_0")]
+    Q8_0,
+    /// 4-bit blocks of 32 with an f16 scale (18 bytes).
+    #[value(name = "q4_0")]
+    Q4_0,
+    /// 4-bit blocks of 32 with a scale and minimum (20 bytes).
+    #[value(name = "q4_1")]
+    Q4_1,
+    /// 5-bit blocks of 32 with a scale (22 bytes).
+    #[value(name = "q5_0")]
+    Q5_0,
+    /// 5-bit blocks of 32 with a scale and minimum (24 bytes).
+    #[value(name = "q5_1")]
+    Q5_1,
+    /// Non-linear 4-bit blocks of 32 (18 bytes).
+    #[value(name = "iq4_nl")]
+    Iq4Nl,
 }
 
 /// `--logits`.
@@ -355,8 +387,8 @@ pub(crate) struct Settings {
     /// vLLM: `gpu_memory_utilization`, the fraction of the GPU it takes [default: 0.92].
     #[arg(long)]
     pub(crate) gpu_memory_utilization: Option<f64>,
-    /// vLLM: `max_model_len`; SGLang: `--context-length`, the longest request [default: the
-    /// config's max_position_embeddings].
+    /// vLLM: `max_model_len`; SGLang: `--context-length`; llama.cpp: `-c`, the KV cache's
+    /// cells [default: the config's max_position_embeddings].
     #[arg(long)]
     pub(crate) max_model_len: Option<u64>,
     /// vLLM: `block_size` in tokens [default: 16].
@@ -382,6 +414,21 @@ pub(crate) struct Settings {
     /// SGLang: `--page-size` [default: 1].
     #[arg(long)]
     pub(crate) page_size: Option<u64>,
+    /// llama.cpp: `-ngl`, layers on the GPU, the output layer first [default: all].
+    #[arg(long)]
+    pub(crate) n_gpu_layers: Option<u64>,
+    /// llama.cpp: `-ub`, the tokens of one graph [default: 512].
+    #[arg(long)]
+    pub(crate) n_ubatch: Option<u64>,
+    /// llama.cpp: `-fa` [default: on (its auto, on a GPU that has it)].
+    #[arg(long, value_enum)]
+    pub(crate) flash_attn: Option<OnOff>,
+    /// llama.cpp: `-ctk`, the K cache's type [default: f16].
+    #[arg(long, value_enum)]
+    pub(crate) cache_type_k: Option<GgmlArg>,
+    /// llama.cpp: `-ctv`, the V cache's type [default: f16].
+    #[arg(long, value_enum)]
+    pub(crate) cache_type_v: Option<GgmlArg>,
     /// vLLM: requests of `max_model_len` to hold at once; prints the least
     /// `gpu_memory_utilization`, and the least tensor-parallel degree, that reach it.
     #[arg(long, value_name = "N")]

@@ -4,15 +4,15 @@
 use estimator::config::{Lora, LoraTargets, ModelConfig, Positions};
 use estimator::gpu::{self, Gpu};
 use estimator::{
-    ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, Inference, Logits,
-    Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Sglang, Training, Vllm,
-    ZeroStage,
+    ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, GgmlType, Inference,
+    LlamaCpp, Logits, Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute,
+    Sglang, Training, Vllm, ZeroStage,
 };
 
 use crate::CliError;
 use crate::args::{
-    ActivationArg, AttentionArg, DTypeArg, DeviceArg, EngineArg, Half, ImplArg, LogitsArg, Mode,
-    OffloadArg, OnOff, OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
+    ActivationArg, AttentionArg, DTypeArg, DeviceArg, EngineArg, GgmlArg, Half, ImplArg, LogitsArg,
+    Mode, OffloadArg, OnOff, OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
 };
 use crate::model::Model;
 use estimator::config::closest;
@@ -108,6 +108,8 @@ pub(crate) struct Built {
     pub(crate) vllm: Option<Vllm>,
     /// SGLang's startup, when `--engine sglang`.
     pub(crate) sglang: Option<Sglang>,
+    /// llama.cpp's load, when `--engine llama.cpp`.
+    pub(crate) llama_cpp: Option<LlamaCpp>,
     /// GPUs per node for the host memory, when `--offload`.
     pub(crate) gpus_per_node: Option<u64>,
     /// The tensor-parallel degree.
@@ -191,6 +193,11 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("max-total-tokens", s.max_total_tokens.is_some()),
         ("chunked-prefill-size", s.chunked_prefill_size.is_some()),
         ("page-size", s.page_size.is_some()),
+        ("n-gpu-layers", s.n_gpu_layers.is_some()),
+        ("n-ubatch", s.n_ubatch.is_some()),
+        ("flash-attn", s.flash_attn.is_some()),
+        ("cache-type-k", s.cache_type_k.is_some()),
+        ("cache-type-v", s.cache_type_v.is_some()),
         ("block-size", s.block_size.is_some()),
         ("max-num-seqs", s.max_num_seqs.is_some()),
         ("max-num-batched-tokens", s.max_num_batched_tokens.is_some()),
@@ -558,6 +565,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         let engine = or_default(s.engine, EngineArg::Hf, "engine", "hf", &mut assumed);
         let vllm = vllm_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
         let sglang = sglang_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
+        let llama_cpp = llama_cpp_of(s, c, inf, engine, &mut assumed)?;
         let described = format!(
             "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",
             if source > 0 {
@@ -582,6 +590,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             seq: prompt,
             vllm,
             sglang,
+            llama_cpp,
             gpus_per_node: None,
             tp,
         });
@@ -883,6 +892,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         seq,
         vllm: None,
         sglang: None,
+        llama_cpp: None,
         gpus_per_node,
         tp,
     })
@@ -952,17 +962,17 @@ fn vllm_of(
         || s.max_num_seqs.is_some()
         || s.max_num_batched_tokens.is_some();
     match engine {
-        EngineArg::Hf | EngineArg::Sglang if knobs => {
+        EngineArg::Hf | EngineArg::Sglang | EngineArg::LlamaCpp if knobs => {
             return Err(CliError::new(
                 "vLLM's knobs (--gpu-memory-utilization, --block-size, --max-num-seqs, --max-num-batched-tokens, --target-concurrency) apply to `--engine vllm`; add it or drop them",
             ));
         }
         EngineArg::Hf if s.max_model_len.is_some() => {
             return Err(CliError::new(
-                "`--max-model-len` is a serving engine's; add `--engine vllm` or `--engine sglang`, or drop it",
+                "`--max-model-len` is a serving engine's; add `--engine vllm`, `sglang` or `llama.cpp`, or drop it",
             ));
         }
-        EngineArg::Hf | EngineArg::Sglang => return Ok(None),
+        EngineArg::Hf | EngineArg::Sglang | EngineArg::LlamaCpp => return Ok(None),
         EngineArg::Vllm => {}
     }
     let Some(g) = gpu else {
@@ -1131,6 +1141,112 @@ fn sglang_of(
         v = v.max_total_tokens(positive(n, "max-total-tokens")?);
     }
     Ok(Some(v))
+}
+
+/// A ggml type of the flags.
+const fn ggml(t: GgmlArg) -> GgmlType {
+    match t {
+        GgmlArg::F32 => GgmlType::F32,
+        GgmlArg::F16 => GgmlType::F16,
+        GgmlArg::Bf16 => GgmlType::BF16,
+        GgmlArg::Q8_0 => GgmlType::Q8_0,
+        GgmlArg::Q4_0 => GgmlType::Q4_0,
+        GgmlArg::Q4_1 => GgmlType::Q4_1,
+        GgmlArg::Q5_0 => GgmlType::Q5_0,
+        GgmlArg::Q5_1 => GgmlType::Q5_1,
+        GgmlArg::Iq4Nl => GgmlType::Iq4Nl,
+    }
+}
+
+/// llama.cpp's load for `--engine llama.cpp`, with its knobs or their defaults written down
+/// under `assumed:`; nothing for the other engines.
+fn llama_cpp_of(
+    s: &Settings,
+    c: &ModelConfig,
+    inf: Inference,
+    engine: EngineArg,
+    assumed: &mut Vec<String>,
+) -> Result<Option<LlamaCpp>, CliError> {
+    let knobs = s.n_gpu_layers.is_some()
+        || s.n_ubatch.is_some()
+        || s.flash_attn.is_some()
+        || s.cache_type_k.is_some()
+        || s.cache_type_v.is_some();
+    if engine != EngineArg::LlamaCpp {
+        if knobs {
+            return Err(CliError::new(
+                "llama.cpp's knobs (--n-gpu-layers, --n-ubatch, --flash-attn, --cache-type-k, --cache-type-v) apply to `--engine llama.cpp`; add it or drop them",
+            ));
+        }
+        return Ok(None);
+    }
+    if s.kv_cache.is_some() {
+        return Err(CliError::new(
+            "llama.cpp's KV cache types are `--cache-type-k` and `--cache-type-v` (f16, q8_0, q4_0 …); use them instead of `--kv-cache`",
+        ));
+    }
+    let weights = match inf.weight_dtype() {
+        DType::BF16 => GgmlType::BF16,
+        DType::F16 => GgmlType::F16,
+        DType::F32 => GgmlType::F32,
+        DType::I8 => {
+            assumed.push("weights int8 as llama.cpp's q8_0 (34 bytes a block of 32)".to_owned());
+            GgmlType::Q8_0
+        }
+        other => {
+            return Err(CliError::new(format!(
+                "`--weights {}` under llama.cpp: its quantized files (Q4_0, Q4_K_M …) give some tensors other types (the head, every few layers' down projections), which only the GGUF file's tensor list says; use --weights bf16, fp16, fp32 or int8 (q8_0)",
+                other.name()
+            )));
+        }
+    };
+    let n_ctx = match s.max_model_len {
+        Some(n) => positive(n, "max-model-len")?,
+        None if c.max_positions > 0 => {
+            assumed.push(format!(
+                "n-ctx {} (llama.cpp's 0: the trained context, max_position_embeddings)",
+                c.max_positions
+            ));
+            c.max_positions
+        }
+        None => {
+            return Err(CliError::new(
+                "the config has no max_position_embeddings: give `--max-model-len N` (llama.cpp's -c)",
+            ));
+        }
+    };
+    let mut v = LlamaCpp::new(c.cost(), "model")
+        .n_ctx(n_ctx)
+        .weights(weights);
+    match s.n_gpu_layers {
+        Some(n) => v = v.n_gpu_layers(n),
+        None => {
+            assumed.push("n-gpu-layers all (llama.cpp's auto, when --fit finds room)".to_owned());
+        }
+    }
+    let ub = positive(
+        or_default(s.n_ubatch, 512, "n-ubatch", "512", assumed),
+        "n-ubatch",
+    )?;
+    let fa = or_default(
+        s.flash_attn,
+        OnOff::On,
+        "flash-attn",
+        "on (llama.cpp's auto, on a GPU that has it)",
+        assumed,
+    ) == OnOff::On;
+    let k = or_default(s.cache_type_k, GgmlArg::F16, "cache-type-k", "f16", assumed);
+    let vt = or_default(s.cache_type_v, GgmlArg::F16, "cache-type-v", "f16", assumed);
+    if !fa && !matches!(vt, GgmlArg::F16 | GgmlArg::F32 | GgmlArg::Bf16) {
+        return Err(CliError::new(
+            "llama.cpp refuses a quantized V cache without flash attention; drop `--flash-attn off` or use `--cache-type-v f16`",
+        ));
+    }
+    Ok(Some(
+        v.n_ubatch(ub)
+            .flash_attention(fa)
+            .cache_types(ggml(k), ggml(vt)),
+    ))
 }
 
 /// A note when `tokens` run past the context a rotary or relative-position model was trained

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use estimator::config::{Architecture, Lora};
-use estimator::{Bytes, DType, KvPlan, Layer, Memory, SglangPlan, Summary};
+use estimator::{Bytes, DType, KvPlan, Layer, LlamaCppPlan, Memory, SglangPlan, Summary};
 use serde::Serialize;
 
 use crate::CliError;
@@ -38,6 +38,49 @@ fn vllm_plan(built: &Built) -> Result<Option<KvPlan>, CliError> {
     match &built.vllm {
         None => Ok(None),
         Some(v) => v.checked_plan().map(Some).map_err(estimate_error),
+    }
+}
+
+/// llama.cpp's load of the plan, when `--engine llama.cpp`.
+fn llama_cpp_plan(built: &Built) -> Result<Option<LlamaCppPlan>, CliError> {
+    match &built.llama_cpp {
+        None => Ok(None),
+        Some(v) => v.checked_plan().map(Some).map_err(estimate_error),
+    }
+}
+
+/// llama.cpp's buffers as text, GPU and host, as it logs them.
+fn write_llama_cpp(out: &mut String, p: &LlamaCppPlan, gpu: Option<Bytes>, si: bool) {
+    let _ = writeln!(
+        out,
+        "\nllama.cpp at load: offloaded {}/{} layers to GPU, {} cells",
+        p.gpu_layers,
+        p.layers,
+        grouped(p.n_ctx)
+    );
+    let _ = writeln!(out, "  {:<24}{:>12}{:>12}", "", "GPU", "host");
+    for (name, g, h) in [
+        ("model buffer", p.gpu_weights, p.host_weights),
+        ("KV buffer", p.gpu_kv_cache, p.host_kv_cache),
+        ("compute (+ output) buffer", p.gpu_compute, p.host_compute),
+        ("total", p.gpu_total(), p.host_total()),
+    ] {
+        let _ = writeln!(out, "  {name:<24}{:>12}{:>12}", show(g, si), show(h, si));
+    }
+    if p.gpu_layers < p.layers {
+        let _ = writeln!(
+            out,
+            "(partial offload: llama.cpp also copies host layers' weights into the GPU's compute buffer for batches of 32 tokens or more — not counted)"
+        );
+    }
+    if let Some(usable) = gpu {
+        let fits = p.gpu_total().get() <= usable.get();
+        let _ = writeln!(
+            out,
+            "fits on the GPU: {} ({} usable; llama.cpp's --fit keeps 1 GiB free and lowers n-ctx, then n-gpu-layers, when it does not fit)",
+            if fits { "yes" } else { "NO" },
+            show(usable, si)
+        );
     }
 }
 
@@ -259,6 +302,8 @@ struct Report<'a> {
     vllm_target: Option<TargetReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sglang: Option<SglangPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    llama_cpp: Option<LlamaCppPlan>,
 }
 
 /// Host memory under `--offload`: per GPU's process, and per node.
@@ -377,6 +422,7 @@ pub(crate) fn estimate(
             paged_bytes: (peak.paged.get() > 0).then(|| peak.paged.get()),
             vllm_target: vllm_target(args, built),
             sglang: sglang_plan(built)?,
+            llama_cpp: llama_cpp_plan(built)?,
         };
         let mut text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
@@ -482,6 +528,9 @@ fn text(
     }
     if let Some(p) = sglang_plan(built)? {
         write_sglang(&mut out, &p, si);
+    }
+    if let Some(p) = llama_cpp_plan(built)? {
+        write_llama_cpp(&mut out, &p, built.gpu.map(estimator::gpu::Gpu::usable), si);
     }
     write_parts(&mut out, built, peak, si);
     let _ = writeln!(out, "By phase:");

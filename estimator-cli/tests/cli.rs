@@ -988,3 +988,73 @@ fn sglang_sizes_its_pool() {
         "--engine sglang",
     );
 }
+
+#[test]
+fn llama_cpp_splits_gpu_and_host() {
+    // llama.cpp's -ngl 20 on Llama-3-8B at 8192 f16 cells: the output layer and 19 repeating
+    // layers on the GPU, their KV cache with them (19 and 13 × 32 MiB, tests/serving.rs), the
+    // compute buffer 4 × 512 × (128,256 + 2 × 4096) B with flash attention (266.50 MiB as
+    // llama.cpp's CPU build reports it)
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "llama.cpp",
+        "--n-gpu-layers",
+        "20",
+        "--json",
+    ]);
+    let p = &out["llama_cpp"];
+    assert_eq!(p["gpu_layers"], 20);
+    assert_eq!(p["gpu_kv_cache"], 19 * (32 << 20));
+    assert_eq!(p["host_kv_cache"], 13 * (32 << 20));
+    assert_eq!(p["gpu_compute"], 4 * 512 * (128_256 + 2 * 4096));
+    let q8 = json(&[
+        "estimate",
+        "--preset",
+        "llama-3-8b",
+        "--mode",
+        "infer",
+        "--engine",
+        "llama.cpp",
+        "--cache-type-k",
+        "q8_0",
+        "--cache-type-v",
+        "q8_0",
+        "--json",
+    ]);
+    assert_eq!(q8["llama_cpp"]["gpu_kv_cache"], 544 << 20);
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--engine",
+            "llama.cpp",
+            "--weights",
+            "int4",
+        ],
+        "GGUF file",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--engine",
+            "llama.cpp",
+            "--flash-attn",
+            "off",
+            "--cache-type-v",
+            "q4_0",
+        ],
+        "without flash attention",
+    );
+}

@@ -17,6 +17,7 @@ mod dtype;
 pub mod gpu;
 mod inference;
 pub mod layers;
+mod llamacpp;
 mod macros;
 mod memory;
 mod params;
@@ -30,6 +31,7 @@ mod units;
 pub use cost::{Activations, Cost, Overflow, Source};
 pub use dtype::DType;
 pub use inference::{Inference, Logits};
+pub use llamacpp::{GgmlType, LlamaCpp, LlamaCppPlan};
 pub use memory::{EstimateError, Memory, Message, Phase, Workload};
 pub use params::{Layer, Params, Summary};
 pub use policy::{
