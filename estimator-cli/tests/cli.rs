@@ -707,7 +707,7 @@ fn vllm_sizes_its_kv_cache() {
             "--max-model-len",
             "4096",
         ],
-        "add `--engine vllm` or `--engine sglang`",
+        "add `--engine vllm`, `sglang` or `llama.cpp`",
     );
 }
 

@@ -711,6 +711,8 @@ pub struct Cost {
     pub chunk: u64,
     /// Parameter elements inside repeated blocks: what pipeline stages split.
     pub repeated_params: u64,
+    /// Matmul-weight elements inside repeated blocks (see [`Cost::matmul`]).
+    pub repeated_matmul: u64,
     /// Parameter elements of the largest single repeated block (innermost, one layer): a
     /// pipeline stage of `n` blocks holds at most `n` of these (a model whose MoE layers
     /// follow dense ones has stages of MoE layers only).
@@ -778,6 +780,7 @@ impl Cost {
         fixed_length: false,
         chunk: 0,
         repeated_params: 0,
+        repeated_matmul: 0,
         unit_params: 0,
         lead_params: 0,
         eager_attention: false,
@@ -1175,6 +1178,7 @@ impl Cost {
             fixed_length: self.fixed_length || next.fixed_length,
             chunk: max(self.chunk, next.chunk),
             repeated_params: tri!(add(self.repeated_params, next.repeated_params, P)),
+            repeated_matmul: tri!(add(self.repeated_matmul, next.repeated_matmul, P)),
             unit_params: max(self.unit_params, next.unit_params),
             lead_params: if self.blocks == 0 {
                 tri!(add(self.params, next.lead(), P))
@@ -1227,6 +1231,7 @@ impl Cost {
             conv_state: tri!(mul(self.conv_state, n, KV)),
             ssm_state: tri!(mul(self.ssm_state, n, KV)),
             repeated_params: tri!(mul(self.repeated_params, n, P)),
+            repeated_matmul: tri!(mul(self.repeated_matmul, n, P)),
             lead_params: tri!(mul(self.lead_params, n, P)),
             source: tri!(self.source.checked_times(n)),
             ..self
@@ -1301,6 +1306,7 @@ impl Cost {
                 positions: 0,
                 fixed_length: false,
                 repeated_params: 0,
+                repeated_matmul: 0,
                 unit_params: 0,
                 lead_params: 0,
                 ..stacked
@@ -1309,6 +1315,7 @@ impl Cost {
         Ok(Cost {
             blocks: tri!(mul(n, max(self.blocks, 1), Overflow::Parameters)),
             repeated_params: stacked.params,
+            repeated_matmul: stacked.matmul,
             unit_params: if self.blocks == 0 {
                 self.params
             } else {
@@ -1448,6 +1455,7 @@ impl Cost {
             },
             block_params: 0,
             repeated_params: 0,
+            repeated_matmul: 0,
             unit_params: 0,
             lead_params: 0,
             ..self

@@ -273,15 +273,17 @@ impl LlamaCpp {
     const fn layer_weights(&self, n_embd: u64) -> Result<(u128, u128, u128, bool), EstimateError> {
         let c = &self.cost;
         let layers = c.blocks;
-        let head = c.unquantized_matmul;
-        let matrices = (c.matmul - head) / layers;
+        // the matrices outside the layers: the head (embeddings are not matmul weights)
+        let head = c.matmul - c.repeated_matmul;
+        let matrices = c.repeated_matmul / layers;
         let params = c.repeated_params / layers;
-        let uniform = params * layers == c.repeated_params && matrices * layers == c.matmul - head;
-        let layer = tri!(self.stored(matrices, params - matrices));
+        let uniform =
+            params * layers == c.repeated_params && matrices * layers == c.repeated_matmul;
+        let layer = tri!(self.stored(matrices, params.saturating_sub(matrices)));
         let embeddings = c.output.saturating_mul(n_embd);
         let inputs = embeddings.saturating_add(c.positions.saturating_mul(n_embd));
         let input = tri!(self.stored(inputs, 0));
-        let outside = c.params - c.repeated_params - head;
+        let outside = (c.params - c.repeated_params).saturating_sub(head);
         let output_matrix = if head > 0 { head } else { embeddings };
         let output = tri!(self.stored(output_matrix, outside.saturating_sub(inputs)));
         Ok((layer, input, output, uniform))
