@@ -47,6 +47,10 @@ pub(crate) struct Source {
     /// A bundled preset (see `estimator presets`).
     #[arg(long, value_name = "NAME")]
     pub(crate) preset: Option<String>,
+    /// A llama.cpp GGUF file: its header's dimensions and every tensor's exact bytes (with
+    /// `--mode infer --engine llama.cpp`).
+    #[arg(long, value_name = "FILE.gguf")]
+    pub(crate) model: Option<PathBuf>,
 }
 
 /// Training or inference.

@@ -2,6 +2,7 @@
 //! print and the exit status, so that the binary, the tests and the fuzzer share one path.
 
 mod args;
+mod gguf;
 mod model;
 mod plan;
 mod plot;
@@ -153,13 +154,13 @@ fn dispatch(cli: Cli) -> Result<(String, u8), CliError> {
     match cli.command {
         Command::Estimate(args) => {
             let s = &args.settings;
-            let model = model::load(s.source.config.as_deref(), s.source.preset.as_deref())?;
+            let model = model::load(&s.source)?;
             let built = plan::build(s, &model)?;
             Ok((report::estimate(&args, &model, &built)?, 0))
         }
         Command::Plot(args) => {
             let s = &args.settings;
-            let model = model::load(s.source.config.as_deref(), s.source.preset.as_deref())?;
+            let model = model::load(&s.source)?;
             let built = plan::build(s, &model)?;
             Ok((plot::plot(&args, &model, &built)?, 0))
         }

@@ -6,6 +6,8 @@ use estimator::config::ModelConfig;
 use estimator::config::{clip, closest};
 
 use crate::CliError;
+use crate::args::Source;
+use crate::gguf::Gguf;
 
 /// `(name, text)` for each `configs/<name>.json`, compiled in.
 macro_rules! presets {
@@ -101,15 +103,42 @@ pub(crate) const PRESETS: &[(&str, &str)] = presets![
 /// its per-layer lists, is under 10 KiB); the same limit as `model!`'s.
 pub(crate) const MAX_CONFIG_BYTES: u64 = 4 << 20;
 
-/// A model to estimate: its name for reports and its hyper-parameters.
+/// A model to estimate: its name for reports and its hyper-parameters, and a GGUF file's
+/// header when it came from one.
 pub(crate) struct Model {
     pub(crate) name: String,
     pub(crate) config: ModelConfig,
+    pub(crate) gguf: Option<Gguf>,
 }
 
-/// The model named by `--config` or `--preset`.
-pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model, CliError> {
-    match (config, preset) {
+/// The model named by `--config`, `--preset` or `--model`.
+pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
+    if let Some(path) = &source.model {
+        let shown = path.display();
+        if !path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            return Err(CliError::new(format!(
+                "`--model {shown}`: a GGUF file (`….gguf`) is read; give a config.json with --config"
+            )));
+        }
+        let gguf = Gguf::read(path)?;
+        let text = gguf
+            .config_json()
+            .map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+        let config =
+            ModelConfig::from_json(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+        let name = path
+            .file_stem()
+            .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
+        return Ok(Model {
+            name,
+            config,
+            gguf: Some(gguf),
+        });
+    }
+    match (source.config.as_deref(), source.preset.as_deref()) {
         (Some(path), _) => {
             let shown = path.display();
             let text = crate::read_bounded(path, MAX_CONFIG_BYTES, "a config.json")?;
@@ -125,7 +154,11 @@ pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model,
             } else {
                 name
             };
-            Ok(Model { name, config })
+            Ok(Model {
+                name,
+                config,
+                gguf: None,
+            })
         }
         (None, Some(name)) => {
             let wanted = name.trim().to_ascii_lowercase();
@@ -143,10 +176,11 @@ pub(crate) fn load(config: Option<&Path>, preset: Option<&str>) -> Result<Model,
             Ok(Model {
                 name: (*name).to_owned(),
                 config,
+                gguf: None,
             })
         }
         (None, None) => Err(CliError::new(
-            "give a model: --config FILE or --preset NAME",
+            "give a model: --config FILE, --preset NAME or --model FILE.gguf",
         )),
     }
 }

@@ -109,7 +109,7 @@ pub(crate) struct Built {
     /// SGLang's startup, when `--engine sglang`.
     pub(crate) sglang: Option<Sglang>,
     /// llama.cpp's load, when `--engine llama.cpp`.
-    pub(crate) llama_cpp: Option<LlamaCpp>,
+    pub(crate) llama_cpp: Option<LlamaCppLoad>,
     /// GPUs per node for the host memory, when `--offload`.
     pub(crate) gpus_per_node: Option<u64>,
     /// The tensor-parallel degree.
@@ -451,6 +451,11 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let mut assumed = Vec::new();
     let mode = or_default(s.mode, Mode::Train, "mode", "train", &mut assumed);
     check_mode(s, mode)?;
+    if model.gguf.is_some() && (mode != Mode::Infer || s.engine != Some(EngineArg::LlamaCpp)) {
+        return Err(CliError::new(
+            "a GGUF file is what llama.cpp serves; add `--mode infer --engine llama.cpp` (for the other engines give the model's config.json)",
+        ));
+    }
     let config = with_kernels(s, model.config, &mut assumed)?;
     let c = &config;
     // the reports name the model themselves
@@ -565,7 +570,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         let engine = or_default(s.engine, EngineArg::Hf, "engine", "hf", &mut assumed);
         let vllm = vllm_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
         let sglang = sglang_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
-        let llama_cpp = llama_cpp_of(s, c, inf, engine, &mut assumed)?;
+        let llama_cpp = llama_cpp_of(s, (c, model), inf, engine, &mut assumed)?;
         let described = format!(
             "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",
             if source > 0 {
@@ -1143,6 +1148,10 @@ fn sglang_of(
     Ok(Some(v))
 }
 
+/// llama.cpp's load and, with a GGUF file, its weights on the GPU and the host from the file's
+/// tensors.
+pub(crate) type LlamaCppLoad = (LlamaCpp, Option<(Bytes, Bytes)>);
+
 /// A ggml type of the flags.
 const fn ggml(t: GgmlArg) -> GgmlType {
     match t {
@@ -1162,11 +1171,11 @@ const fn ggml(t: GgmlArg) -> GgmlType {
 /// under `assumed:`; nothing for the other engines.
 fn llama_cpp_of(
     s: &Settings,
-    c: &ModelConfig,
+    (c, model): (&ModelConfig, &Model),
     inf: Inference,
     engine: EngineArg,
     assumed: &mut Vec<String>,
-) -> Result<Option<LlamaCpp>, CliError> {
+) -> Result<Option<LlamaCppLoad>, CliError> {
     let knobs = s.n_gpu_layers.is_some()
         || s.n_ubatch.is_some()
         || s.flash_attn.is_some()
@@ -1185,7 +1194,13 @@ fn llama_cpp_of(
             "llama.cpp's KV cache types are `--cache-type-k` and `--cache-type-v` (f16, q8_0, q4_0 …); use them instead of `--kv-cache`",
         ));
     }
+    if model.gguf.is_some() && s.weights.is_some() {
+        return Err(CliError::new(
+            "the GGUF file gives every tensor's type; drop `--weights`",
+        ));
+    }
     let weights = match inf.weight_dtype() {
+        _ if model.gguf.is_some() => GgmlType::F16,
         DType::BF16 => GgmlType::BF16,
         DType::F16 => GgmlType::F16,
         DType::F32 => GgmlType::F32,
@@ -1242,11 +1257,19 @@ fn llama_cpp_of(
             "llama.cpp refuses a quantized V cache without flash attention; drop `--flash-attn off` or use `--cache-type-v f16`",
         ));
     }
-    Ok(Some(
-        v.n_ubatch(ub)
-            .flash_attention(fa)
-            .cache_types(ggml(k), ggml(vt)),
-    ))
+    let plan = v
+        .n_ubatch(ub)
+        .flash_attention(fa)
+        .cache_types(ggml(k), ggml(vt));
+    // a GGUF file: its tensors' own bytes, placed as llama.cpp places them
+    let split = model.gguf.as_ref().map(|g| {
+        let layers = c.num_layers;
+        let ngl = s.n_gpu_layers.unwrap_or(layers + 1);
+        assumed.push(format!("weights from the GGUF file ({})", g.types()));
+        let (gpu, host) = g.split(layers, ngl);
+        (Bytes::new(gpu), Bytes::new(host))
+    });
+    Ok(Some((plan, split)))
 }
 
 /// A note when `tokens` run past the context a rotary or relative-position model was trained

@@ -45,7 +45,14 @@ fn vllm_plan(built: &Built) -> Result<Option<KvPlan>, CliError> {
 fn llama_cpp_plan(built: &Built) -> Result<Option<LlamaCppPlan>, CliError> {
     match &built.llama_cpp {
         None => Ok(None),
-        Some(v) => v.checked_plan().map(Some).map_err(estimate_error),
+        Some((v, split)) => {
+            let mut p = v.checked_plan().map_err(estimate_error)?;
+            if let Some((gpu, host)) = split {
+                p.gpu_weights = *gpu;
+                p.host_weights = *host;
+            }
+            Ok(Some(p))
+        }
     }
 }
 

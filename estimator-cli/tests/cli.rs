@@ -1058,3 +1058,100 @@ fn llama_cpp_splits_gpu_and_host() {
         "without flash attention",
     );
 }
+
+/// A GGUF file's header (tests/fixtures/gen_gguf.py: Llama-3-8B in Q4_K_M, the tensor list
+/// llama.cpp's quantizer writes): every tensor's bytes from its ggml type, 4,912,898,048 B in all
+/// (llama.cpp's CPU build: "model buffer size = 4685.30 MiB" for the same list), the token
+/// embeddings (Q4_K, 281.81 MiB) on the host; at `-ngl 20` the output layer and blocks 13–31
+/// on the GPU, 2,908,545,024 B, and 2,004,353,024 B on the host (worked from llama.cpp's
+/// `src/llama-model.cpp`).
+#[test]
+fn gguf_weights_from_the_header() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/llama-3-8b-q4_k_m.header.gguf"
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "estimate",
+            "--model",
+            fixture,
+            "--mode",
+            "infer",
+            "--engine",
+            "llama.cpp",
+            "--max-model-len",
+            "8192",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    let full = run(&[]);
+    let p = &full["llama_cpp"];
+    // Q4_K token embeddings: 128,256 × 4096 / 256 × 144 B
+    let embeddings = 128_256u64 * 4096 / 256 * 144;
+    assert_eq!(p["host_weights"], embeddings);
+    assert_eq!(
+        p["gpu_weights"].as_u64().expect("bytes") + embeddings,
+        4_912_898_048
+    );
+    assert_eq!(p["gpu_kv_cache"], 1 << 30);
+    // the header's dimensions read as Llama-3-8B's family: PyTorch's 8,030,261,248 parameters
+    assert_eq!(full["params"], 8_030_261_248u64);
+    let partial = run(&["--n-gpu-layers", "20"]);
+    assert_eq!(partial["llama_cpp"]["gpu_weights"], 2_908_545_024u64);
+    assert_eq!(partial["llama_cpp"]["host_weights"], 2_004_353_024u64);
+    fails(&["estimate", "--model", fixture], "--engine llama.cpp");
+}
+
+#[test]
+fn bad_gguf_files() {
+    let dir = Scratch::new("gguf");
+    let header = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/llama-3-8b-q4_k_m.header.gguf"
+    ))
+    .expect("the fixture");
+    let run = |path: &str, needle: &str| {
+        fails(
+            &[
+                "estimate",
+                "--model",
+                path,
+                "--mode",
+                "infer",
+                "--engine",
+                "llama.cpp",
+            ],
+            needle,
+        );
+    };
+    run(
+        &dir.file("text.gguf", b"{\"model_type\": \"llama\"}"),
+        "not a GGUF file",
+    );
+    run(
+        &dir.file("short.gguf", &header[..header.len() / 2]),
+        "ends early",
+    );
+    // a version this reader does not know
+    let mut v9 = header.clone();
+    v9[4] = 9;
+    run(&dir.file("v9.gguf", &v9), "GGUF version 9");
+    // counts no file has: refused before anything is allocated
+    let mut huge = header.clone();
+    huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
+    run(&dir.file("huge.gguf", &huge), "no GGUF has that many");
+    run(&dir.file("empty.gguf", b""), "ends early");
+    fails(
+        &[
+            "estimate",
+            "--model",
+            &dir.file("model.bin", b"x"),
+            "--mode",
+            "infer",
+        ],
+        "a GGUF file",
+    );
+}

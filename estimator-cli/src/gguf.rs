@@ -1,0 +1,465 @@
+//! A GGUF file's header: its metadata and tensor list, read without the tensor data and
+//! bounded against hostile files (GGUF v2/v3 as llama.cpp's `gguf-py` and `ggml/src/gguf.cpp`
+//! write it: magic, version, tensor and key-value counts, typed key-values, tensor infos).
+//!
+//! What it gives: the weights' exact bytes per tensor from each tensor's ggml type (block
+//! elements and bytes from `gguf-py/gguf/constants.py`'s `GGML_QUANT_SIZES`), grouped as
+//! llama.cpp places them (the input layer, each repeating layer `blk.N`, the output layer), and
+//! the architecture's dimensions as a Hugging Face `config.json` for the family table.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use estimator::config::clip;
+
+use crate::CliError;
+
+/// The most of a file read: the header (tokenizer vocabularies and merges run to tens of
+/// MiB); the tensor data after it is never read.
+const MAX_HEADER_BYTES: u64 = 256 << 20;
+/// Tensors and metadata entries accepted (real files: under 10,000 and 100).
+const MAX_COUNT: u64 = 1 << 20;
+
+/// `(elements per block, bytes per block)` of ggml type `id` (`GGML_QUANT_SIZES`, QK_K 256).
+const fn ggml_block(id: u32) -> Option<(u64, u64)> {
+    Some(match id {
+        0 | 26 => (1, 4),      // F32, I32
+        1 | 25 | 30 => (1, 2), // F16, I16, BF16
+        2 | 20 => (32, 18),    // Q4_0, IQ4_NL
+        3 => (32, 20),         // Q4_1
+        6 => (32, 22),         // Q5_0
+        7 => (32, 24),         // Q5_1
+        8 => (32, 34),         // Q8_0
+        9 => (32, 36),         // Q8_1
+        10 => (256, 84),       // Q2_K
+        11 | 21 => (256, 110), // Q3_K, IQ3_S
+        12 => (256, 144),      // Q4_K
+        13 => (256, 176),      // Q5_K
+        14 => (256, 210),      // Q6_K
+        15 => (256, 292),      // Q8_K
+        16 | 35 => (256, 66),  // IQ2_XXS, TQ2_0
+        17 => (256, 74),       // IQ2_XS
+        18 => (256, 98),       // IQ3_XXS
+        19 => (256, 50),       // IQ1_S
+        22 => (256, 82),       // IQ2_S
+        23 => (256, 136),      // IQ4_XS
+        24 => (1, 1),          // I8
+        27 | 28 => (1, 8),     // I64, F64
+        29 => (256, 56),       // IQ1_M
+        34 => (256, 54),       // TQ1_0
+        39 => (32, 17),        // MXFP4
+        40 => (64, 36),        // NVFP4
+        41 => (128, 18),       // Q1_0
+        42 => (64, 18),        // Q2_0
+        _ => return None,
+    })
+}
+
+/// ggml's name of type `id`, for reports.
+fn ggml_name(id: u32) -> &'static str {
+    match id {
+        0 => "f32",
+        1 => "f16",
+        2 => "q4_0",
+        3 => "q4_1",
+        6 => "q5_0",
+        7 => "q5_1",
+        8 => "q8_0",
+        9 => "q8_1",
+        10 => "q2_K",
+        11 => "q3_K",
+        12 => "q4_K",
+        13 => "q5_K",
+        14 => "q6_K",
+        15 => "q8_K",
+        16 => "iq2_xxs",
+        17 => "iq2_xs",
+        18 => "iq3_xxs",
+        19 => "iq1_s",
+        20 => "iq4_nl",
+        21 => "iq3_s",
+        22 => "iq2_s",
+        23 => "iq4_xs",
+        29 => "iq1_m",
+        30 => "bf16",
+        34 => "tq1_0",
+        35 => "tq2_0",
+        39 => "mxfp4",
+        40 => "nvfp4",
+        _ => "other",
+    }
+}
+
+/// A metadata value as far as the estimate reads it.
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Int(i128),
+    Float(f64),
+    Str(String),
+    /// An array: its length, and its integers when it holds integers (per-layer head counts).
+    Array(u64, Vec<i128>),
+    Other,
+}
+
+/// One tensor: its name, elements and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tensor {
+    pub(crate) name: String,
+    pub(crate) elements: u64,
+    pub(crate) bytes: u64,
+    pub(crate) ggml_type: u32,
+}
+
+/// A GGUF file's header.
+#[derive(Debug)]
+pub(crate) struct Gguf {
+    metadata: HashMap<String, Value>,
+    pub(crate) tensors: Vec<Tensor>,
+}
+
+/// Reads little-endian values from the header, failing on a short file.
+struct Reader<R: Read> {
+    inner: R,
+}
+
+impl<R: Read> Reader<R> {
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut b = [0u8; N];
+        self.inner
+            .read_exact(&mut b)
+            .map_err(|_| "the header ends early (a truncated or non-GGUF file)".to_owned())?;
+        Ok(b)
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.bytes()?))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.bytes()?))
+    }
+    fn string(&mut self) -> Result<String, String> {
+        let len = self.u64()?;
+        if len > 1 << 20 {
+            return Err(format!(
+                "a string of {len} bytes in the header; no GGUF has one"
+            ));
+        }
+        let mut buf = Vec::new();
+        (&mut self.inner)
+            .take(len)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read the header: {e}"))?;
+        if buf.len() as u64 != len {
+            return Err("the header ends early (a truncated or non-GGUF file)".to_owned());
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+    /// Skips or reads one value of GGUF type `t`.
+    fn value(&mut self, t: u32, depth: u32) -> Result<Value, String> {
+        Ok(match t {
+            // u8, and bool as one byte
+            0 | 7 => Value::Int(i128::from(self.bytes::<1>()?[0])),
+            1 => Value::Int(i128::from(i8::from_le_bytes(self.bytes()?))),
+            2 => Value::Int(i128::from(u16::from_le_bytes(self.bytes()?))),
+            3 => Value::Int(i128::from(i16::from_le_bytes(self.bytes()?))),
+            4 => Value::Int(i128::from(self.u32()?)),
+            5 => Value::Int(i128::from(i32::from_le_bytes(self.bytes()?))),
+            6 => Value::Float(f64::from(f32::from_le_bytes(self.bytes()?))),
+            8 => Value::Str(self.string()?),
+            9 => {
+                if depth > 2 {
+                    return Err("arrays nested too deep in the header".to_owned());
+                }
+                let item = self.u32()?;
+                let n = self.u64()?;
+                if n > MAX_HEADER_BYTES {
+                    return Err(format!(
+                        "an array of {n} items in the header; no GGUF has one"
+                    ));
+                }
+                let mut ints = Vec::new();
+                for _ in 0..n {
+                    if let Value::Int(v) = self.value(item, depth + 1)?
+                        && ints.len() < 4096
+                    {
+                        ints.push(v);
+                    }
+                }
+                Value::Array(n, ints)
+            }
+            10 => Value::Int(i128::from(self.u64()?)),
+            11 => Value::Int(i128::from(i64::from_le_bytes(self.bytes()?))),
+            12 => {
+                let _ = f64::from_le_bytes(self.bytes()?);
+                Value::Other
+            }
+            other => return Err(format!("metadata of unknown GGUF type {other}")),
+        })
+    }
+}
+
+impl Gguf {
+    /// Reads `path`'s header.
+    pub(crate) fn read(path: &Path) -> Result<Gguf, CliError> {
+        let shown = path.display();
+        let file = std::fs::File::open(path)
+            .map_err(|e| CliError::new(format!("cannot read `{shown}`: {e}")))?;
+        Gguf::parse(std::io::BufReader::new(file).take(MAX_HEADER_BYTES))
+            .map_err(|e| CliError::new(format!("`{shown}`: {e}")))
+    }
+
+    /// Parses a header from `input`.
+    pub(crate) fn parse(input: impl Read) -> Result<Gguf, String> {
+        let mut r = Reader { inner: input };
+        if &r.bytes::<4>()? != b"GGUF" {
+            return Err("not a GGUF file (its first bytes are not `GGUF`)".to_owned());
+        }
+        let version = r.u32()?;
+        if version != 2 && version != 3 {
+            return Err(format!(
+                "GGUF version {version}; versions 2 and 3 are read (convert older files with llama.cpp)"
+            ));
+        }
+        let (tensors, kvs) = (r.u64()?, r.u64()?);
+        if tensors > MAX_COUNT || kvs > MAX_COUNT {
+            return Err(format!(
+                "{tensors} tensors and {kvs} metadata entries in the header; no GGUF has that many"
+            ));
+        }
+        let mut metadata = HashMap::new();
+        for _ in 0..kvs {
+            let key = r.string()?;
+            let t = r.u32()?;
+            let v = r.value(t, 0)?;
+            metadata.insert(key, v);
+        }
+        let mut list = Vec::new();
+        for _ in 0..tensors {
+            let name = r.string()?;
+            let dims = r.u32()?;
+            if dims == 0 || dims > 4 {
+                return Err(format!(
+                    "tensor `{name}` has {dims} dimensions; ggml's have 1 to 4"
+                ));
+            }
+            let mut elements: u64 = 1;
+            let mut first = 0;
+            for i in 0..dims {
+                let d = r.u64()?;
+                if i == 0 {
+                    first = d;
+                }
+                elements = elements
+                    .checked_mul(d)
+                    .ok_or_else(|| format!("tensor `{name}`'s shape overflows"))?;
+            }
+            let ggml_type = r.u32()?;
+            let _offset = r.u64()?;
+            let (block, size) = ggml_block(ggml_type).ok_or_else(|| {
+                format!("tensor `{name}` has ggml type {ggml_type}, which is not known")
+            })?;
+            if first % block != 0 {
+                return Err(format!(
+                    "tensor `{name}`'s rows of {first} are not whole blocks of {block} ({})",
+                    ggml_name(ggml_type)
+                ));
+            }
+            let bytes = (elements / block)
+                .checked_mul(size)
+                .ok_or_else(|| format!("tensor `{name}`'s bytes overflow"))?;
+            list.push(Tensor {
+                name,
+                elements,
+                bytes,
+                ggml_type,
+            });
+        }
+        Ok(Gguf {
+            metadata,
+            tensors: list,
+        })
+    }
+
+    fn int(&self, key: &str) -> Option<u64> {
+        match self.metadata.get(key) {
+            Some(Value::Int(v)) => u64::try_from(*v).ok(),
+            // a per-layer list: the estimate takes layers alike
+            Some(Value::Array(_, ints))
+                if !ints.is_empty() && ints.iter().all(|v| *v == ints[0]) =>
+            {
+                u64::try_from(ints[0]).ok()
+            }
+            _ => None,
+        }
+    }
+
+    fn float(&self, key: &str) -> Option<f64> {
+        match self.metadata.get(key) {
+            Some(Value::Float(v)) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// `general.architecture`.
+    pub(crate) fn architecture(&self) -> Option<&str> {
+        match self.metadata.get("general.architecture") {
+            Some(Value::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The tensor named `name`.
+    fn tensor(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// The architecture's dimensions as a Hugging Face `config.json` of the same family, for
+    /// the family table (llama.cpp's `{arch}.*` keys, `src/llama-model.cpp`'s `load_hparams`).
+    pub(crate) fn config_json(&self) -> Result<String, String> {
+        let arch = self
+            .architecture()
+            .ok_or("the header has no `general.architecture`")?;
+        let (model_type, class) = match arch {
+            "llama" => ("llama", "LlamaForCausalLM"),
+            "qwen2" => ("qwen2", "Qwen2ForCausalLM"),
+            "qwen3" => ("qwen3", "Qwen3ForCausalLM"),
+            other => {
+                return Err(format!(
+                    "GGUF architecture `{}` is not mapped to a family yet; llama (Llama, Mistral), qwen2 and qwen3 are",
+                    clip(other)
+                ));
+            }
+        };
+        let need = |key: &str| {
+            self.int(&format!("{arch}.{key}"))
+                .ok_or_else(|| format!("the header has no `{arch}.{key}` (or it differs by layer)"))
+        };
+        let embd = need("embedding_length")?;
+        let heads = need("attention.head_count")?;
+        let kv = self
+            .int(&format!("{arch}.attention.head_count_kv"))
+            .unwrap_or(heads);
+        let head_dim = self
+            .int(&format!("{arch}.attention.key_length"))
+            .unwrap_or_else(|| embd.checked_div(heads).unwrap_or(0));
+        let embeddings = self
+            .tensor("token_embd.weight")
+            .ok_or("the file has no `token_embd.weight`")?;
+        let vocab = embeddings.elements / embd.max(1);
+        let tied = self.tensor("output.weight").is_none();
+        let config = serde_json::json!({
+            "model_type": model_type,
+            "architectures": [class],
+            "hidden_size": embd,
+            "intermediate_size": need("feed_forward_length")?,
+            "num_hidden_layers": need("block_count")?,
+            "num_attention_heads": heads,
+            "num_key_value_heads": kv,
+            "head_dim": head_dim,
+            "vocab_size": vocab,
+            "max_position_embeddings": need("context_length")?,
+            "rms_norm_eps": self.float(&format!("{arch}.attention.layer_norm_rms_epsilon")).unwrap_or(1e-6),
+            "rope_theta": self.float(&format!("{arch}.rope.freq_base")).unwrap_or(10000.0),
+            "hidden_act": "silu",
+            "tie_word_embeddings": tied,
+        });
+        Ok(config.to_string())
+    }
+
+    /// The weights llama.cpp puts on the GPU and on the host for `n_gpu_layers` of `layers`
+    /// repeating layers (the output layer first, then from the last; `src/llama-model.cpp`):
+    /// the token embeddings stay on the host, a tied head is a second copy of them on the
+    /// output's device.
+    pub(crate) fn split(&self, layers: u64, n_gpu_layers: u64) -> (u64, u64) {
+        let first_gpu = (layers + 1).saturating_sub(n_gpu_layers);
+        let output_on_gpu = n_gpu_layers > 0;
+        let (mut gpu, mut host) = (0u64, 0u64);
+        for t in &self.tensors {
+            let on_gpu = if let Some(rest) = t.name.strip_prefix("blk.") {
+                let n: u64 = rest
+                    .split('.')
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                n >= first_gpu
+            } else if t.name.starts_with("output") {
+                output_on_gpu
+            } else {
+                false
+            };
+            if on_gpu {
+                gpu = gpu.saturating_add(t.bytes);
+            } else {
+                host = host.saturating_add(t.bytes);
+            }
+        }
+        if self.tensor("output.weight").is_none()
+            && output_on_gpu
+            && let Some(e) = self.tensor("token_embd.weight")
+        {
+            gpu = gpu.saturating_add(e.bytes);
+        }
+        (gpu, host)
+    }
+
+    /// The tensor types by count, most common first (`q4_K ×193, q6_K ×33, f32 ×65`).
+    pub(crate) fn types(&self) -> String {
+        let mut counts: Vec<(u32, usize)> = Vec::new();
+        for t in &self.tensors {
+            match counts.iter_mut().find(|(id, _)| *id == t.ggml_type) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((t.ggml_type, 1)),
+            }
+        }
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        counts
+            .iter()
+            .map(|(id, n)| format!("{} ×{n}", ggml_name(*id)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gguf;
+
+    const FIXTURE: &[u8] = include_bytes!("../../tests/fixtures/llama-3-8b-q4_k_m.header.gguf");
+
+    /// The fixture's header (tests/fixtures/gen_gguf.py): 291 tensors, llama's keys.
+    #[test]
+    fn reads_the_fixture() {
+        let g = Gguf::parse(FIXTURE).expect("parses");
+        assert_eq!(g.tensors.len(), 3 + 32 * 9);
+        assert_eq!(g.architecture(), Some("llama"));
+        // gen_gguf.py's sum of the same list: 4,912,898,048 B
+        assert_eq!(
+            g.tensors.iter().map(|t| t.bytes).sum::<u64>(),
+            4_912_898_048
+        );
+    }
+
+    /// Every truncation and thousands of byte flips of a real header: an error or a header,
+    /// never a panic, and never more read than the bytes given.
+    #[test]
+    fn mangled_headers_are_errors() {
+        for end in (0..FIXTURE.len()).step_by(97) {
+            let _ = Gguf::parse(&FIXTURE[..end]);
+        }
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..2000 {
+            let mut bytes = FIXTURE.to_vec();
+            for _ in 0..4 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let at = usize::try_from(state % bytes.len() as u64).unwrap_or(0);
+                bytes[at] = (state >> 32) as u8;
+            }
+            if let Ok(g) = Gguf::parse(bytes.as_slice()) {
+                let _ = g.config_json();
+                let _ = g.split(32, 20);
+            }
+        }
+    }
+}
