@@ -439,6 +439,69 @@ mod tests {
         );
     }
 
+    /// A GGUF header written here: `kvs` as u32 values (GGUF type 4), then 2-D f16 tensors.
+    fn header(arch: &str, kvs: &[(&str, u32)], tensors: &[(&str, [u64; 2])]) -> Vec<u8> {
+        fn string(out: &mut Vec<u8>, s: &str) {
+            out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        let mut out = b"GGUF".to_vec();
+        out.extend_from_slice(&3u32.to_le_bytes());
+        out.extend_from_slice(&(tensors.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(kvs.len() as u64 + 1).to_le_bytes());
+        string(&mut out, "general.architecture");
+        out.extend_from_slice(&8u32.to_le_bytes());
+        string(&mut out, arch);
+        for (k, v) in kvs {
+            string(&mut out, &format!("{arch}.{k}"));
+            out.extend_from_slice(&4u32.to_le_bytes());
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for (name, dims) in tensors {
+            string(&mut out, name);
+            out.extend_from_slice(&2u32.to_le_bytes());
+            out.extend_from_slice(&dims[0].to_le_bytes());
+            out.extend_from_slice(&dims[1].to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes());
+            out.extend_from_slice(&0u64.to_le_bytes());
+        }
+        out
+    }
+
+    /// A Qwen3 header maps to the qwen3 family with its key length as `head_dim` (Qwen3's
+    /// heads are 128 wide whatever the hidden size), no `output.weight` to a tied head, and
+    /// an architecture not in the table is named in the error.
+    #[test]
+    fn dimensions_become_the_familys_config() {
+        let keys = [
+            ("embedding_length", 1024),
+            ("feed_forward_length", 3072),
+            ("block_count", 28),
+            ("attention.head_count", 16),
+            ("attention.head_count_kv", 8),
+            ("attention.key_length", 128),
+            ("context_length", 40960),
+        ];
+        let bytes = header("qwen3", &keys, &[("token_embd.weight", [1024, 151_936])]);
+        let g = Gguf::parse(bytes.as_slice()).expect("parses");
+        let config: serde_json::Value =
+            serde_json::from_str(&g.config_json().expect("maps")).expect("JSON");
+        assert_eq!(config["model_type"], "qwen3");
+        assert_eq!(config["head_dim"], 128);
+        assert_eq!(config["vocab_size"], 151_936);
+        assert_eq!(config["tie_word_embeddings"], true);
+        // Qwen3-0.6B's shape: the family table reads it (PyTorch, Qwen3ForCausalLM of these
+        // dimensions on the meta device, transformers 5.24: 596,049,920 parameters, tied)
+        let model = estimator::config::ModelConfig::from_json(&config.to_string()).expect("reads");
+        assert_eq!(model.cost().params, 596_049_920);
+        let other = header("mamba", &keys, &[("token_embd.weight", [1024, 50_000])]);
+        let err = Gguf::parse(other.as_slice())
+            .expect("parses")
+            .config_json()
+            .expect_err("not mapped");
+        assert!(err.contains("`mamba`"), "{err}");
+    }
+
     /// Every truncation and thousands of byte flips of a real header: an error or a header,
     /// never a panic, and never more read than the bytes given.
     #[test]
