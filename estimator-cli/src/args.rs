@@ -47,9 +47,10 @@ pub(crate) struct Source {
     /// A bundled preset (see `estimator presets`).
     #[arg(long, value_name = "NAME")]
     pub(crate) preset: Option<String>,
-    /// A llama.cpp GGUF file: its header's dimensions and every tensor's exact bytes (with
-    /// `--mode infer --engine llama.cpp`).
-    #[arg(long, value_name = "FILE.gguf")]
+    /// A model on disk: a checkpoint directory (config.json and its .safetensors, whose
+    /// headers give the stored weights' exact bytes for serving), a .safetensors file beside a
+    /// config.json, or a llama.cpp .gguf file (with `--mode infer --engine llama.cpp`).
+    #[arg(long, value_name = "PATH")]
     pub(crate) model: Option<PathBuf>,
 }
 

@@ -2,6 +2,7 @@
 //! print and the exit status, so that the binary, the tests and the fuzzer share one path.
 
 mod args;
+mod checkpoint;
 mod gguf;
 mod model;
 mod plan;

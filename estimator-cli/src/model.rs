@@ -7,6 +7,7 @@ use estimator::config::{clip, closest};
 
 use crate::CliError;
 use crate::args::Source;
+use crate::checkpoint::Stored;
 use crate::gguf::Gguf;
 
 /// `(name, text)` for each `configs/<name>.json`, compiled in.
@@ -109,18 +110,42 @@ pub(crate) struct Model {
     pub(crate) name: String,
     pub(crate) config: ModelConfig,
     pub(crate) gguf: Option<Gguf>,
+    /// A checkpoint's weights as its safetensors headers give them.
+    pub(crate) stored: Option<Stored>,
 }
 
 /// The model named by `--config`, `--preset` or `--model`.
 pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
     if let Some(path) = &source.model {
         let shown = path.display();
+        let safetensors = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+        if path.is_dir() || safetensors {
+            let (config_path, stored) = crate::checkpoint::read(path)?;
+            let mut model = load(&Source {
+                config: Some(config_path),
+                preset: None,
+                model: None,
+            })?;
+            model.name = path
+                .file_name()
+                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
+            if safetensors {
+                model.name = path
+                    .parent()
+                    .and_then(Path::file_name)
+                    .map_or(model.name, |d| d.to_string_lossy().into_owned());
+            }
+            model.stored = Some(stored);
+            return Ok(model);
+        }
         if !path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
         {
             return Err(CliError::new(format!(
-                "`--model {shown}`: a GGUF file (`….gguf`) is read; give a config.json with --config"
+                "`--model {shown}`: give a checkpoint directory (config.json and .safetensors), a .safetensors file or a .gguf file"
             )));
         }
         let gguf = Gguf::read(path)?;
@@ -136,6 +161,7 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
             name,
             config,
             gguf: Some(gguf),
+            stored: None,
         });
     }
     match (source.config.as_deref(), source.preset.as_deref()) {
@@ -158,6 +184,7 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
                 name,
                 config,
                 gguf: None,
+                stored: None,
             })
         }
         (None, Some(name)) => {
@@ -177,10 +204,11 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
                 name: (*name).to_owned(),
                 config,
                 gguf: None,
+                stored: None,
             })
         }
         (None, None) => Err(CliError::new(
-            "give a model: --config FILE, --preset NAME or --model FILE.gguf",
+            "give a model: --config FILE, --preset NAME or --model PATH (a checkpoint directory, .safetensors or .gguf)",
         )),
     }
 }

@@ -528,13 +528,34 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             }
         };
         past_context(c, prompt.saturating_add(generate), &mut notes);
-        let weights = dtype(or_default(
-            s.weights,
-            DTypeArg::Bf16,
-            "weights",
-            "bf16",
-            &mut assumed,
-        ));
+        if model.stored.is_some() && s.weights.is_some() {
+            return Err(CliError::new(
+                "the checkpoint's safetensors headers give the weights' dtypes and bytes; drop `--weights`",
+            ));
+        }
+        let weights = match model.stored.as_ref() {
+            Some(st) => {
+                assumed.push(format!(
+                    "weights as stored: {} in {} tensors ({}; the safetensors headers)",
+                    Bytes::new(st.bytes),
+                    st.tensors,
+                    st.summary()
+                ));
+                match st.float_dtype() {
+                    Some("F32") => DType::F32,
+                    Some("F16") => DType::F16,
+                    // bf16, or quantized weights computed in 16 bits
+                    _ => DType::BF16,
+                }
+            }
+            None => dtype(or_default(
+                s.weights,
+                DTypeArg::Bf16,
+                "weights",
+                "bf16",
+                &mut assumed,
+            )),
+        };
         let mut inf = Inference::new(base, name)
             .source(source)
             .batch(batch)
@@ -552,6 +573,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             )));
         if let Some(kv) = s.kv_cache {
             inf = inf.kv_cache(dtype(kv));
+        }
+        if let Some(st) = &model.stored {
+            inf = inf.stored_weights(Bytes::new(st.bytes));
         }
         if !encoder_only {
             inf = inf.logits(
@@ -798,6 +822,11 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
                 .to_owned(),
         );
     }
+    if model.stored.is_some() {
+        notes.push(
+            "training prices the weights by --precision (they train in its dtypes); the checkpoint's stored bytes are what serving loads".to_owned(),
+        );
+    }
     let cost = c.architecture(lora).cost();
     let mut t = Training::new(cost, name)
         .batch(batch)
@@ -991,6 +1020,9 @@ fn vllm_of(
     let mut v = Vllm::new(c.cost(), "model", g.capacity)
         .weights(inf.weight_dtype())
         .tensor_parallel(tp);
+    if let Some(b) = inf.stored() {
+        v = v.stored_weights(b);
+    }
     if let Some(kv) = s.kv_cache {
         v = v.kv_cache(dtype(kv));
     }
@@ -1094,6 +1126,9 @@ fn sglang_of(
     let mut v = Sglang::new(c.cost(), "model", g)
         .weights(inf.weight_dtype())
         .tensor_parallel(tp);
+    if let Some(b) = inf.stored() {
+        v = v.stored_weights(b);
+    }
     if let Some(kv) = s.kv_cache {
         v = v.kv_cache(dtype(kv));
     }
@@ -1192,6 +1227,11 @@ fn llama_cpp_of(
     if s.kv_cache.is_some() {
         return Err(CliError::new(
             "llama.cpp's KV cache types are `--cache-type-k` and `--cache-type-v` (f16, q8_0, q4_0 …); use them instead of `--kv-cache`",
+        ));
+    }
+    if model.stored.is_some() {
+        return Err(CliError::new(
+            "llama.cpp loads GGUF files; give the model's .gguf with --model (or convert the checkpoint with llama.cpp's convert_hf_to_gguf.py)",
         ));
     }
     if model.gguf.is_some() && s.weights.is_some() {

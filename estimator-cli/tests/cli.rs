@@ -535,6 +535,7 @@ fn encoder_decoders_take_a_source() {
         "--json",
     ]);
     assert_eq!(out["parts"]["kv_cache"], 2 * 6 * 512 * (256 + 512) * 2);
+    // 21 tensors: the embeddings, 9 a layer, the final norm and the head
     let assumed: Vec<&str> = out["assumed"]
         .as_array()
         .expect("a list")
@@ -644,6 +645,7 @@ fn vllm_sizes_its_kv_cache() {
     assert_eq!(v["tokens"], blocks * 16);
     // max_model_len from max_position_embeddings (8192): 512 blocks a request
     assert_eq!(v["blocks_per_request"], 512);
+    // 21 tensors: the embeddings, 9 a layer, the final norm and the head
     let assumed: Vec<&str> = out["assumed"]
         .as_array()
         .expect("a list")
@@ -1153,5 +1155,80 @@ fn bad_gguf_files() {
             "infer",
         ],
         "a GGUF file",
+    );
+}
+
+/// A checkpoint directory (tests/fixtures/gen_safetensors.py: a tiny Llama saved in bf16 by
+/// transformers, its model.safetensors cut after the header): the weights priced as the
+/// headers store them, 3,926,528 B, which for an unquantized checkpoint is the family's count
+/// (PyTorch's 1,963,264 parameters) × 2 bytes — the two agree.
+#[test]
+fn checkpoint_weights_from_safetensors_headers() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-llama-bf16"
+    );
+    let out = json(&["estimate", "--model", dir, "--mode", "infer", "--json"]);
+    assert_eq!(out["params"], 1_963_264);
+    // the rotary embedding's two fp32 buffers of 32 on top (not in the checkpoint)
+    assert_eq!(out["parts"]["weights"], 2 * 1_963_264 + 4 * 64);
+    // 21 tensors: the embeddings, 9 a layer, the final norm and the head
+    let assumed: Vec<&str> = out["assumed"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(
+        assumed.iter().any(|a| a.contains("21 tensors (bf16 ×21")),
+        "{assumed:?}"
+    );
+    // the file itself, beside its config.json
+    let file = format!("{dir}/model.safetensors");
+    let same = json(&["estimate", "--model", &file, "--mode", "infer", "--json"]);
+    assert_eq!(same["parts"]["weights"], out["parts"]["weights"]);
+    fails(
+        &[
+            "estimate",
+            "--model",
+            dir,
+            "--mode",
+            "infer",
+            "--weights",
+            "int4",
+        ],
+        "drop `--weights`",
+    );
+    fails(
+        &[
+            "estimate",
+            "--model",
+            dir,
+            "--mode",
+            "infer",
+            "--engine",
+            "llama.cpp",
+        ],
+        "GGUF",
+    );
+    let scratch = Scratch::new("checkpoint");
+    let lonely = scratch.file(
+        "model.safetensors",
+        b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ",
+    );
+    fails(
+        &["estimate", "--model", &lonely, "--mode", "infer"],
+        "no config.json",
+    );
+    std::fs::copy(format!("{dir}/config.json"), scratch.0.join("config.json")).expect("copy");
+    let damaged = scratch.file("model.safetensors", b"\xff\xff\xff\xff\xff\xff\xff\xff{}");
+    fails(
+        &["estimate", "--model", &damaged, "--mode", "infer"],
+        "over safetensors' limit",
+    );
+    let garbled = scratch.file("model.safetensors", b"\x04\x00\x00\x00\x00\x00\x00\x00[1,2");
+    fails(
+        &["estimate", "--model", &garbled, "--mode", "infer"],
+        "not a safetensors header",
     );
 }

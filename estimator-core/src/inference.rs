@@ -48,6 +48,7 @@ pub struct Inference {
     logits: Logits,
     tensor_parallel: u64,
     overhead: Bytes,
+    stored: Option<Bytes>,
 }
 
 /// Which tokens' logits the prompt's pass (prefill) computes and keeps.
@@ -124,6 +125,7 @@ impl Inference {
             logits: Logits::Last,
             tensor_parallel: 1,
             overhead: Bytes::ZERO,
+            stored: None,
         }
     }
 
@@ -229,8 +231,29 @@ impl Inference {
         Inference { overhead, ..self }
     }
 
+    /// The weights as a checkpoint stores them (the sum of its safetensors headers' tensors:
+    /// packed quantized weights, scales and zero points as they are): priced instead of the
+    /// parameter count in [`Inference::weights`]' dtype, which still sets the activations'.
+    /// Tensor parallelism divides them; buffers come on top, as without.
+    #[must_use]
+    pub const fn stored_weights(self, bytes: Bytes) -> Inference {
+        Inference {
+            stored: Some(bytes),
+            ..self
+        }
+    }
+
+    /// The weights as stored, when set ([`Inference::stored_weights`]).
+    #[must_use]
+    pub const fn stored(&self) -> Option<Bytes> {
+        self.stored
+    }
+
     /// The parameters' bytes: quantized formats apply to matmul weights only.
     const fn weight_bytes(&self) -> Result<u128, EstimateError> {
+        if let Some(b) = self.stored {
+            return Ok(b.get() as u128);
+        }
         let c = &self.cost;
         let quantized = self.weights.whole_bytes().is_none()
             || matches!(self.weights, DType::I8 | DType::F8E4M3 | DType::F8E5M2);

@@ -129,6 +129,7 @@ pub struct Vllm {
     kv_cache: Option<DType>,
     tensor_parallel: u64,
     other: Bytes,
+    stored: Option<Bytes>,
 }
 
 /// What vLLM's startup arrives at, per GPU.
@@ -238,6 +239,7 @@ impl Vllm {
             kv_cache: None,
             tensor_parallel: 1,
             other: Bytes::ZERO,
+            stored: None,
         }
     }
 
@@ -325,6 +327,15 @@ impl Vllm {
         }
     }
 
+    /// The weights as the checkpoint stores them (see [`Inference::stored_weights`]).
+    #[must_use]
+    pub const fn stored_weights(self, bytes: Bytes) -> Vllm {
+        Vllm {
+            stored: Some(bytes),
+            ..self
+        }
+    }
+
     /// KV-cache bytes of `per_token` cached elements a token on one GPU: heads split by the
     /// tensor-parallel degree down to one per GPU (a latent cache is whole on each).
     const fn bytes_per_token(&self, per_token: u64) -> Result<u64, EstimateError> {
@@ -346,17 +357,18 @@ impl Vllm {
             tokens
         };
         let per_request = tokens.div_ceil(requests);
-        let m = tri!(
-            Inference::new(self.cost, self.model)
-                .batch(requests)
-                .prompt(per_request)
-                .generate(0)
-                .weights(self.weights)
-                .attention(AttentionKernel::Flash)
-                .logits(Logits::Last)
-                .tensor_parallel(self.tensor_parallel)
-                .checked_at(Phase::Prefill)
-        );
+        let mut run = Inference::new(self.cost, self.model)
+            .batch(requests)
+            .prompt(per_request)
+            .generate(0)
+            .weights(self.weights)
+            .attention(AttentionKernel::Flash)
+            .logits(Logits::Last)
+            .tensor_parallel(self.tensor_parallel);
+        if let Some(b) = self.stored {
+            run = run.stored_weights(b);
+        }
+        let m = tri!(run.checked_at(Phase::Prefill));
         let Some(activations) = m.activations.checked_add(m.logits) else {
             return Err(EstimateError::Overflow);
         };

@@ -63,6 +63,7 @@ pub struct Sglang {
     weights: DType,
     kv_cache: Option<DType>,
     tensor_parallel: u64,
+    stored: Option<Bytes>,
 }
 
 /// What SGLang's startup arrives at, per GPU.
@@ -156,6 +157,16 @@ impl Sglang {
             weights: DType::BF16,
             kv_cache: None,
             tensor_parallel: 1,
+            stored: None,
+        }
+    }
+
+    /// The weights as the checkpoint stores them (see [`Inference::stored_weights`]).
+    #[must_use]
+    pub const fn stored_weights(self, bytes: Bytes) -> Sglang {
+        Sglang {
+            stored: Some(bytes),
+            ..self
         }
     }
 
@@ -297,16 +308,16 @@ impl Sglang {
             Some(p) => (p, 0),
             None => self.default_fraction(),
         };
-        let weights = tri!(
-            Inference::new(self.cost, self.model)
-                .weights(self.weights)
-                .tensor_parallel(self.tensor_parallel)
-                .batch(1)
-                .prompt(1)
-                .generate(0)
-                .checked_at(Phase::Prefill)
-        )
-        .weights;
+        let mut load = Inference::new(self.cost, self.model)
+            .weights(self.weights)
+            .tensor_parallel(self.tensor_parallel)
+            .batch(1)
+            .prompt(1)
+            .generate(0);
+        if let Some(b) = self.stored {
+            load = load.stored_weights(b);
+        }
+        let weights = tri!(load.checked_at(Phase::Prefill)).weights;
         let stat = tri!(mul(self.free.get() as u128, permille as u128)) / 1000;
         let budget = stat.saturating_sub(weights.get() as u128);
         // sliding-window layers in the one pool, as full layers
