@@ -1154,7 +1154,7 @@ fn bad_gguf_files() {
             "--mode",
             "infer",
         ],
-        "a GGUF file",
+        "a .gguf file",
     );
 }
 
