@@ -7,6 +7,7 @@ mod gguf;
 mod model;
 mod plan;
 mod plot;
+mod quant;
 mod report;
 mod validate;
 

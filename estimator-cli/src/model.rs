@@ -9,6 +9,7 @@ use crate::CliError;
 use crate::args::Source;
 use crate::checkpoint::Stored;
 use crate::gguf::Gguf;
+use crate::quant::Quant;
 
 /// `(name, text)` for each `configs/<name>.json`, compiled in.
 macro_rules! presets {
@@ -112,6 +113,8 @@ pub(crate) struct Model {
     pub(crate) gguf: Option<Gguf>,
     /// A checkpoint's weights as its safetensors headers give them.
     pub(crate) stored: Option<Stored>,
+    /// The config's `quantization_config`.
+    pub(crate) quant: Option<Quant>,
 }
 
 /// The model named by `--config`, `--preset` or `--model`.
@@ -162,12 +165,15 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
             config,
             gguf: Some(gguf),
             stored: None,
+            quant: None,
         });
     }
     match (source.config.as_deref(), source.preset.as_deref()) {
         (Some(path), _) => {
             let shown = path.display();
             let text = crate::read_bounded(path, MAX_CONFIG_BYTES, "a config.json")?;
+            let (text, quant) =
+                crate::quant::split(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
             let config = ModelConfig::from_json(&text)
                 .map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
             let name = path
@@ -185,6 +191,7 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
                 config,
                 gguf: None,
                 stored: None,
+                quant,
             })
         }
         (None, Some(name)) => {
@@ -205,6 +212,7 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
                 config,
                 gguf: None,
                 stored: None,
+                quant: None,
             })
         }
         (None, None) => Err(CliError::new(

@@ -548,6 +548,8 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
                     _ => DType::BF16,
                 }
             }
+            // quantized weights compute in 16 bits
+            None if model.quant.is_some() && s.weights.is_none() => DType::BF16,
             None => dtype(or_default(
                 s.weights,
                 DTypeArg::Bf16,
@@ -576,6 +578,17 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         }
         if let Some(st) = &model.stored {
             inf = inf.stored_weights(Bytes::new(st.bytes));
+        } else if let Some(q) = &model.quant {
+            if s.weights.is_some() {
+                return Err(CliError::new(
+                    "the config's quantization_config says how the weights are stored; drop `--weights`",
+                ));
+            }
+            assumed.push(format!(
+                "weights per the quantization_config: {}",
+                q.describe()
+            ));
+            inf = inf.stored_weights(Bytes::new(q.stored_bytes(&c.cost())));
         }
         if !encoder_only {
             inf = inf.logits(
@@ -820,6 +833,11 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         assumed.push(
             "sequence parallel off (`--sequence-parallel` to split the residual stream too)"
                 .to_owned(),
+        );
+    }
+    if model.quant.is_some() {
+        notes.push(
+            "training prices the model as --precision and --qlora say; the config's quantization_config applies to serving".to_owned(),
         );
     }
     if model.stored.is_some() {

@@ -667,7 +667,7 @@ fn refusals(keys: &Keys<'_>, f: &Family, hidden: u64) -> Result<(), ConfigError>
             .map(|m| format!(" ({})", clip(m)))
             .unwrap_or_default();
         return Err(ConfigError::new(format!(
-            "`quantization_config`{method} is not priced yet: the stored weights are not 16-bit; remove the key to price the unquantized model, and choose the weight dtype with --weights"
+            "`quantization_config`{method} is not priced here: the stored weights are not 16-bit; the command line prices bitsandbytes, gptq, awq, fp8 and mxfp4 configs (and a checkpoint's headers with --model DIR), or remove the key to count the unquantized model and choose the weights' dtype"
         )));
     }
     for r in f.refuse {

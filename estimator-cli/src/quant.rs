@@ -1,0 +1,155 @@
+//! A config's `quantization_config`: the stored weights' bytes it implies, for serving, when
+//! no safetensors headers say them exactly (the headers win).
+//!
+//! Which modules each method converts, and each one's tensors, from the libraries' source
+//! (transformers 5.24's quantizers and integrations; see `docs/reference.md`): every `Linear`
+//! of the layers but the head (`get_keys_to_not_convert`, `modules_to_not_convert`), or for
+//! MXFP4 the mixture-of-experts' stacked experts only. The rest stays in the config's dtype
+//! (16 bits).
+
+use estimator::Cost;
+use serde_json::Value;
+
+/// A quantization method and its parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Quant {
+    /// bitsandbytes 4-bit: NF4 or FP4 in blocks of 64 with an fp32 absmax each, or with
+    /// double quantization a uint8 absmax and an fp32 one per 256 of those (plus 1,092 bytes of
+    /// code tables a tensor, not counted).
+    Bnb4 { double: bool },
+    /// bitsandbytes' LLM.int8: an int8 weight and an fp32 scale per output row (`SCB`, not
+    /// counted: 4 bytes a row).
+    Bnb8,
+    /// GPTQ / AWQ: `bits`-bit weights packed in int32, an fp16 scale and a `bits`-bit zero per
+    /// `group` inputs and output (GPTQ's int32 `g_idx` per input row not counted).
+    Grouped {
+        method: &'static str,
+        bits: u64,
+        group: u64,
+    },
+    /// FP8 weights with an fp32 scale per `block` elements (a 128 × 128 block: 16,384; per
+    /// tensor: 0).
+    Fp8 { block: u64 },
+    /// MXFP4 experts: 4-bit values and a uint8 scale per 32.
+    Mxfp4,
+}
+
+impl Quant {
+    /// What the reports say it is.
+    pub(crate) fn describe(&self) -> String {
+        match *self {
+            Quant::Bnb4 { double } => format!(
+                "bitsandbytes 4-bit{} on every Linear but the head",
+                if double { " with double quantization" } else { "" }
+            ),
+            Quant::Bnb8 => "bitsandbytes LLM.int8 on every Linear but the head (its 4-byte row scales not counted)".to_owned(),
+            Quant::Grouped { method, bits, group } => format!(
+                "{method} {bits}-bit, groups of {group}, on every Linear but the head{}",
+                if method == "gptq" { " (its g_idx, 4 bytes an input row, not counted)" } else { "" }
+            ),
+            Quant::Fp8 { block: 0 } => "fp8 with a scale a tensor on every Linear but the head".to_owned(),
+            Quant::Fp8 { block } => format!("fp8 with an fp32 scale per {block} elements on every Linear but the head"),
+            Quant::Mxfp4 => "mxfp4 on the experts (4.25 bits), the rest 16-bit".to_owned(),
+        }
+    }
+
+    /// The stored weights' bytes for a model of cost `c`: the converted elements at the
+    /// method's rate, the rest in 16 bits.
+    pub(crate) fn stored_bytes(&self, c: &Cost) -> u64 {
+        let converted = match self {
+            Quant::Mxfp4 => c.uncast_matmul,
+            _ => c.matmul - c.unquantized_matmul,
+        };
+        let rest = c.params - converted;
+        let n = u128::from(converted);
+        let quantized: u128 = match *self {
+            Quant::Bnb4 { double: false } => n.div_ceil(2) + 4 * n.div_ceil(64),
+            Quant::Bnb4 { double: true } => {
+                let blocks = n.div_ceil(64);
+                n.div_ceil(2) + blocks + 4 * blocks.div_ceil(256)
+            }
+            Quant::Grouped { bits, group, .. } => {
+                let g = u128::from(group.max(1));
+                let b = u128::from(bits);
+                // packed weights, fp16 scales and packed zeros per group and output
+                (n * b).div_ceil(8) + (n / g) * 2 + ((n / g) * b).div_ceil(8)
+            }
+            // one byte a weight: int8, or fp8 with one scale a tensor
+            Quant::Bnb8 | Quant::Fp8 { block: 0 } => n,
+            Quant::Fp8 { block } => n + 4 * n.div_ceil(u128::from(block)),
+            Quant::Mxfp4 => n.div_ceil(2) + n.div_ceil(32),
+        };
+        u64::try_from(quantized + 2 * u128::from(rest)).unwrap_or(u64::MAX)
+    }
+}
+
+/// Takes `quantization_config` out of a config's JSON: the rest for the family table, and the
+/// method it names.
+///
+/// # Errors
+/// A method that is not priced, or parameters it does not have, in one line.
+pub(crate) fn split(text: &str) -> Result<(String, Option<Quant>), String> {
+    let Ok(mut json) = serde_json::from_str::<Value>(text) else {
+        // the family table reports the JSON error itself
+        return Ok((text.to_owned(), None));
+    };
+    let Some(q) = json
+        .as_object_mut()
+        .and_then(|m| m.remove("quantization_config"))
+        .filter(|v| !v.is_null())
+    else {
+        return Ok((text.to_owned(), None));
+    };
+    let method = q.get("quant_method").and_then(Value::as_str).unwrap_or("");
+    let int = |k: &str, default: u64| q.get(k).and_then(Value::as_u64).unwrap_or(default);
+    let flag = |k: &str| q.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let quant = match method {
+        "bitsandbytes" if flag("load_in_4bit") => Quant::Bnb4 {
+            double: flag("bnb_4bit_use_double_quant"),
+        },
+        "bitsandbytes" if flag("load_in_8bit") => Quant::Bnb8,
+        "gptq" | "awq" => {
+            let bits = int("bits", 4);
+            if !(2..=8).contains(&bits) {
+                return Err(format!(
+                    "`quantization_config`: {method} with {bits} bits; 2 to 8 are"
+                ));
+            }
+            let group = match q.get("group_size").and_then(Value::as_i64) {
+                Some(g) if g > 0 => g.unsigned_abs(),
+                // -1: one group a column
+                Some(_) => {
+                    return Err(format!(
+                        "`quantization_config`: {method} with group_size {} (one group a column) is not priced yet",
+                        q["group_size"]
+                    ));
+                }
+                None => 128,
+            };
+            Quant::Grouped {
+                method: if method == "gptq" { "gptq" } else { "awq" },
+                bits,
+                group,
+            }
+        }
+        "fp8" => {
+            let block = match q.get("weight_block_size").and_then(Value::as_array) {
+                Some(b) => b.iter().filter_map(Value::as_u64).product(),
+                None => 0,
+            };
+            Quant::Fp8 { block }
+        }
+        "mxfp4" => Quant::Mxfp4,
+        other => {
+            return Err(format!(
+                "`quantization_config` ({}) is not priced yet; bitsandbytes, gptq, awq, fp8 and mxfp4 are — or give the checkpoint with --model DIR, whose safetensors headers say the bytes",
+                estimator::config::clip(if other.is_empty() {
+                    "no quant_method"
+                } else {
+                    other
+                })
+            ));
+        }
+    };
+    Ok((json.to_string(), Some(quant)))
+}
