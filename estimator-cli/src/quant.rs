@@ -21,7 +21,8 @@ pub(crate) enum Quant {
     /// counted: 4 bytes a row).
     Bnb8,
     /// GPTQ / AWQ: `bits`-bit weights packed in int32, an fp16 scale and a `bits`-bit zero per
-    /// `group` inputs and output (GPTQ's int32 `g_idx` per input row not counted).
+    /// `group` inputs and output, and for GPTQ an int32 `g_idx` per input row (always saved,
+    /// `desc_act` or not).
     Grouped {
         method: &'static str,
         bits: u64,
@@ -44,8 +45,8 @@ impl Quant {
             ),
             Quant::Bnb8 => "bitsandbytes LLM.int8 on every Linear but the head (its 4-byte row scales not counted)".to_owned(),
             Quant::Grouped { method, bits, group } => format!(
-                "{method} {bits}-bit, groups of {group}, on every Linear but the head{}",
-                if method == "gptq" { " (its g_idx, 4 bytes an input row, not counted)" } else { "" }
+                "{method} {bits}-bit, groups of {group}, on every Linear of the layers{}",
+                if method == "gptq" { " (with g_idx, which vLLM drops after loading)" } else { "" }
             ),
             Quant::Fp8 { block: 0 } => "fp8 with a scale a tensor on every Linear but the head".to_owned(),
             Quant::Fp8 { block } => format!("fp8 with an fp32 scale per {block} elements on every Linear but the head"),
@@ -68,11 +69,24 @@ impl Quant {
                 let blocks = n.div_ceil(64);
                 n.div_ceil(2) + blocks + 4 * blocks.div_ceil(256)
             }
-            Quant::Grouped { bits, group, .. } => {
+            Quant::Grouped {
+                method,
+                bits,
+                group,
+            } => {
                 let g = u128::from(group.max(1));
                 let b = u128::from(bits);
                 // packed weights, fp16 scales and packed zeros per group and output
-                (n * b).div_ceil(8) + (n / g) * 2 + ((n / g) * b).div_ceil(8)
+                let grouped = (n * b).div_ceil(8) + (n / g) * 2 + ((n / g) * b).div_ceil(8);
+                if method == "gptq" {
+                    // g_idx: an int32 per input row of every converted Linear — the inputs the
+                    // layers keep for their weight gradients, the head's aside
+                    let inputs = c.act.weight_input_per_token + c.act.shared_input_per_token;
+                    let head = c.unquantized_matmul.checked_div(c.output).unwrap_or(0);
+                    grouped + 4 * u128::from(inputs.saturating_sub(head))
+                } else {
+                    grouped
+                }
             }
             // one byte a weight: int8, or fp8 with one scale a tensor
             Quant::Bnb8 | Quant::Fp8 { block: 0 } => n,

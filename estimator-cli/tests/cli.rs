@@ -1276,3 +1276,38 @@ fn quantization_config_prices_the_stored_weights() {
         "(hqq) is not priced yet",
     );
 }
+
+/// The other methods of a `quantization_config`, against the libraries' own tensors (their
+/// classes built on the meta device: auto-gptq 0.7.1's QuantLinear, autoawq 0.2.9's GEMM layer,
+/// transformers 5.24's FP8 and MXFP4 modules; gptqmodel 7.7 read): Llama-2-7B in GPTQ 4-bit g128
+/// 3,893,862,400 B (qweight, qzeros, fp16 scales and g_idx; TheBloke/Llama-2-7B-GPTQ's card
+/// says 3.90 GB), AWQ 4-bit g128 3,889,307,648 B, FP8 in 128 × 128 blocks 7,002,406,912 B,
+/// LLM.int8 7,006,265,344 B less its 4-byte row scales (5,439,488 B, not counted);
+/// gpt-oss-20b's MXFP4 experts and bf16 rest 13,761,264,768 B (its card: 12.8 GiB) — each
+/// with the rotary embedding's fp32 buffers on top.
+#[test]
+fn quantization_config_methods() {
+    let scratch = Scratch::new("quant-methods");
+    let weights = |base: &str, q: serde_json::Value| {
+        let mut config: serde_json::Value = serde_json::from_str(base).expect("JSON");
+        config["quantization_config"] = q;
+        let path = scratch.file("config.json", config.to_string().as_bytes());
+        json(&["estimate", "--config", &path, "--mode", "infer", "--json"])["parts"]["weights"]
+            .as_u64()
+            .expect("bytes")
+    };
+    let llama = include_str!("../../configs/llama-2-7b.json");
+    let buffers = 4 * 128;
+    let gptq = serde_json::json!({"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": false});
+    assert_eq!(weights(llama, gptq), 3_893_862_400 + buffers);
+    let awq =
+        serde_json::json!({"quant_method": "awq", "bits": 4, "group_size": 128, "version": "gemm"});
+    assert_eq!(weights(llama, awq), 3_889_307_648 + buffers);
+    let fp8 = serde_json::json!({"quant_method": "fp8", "weight_block_size": [128, 128]});
+    assert_eq!(weights(llama, fp8), 7_002_406_912 + buffers);
+    let int8 = serde_json::json!({"quant_method": "bitsandbytes", "load_in_8bit": true});
+    assert_eq!(weights(llama, int8), 7_006_265_344 - 5_439_488 + buffers);
+    let oss = include_str!("../../configs/gpt-oss-20b.json");
+    let mxfp4 = serde_json::json!({"quant_method": "mxfp4"});
+    assert_eq!(weights(oss, mxfp4), 13_761_264_768 + 4 * 64);
+}
