@@ -49,7 +49,8 @@ pub(crate) struct Source {
     pub(crate) preset: Option<String>,
     /// A model on disk: a checkpoint directory (config.json and its .safetensors, whose
     /// headers give the stored weights' exact bytes for serving), a .safetensors file beside a
-    /// config.json, or a llama.cpp .gguf file (with `--mode infer --engine llama.cpp`).
+    /// config.json, a llama.cpp .gguf file (with `--mode infer --engine llama.cpp`), or a Hub
+    /// id `org/name[@revision]` found in the local Hugging Face cache (HF_HUB_CACHE, HF_HOME).
     #[arg(long, value_name = "PATH")]
     pub(crate) model: Option<PathBuf>,
 }

@@ -4,6 +4,7 @@
 mod args;
 mod checkpoint;
 mod gguf;
+mod hub;
 mod model;
 mod plan;
 mod plot;

@@ -117,56 +117,86 @@ pub(crate) struct Model {
     pub(crate) quant: Option<Quant>,
 }
 
+/// The model of `--model`: a Hub id in the local cache, a checkpoint directory or
+/// `.safetensors` file, or a `.gguf` file.
+fn load_path(path: &Path) -> Result<Model, CliError> {
+    // a Hub id: its snapshot in the local cache, read as a checkpoint directory
+    if let Some(id) = path.to_str().filter(|t| crate::hub::is_repo_id(t)) {
+        let snapshot = crate::hub::snapshot(id)?;
+        // only the config fetched: the count alone
+        let weights = std::fs::read_dir(&snapshot).is_ok_and(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
+        });
+        let mut model = load(&if weights {
+            Source {
+                config: None,
+                preset: None,
+                model: Some(snapshot),
+            }
+        } else {
+            Source {
+                config: Some(snapshot.join("config.json")),
+                preset: None,
+                model: None,
+            }
+        })?;
+        id.clone_into(&mut model.name);
+        return Ok(model);
+    }
+    let shown = path.display();
+    let safetensors = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+    if path.is_dir() || safetensors {
+        let (config_path, stored) = crate::checkpoint::read(path)?;
+        let mut model = load(&Source {
+            config: Some(config_path),
+            preset: None,
+            model: None,
+        })?;
+        model.name = path
+            .file_name()
+            .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
+        if safetensors {
+            model.name = path
+                .parent()
+                .and_then(Path::file_name)
+                .map_or(model.name, |d| d.to_string_lossy().into_owned());
+        }
+        model.stored = Some(stored);
+        return Ok(model);
+    }
+    if !path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+    {
+        return Err(CliError::new(format!(
+            "`--model {shown}`: give a checkpoint directory (config.json and .safetensors), a .safetensors file or a .gguf file"
+        )));
+    }
+    let gguf = Gguf::read(path)?;
+    let text = gguf
+        .config_json()
+        .map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+    let config =
+        ModelConfig::from_json(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+    let name = path
+        .file_stem()
+        .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
+    Ok(Model {
+        name,
+        config,
+        gguf: Some(gguf),
+        stored: None,
+        quant: None,
+    })
+}
+
 /// The model named by `--config`, `--preset` or `--model`.
 pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
     if let Some(path) = &source.model {
-        let shown = path.display();
-        let safetensors = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
-        if path.is_dir() || safetensors {
-            let (config_path, stored) = crate::checkpoint::read(path)?;
-            let mut model = load(&Source {
-                config: Some(config_path),
-                preset: None,
-                model: None,
-            })?;
-            model.name = path
-                .file_name()
-                .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
-            if safetensors {
-                model.name = path
-                    .parent()
-                    .and_then(Path::file_name)
-                    .map_or(model.name, |d| d.to_string_lossy().into_owned());
-            }
-            model.stored = Some(stored);
-            return Ok(model);
-        }
-        if !path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-        {
-            return Err(CliError::new(format!(
-                "`--model {shown}`: give a checkpoint directory (config.json and .safetensors), a .safetensors file or a .gguf file"
-            )));
-        }
-        let gguf = Gguf::read(path)?;
-        let text = gguf
-            .config_json()
-            .map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
-        let config =
-            ModelConfig::from_json(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
-        let name = path
-            .file_stem()
-            .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
-        return Ok(Model {
-            name,
-            config,
-            gguf: Some(gguf),
-            stored: None,
-            quant: None,
-        });
+        return load_path(path);
     }
     match (source.config.as_deref(), source.preset.as_deref()) {
         (Some(path), _) => {

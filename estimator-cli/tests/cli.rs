@@ -1311,3 +1311,99 @@ fn quantization_config_methods() {
     let mxfp4 = serde_json::json!({"quant_method": "mxfp4"});
     assert_eq!(weights(oss, mxfp4), 13_761_264_768 + 4 * 64);
 }
+
+/// A Hub id read from a throwaway Hugging Face cache laid out as `huggingface_hub` writes it:
+/// `models--org--name/refs/main` holding the commit, `snapshots/<commit>/` links into
+/// `blobs/`; `HF_HUB_CACHE`, then `HF_HOME/hub`. The snapshot reads as the checkpoint
+/// directory it is (tests/fixtures/tiny-llama-bf16), a revision by its ref, a commit directly;
+/// a snapshot with the config alone gives the count.
+#[test]
+fn hub_ids_from_the_local_cache() {
+    let scratch = Scratch::new("hub");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-llama-bf16"
+    );
+    let hub = scratch.0.join("home").join("hub");
+    let repo = hub.join("models--acme--tiny-llama");
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let other = "fedcba9876543210fedcba9876543210fedcba98";
+    std::fs::create_dir_all(repo.join("refs")).expect("refs");
+    std::fs::create_dir_all(repo.join("blobs")).expect("blobs");
+    std::fs::write(repo.join("refs/main"), commit).expect("ref");
+    std::fs::write(repo.join("refs/config-only"), other).expect("ref");
+    for (i, name) in ["config.json", "model.safetensors"].iter().enumerate() {
+        let blob = repo.join("blobs").join(format!("blob{i}"));
+        std::fs::copy(format!("{fixture}/{name}"), &blob).expect("blob");
+        for (snap, take) in [(commit, true), (other, i == 0)] {
+            let dir = repo.join("snapshots").join(snap);
+            std::fs::create_dir_all(&dir).expect("snapshot");
+            if take {
+                #[cfg(unix)]
+                std::os::unix::fs::symlink(format!("../../blobs/blob{i}"), dir.join(name))
+                    .expect("link");
+                #[cfg(not(unix))]
+                std::fs::copy(&blob, dir.join(name)).expect("copy");
+            }
+        }
+    }
+    let weights = |env: (&str, &std::path::Path), id: &str| {
+        let out = estimator()
+            .env_remove("HF_HUB_CACHE")
+            .env_remove("HUGGINGFACE_HUB_CACHE")
+            .env_remove("HF_HOME")
+            .env(env.0, env.1)
+            .args(["estimate", "--model", id, "--mode", "infer", "--json"])
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        (
+            v["model"].clone(),
+            v["parts"]["weights"].as_u64().expect("bytes"),
+        )
+    };
+    // the headers' 3,926,528 B and the rotary buffers (checkpoint_weights_from_safetensors_headers)
+    let (name, bytes) = weights(("HF_HUB_CACHE", &hub), "acme/tiny-llama");
+    assert_eq!(
+        (name, bytes),
+        ("acme/tiny-llama".into(), 3_926_528 + 4 * 64)
+    );
+    let home = scratch.0.join("home");
+    assert_eq!(
+        weights(("HF_HOME", &home), &format!("acme/tiny-llama@{commit}")).1,
+        bytes
+    );
+    // the config alone: 1,963,264 parameters in bf16, the same bytes by count
+    assert_eq!(
+        weights(("HF_HOME", &home), "acme/tiny-llama@config-only").1,
+        bytes
+    );
+    let missing = estimator()
+        .env("HF_HUB_CACHE", &hub)
+        .args(["estimate", "--model", "acme/absent", "--mode", "infer"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not in the Hugging Face cache") && err.contains("huggingface-cli download"),
+        "{err}"
+    );
+    let bad_rev = estimator()
+        .env("HF_HUB_CACHE", &hub)
+        .args([
+            "estimate",
+            "--model",
+            "acme/tiny-llama@v9",
+            "--mode",
+            "infer",
+        ])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&bad_rev.stderr).contains("no revision `v9`"));
+}
