@@ -56,7 +56,7 @@ pub(crate) fn snapshot(id: &str) -> Result<PathBuf, CliError> {
     );
     if !folder.is_dir() {
         return Err(CliError::new(format!(
-            "`{repo}` is not in the Hugging Face cache ({}); {fetch}",
+            "`{repo}` is not a path on disk, nor in the Hugging Face cache ({}); {fetch}",
             cache.display()
         )));
     }

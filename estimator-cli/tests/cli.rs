@@ -1391,7 +1391,7 @@ fn hub_ids_from_the_local_cache() {
     let err = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(missing.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("not in the Hugging Face cache") && err.contains("huggingface-cli download"),
+        err.contains("nor in the Hugging Face cache") && err.contains("huggingface-cli download"),
         "{err}"
     );
     let bad_rev = estimator()
