@@ -466,6 +466,17 @@ pub(crate) struct EstimateArgs {
     /// Levels of the per-layer summary (0: none).
     #[arg(long, default_value_t = 1)]
     pub(crate) depth: usize,
+    /// Also the weights' total and largest layer in every dtype at once (fp32, bf16, int8,
+    /// int4), as `accelerate estimate-memory` prints them.
+    #[arg(long, value_enum)]
+    pub(crate) dtypes: Option<DtypesArg>,
+}
+
+/// `--dtypes`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DtypesArg {
+    /// fp32, bf16 (or fp16), int8 and int4.
+    All,
 }
 
 /// What `plot` sweeps.

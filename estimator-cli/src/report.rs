@@ -41,6 +41,80 @@ fn vllm_plan(built: &Built) -> Result<Option<KvPlan>, CliError> {
     }
 }
 
+/// One row of `--dtypes all`.
+#[derive(Serialize)]
+struct DtypeRow {
+    dtype: &'static str,
+    largest_layer_bytes: u64,
+    total_bytes: u64,
+}
+
+/// The weights of `c` in `d`: quantized formats convert the matmul weights but the head
+/// (bitsandbytes, GPTQ and AWQ leave it, and the embeddings and norms, in 16 bits).
+fn weights_in(c: &estimator::Cost, d: DType) -> u64 {
+    if d.whole_bytes().is_some_and(|b| b >= 2) {
+        return d.bytes_for(c.params).get();
+    }
+    let converted = c.matmul - c.unquantized_matmul;
+    d.bytes_for(converted)
+        .get()
+        .saturating_add(2 * (c.params - converted))
+}
+
+/// The weights' total and largest layer (the largest part, a block counted once) in fp32,
+/// bf16, int8 and int4.
+fn dtype_rows(arch: &Architecture) -> Vec<DtypeRow> {
+    // one block of each stack is one layer
+    let block: Vec<estimator::Cost> = arch
+        .top
+        .items()
+        .iter()
+        .filter_map(|p| p.block.map(|b| arch.blocks[b].cost()))
+        .collect();
+    [
+        ("fp32", DType::F32),
+        ("bf16/fp16", DType::BF16),
+        ("int8", DType::I8),
+        ("int4", DType::I4),
+    ]
+    .into_iter()
+    .map(|(name, d)| DtypeRow {
+        dtype: name,
+        largest_layer_bytes: arch
+            .top
+            .items()
+            .iter()
+            .filter(|p| p.block.is_none())
+            .map(|p| weights_in(&p.cost, d))
+            .chain(block.iter().map(|c| weights_in(c, d)))
+            .max()
+            .unwrap_or(0),
+        total_bytes: weights_in(&arch.cost(), d),
+    })
+    .collect()
+}
+
+fn write_dtypes(out: &mut String, rows: &[DtypeRow], si: bool) {
+    let _ = writeln!(
+        out,
+        "\nWeights by dtype (the head and embeddings 16-bit when quantized):"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<12}{:>16}{:>14}",
+        "dtype", "largest layer", "total"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "  {:<12}{:>16}{:>14}",
+            r.dtype,
+            show(Bytes::new(r.largest_layer_bytes), si),
+            show(Bytes::new(r.total_bytes), si)
+        );
+    }
+}
+
 /// llama.cpp's load of the plan, when `--engine llama.cpp`.
 fn llama_cpp_plan(built: &Built) -> Result<Option<LlamaCppPlan>, CliError> {
     match &built.llama_cpp {
@@ -311,6 +385,8 @@ struct Report<'a> {
     sglang: Option<SglangPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     llama_cpp: Option<LlamaCppPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dtypes: Option<Vec<DtypeRow>>,
 }
 
 /// Host memory under `--offload`: per GPU's process, and per node.
@@ -430,6 +506,7 @@ pub(crate) fn estimate(
             vllm_target: vllm_target(args, built),
             sglang: sglang_plan(built)?,
             llama_cpp: llama_cpp_plan(built)?,
+            dtypes: args.dtypes.map(|_| dtype_rows(&arch)),
         };
         let mut text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::new(format!("cannot write JSON: {e}")))?;
@@ -540,6 +617,9 @@ fn text(
         write_llama_cpp(&mut out, &p, built.gpu.map(estimator::gpu::Gpu::usable), si);
     }
     write_parts(&mut out, built, peak, si);
+    if args.dtypes.is_some() {
+        write_dtypes(&mut out, &dtype_rows(arch), si);
+    }
     let _ = writeln!(out, "By phase:");
     for p in &built
         .plan

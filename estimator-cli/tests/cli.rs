@@ -1407,3 +1407,54 @@ fn hub_ids_from_the_local_cache() {
         .expect("runs");
     assert!(String::from_utf8_lossy(&bad_rev.stderr).contains("no revision `v9`"));
 }
+
+/// `--dtypes all`: the weights' total and largest layer in each dtype, as `accelerate
+/// estimate-memory` tabulates them — Llama-2-7B's 6,738,415,616 parameters (PyTorch's count) and
+/// its decoder layer of 202,383,360 (shared/reference: per_layer_params) in fp32 and bf16; int4
+/// packs the layers' 6,476,005,376 matmul weights two to a byte and leaves the embeddings, the
+/// head and the norms (262,410,240) in 16 bits, whose embeddings are then the largest layer.
+#[test]
+fn every_dtype_at_once() {
+    let out = json(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--mode",
+        "infer",
+        "--dtypes",
+        "all",
+        "--json",
+    ]);
+    let rows = out["dtypes"].as_array().expect("rows");
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r["dtype"] == name)
+            .map(|r| (r["largest_layer_bytes"].as_u64(), r["total_bytes"].as_u64()))
+            .expect("a row")
+    };
+    assert_eq!(
+        row("fp32"),
+        (Some(4 * 202_383_360), Some(4 * 6_738_415_616))
+    );
+    assert_eq!(
+        row("bf16/fp16"),
+        (Some(2 * 202_383_360), Some(2 * 6_738_415_616))
+    );
+    assert_eq!(
+        row("int4"),
+        (
+            Some(2 * 32_000 * 4096),
+            Some(6_476_005_376 / 2 + 2 * 262_410_240)
+        )
+    );
+    let text = ok(&[
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--mode",
+        "infer",
+        "--dtypes",
+        "all",
+    ]);
+    assert!(text.contains("Weights by dtype"), "{text}");
+}
