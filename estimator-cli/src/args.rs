@@ -385,9 +385,9 @@ pub(crate) struct Settings {
     /// KV-cache dtype [default: the compute dtype].
     #[arg(long, value_enum)]
     pub(crate) kv_cache: Option<DTypeArg>,
-    /// Inference: the serving engine — Hugging Face's generate loop, or vLLM's paged KV cache
-    /// (then `--gpu` is needed: the startup budget, token capacity, concurrency)
-    /// [default: hf].
+    /// Inference: the serving engine — Hugging Face's generate loop; vLLM's paged KV cache or
+    /// SGLang's pool (then `--gpu` is needed: the startup budget, token capacity,
+    /// concurrency); llama.cpp's GPU and host buffers [default: hf].
     #[arg(long, value_enum)]
     pub(crate) engine: Option<EngineArg>,
     /// vLLM: `gpu_memory_utilization`, the fraction of the GPU it takes [default: 0.92].
