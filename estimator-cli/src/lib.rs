@@ -188,6 +188,16 @@ pub mod fuzz {
     use estimator::config::{Lora, LoraTargets, ModelConfig};
     use estimator::{Inference, Phase, Training};
 
+    /// Bytes as a GGUF file's header: an error, or a header whose tensors, family config and
+    /// offload split are all computed, never a panic nor an allocation the bytes do not pay for.
+    pub fn gguf(data: &[u8]) {
+        if let Ok(g) = crate::gguf::Gguf::parse(data) {
+            let _ = g.config_json();
+            let _ = g.split(32, 20);
+            let _ = g.types();
+        }
+    }
+
     /// Bytes as a measurements file for `validate`: a report or one error line, never a panic
     /// (the sums of crafted sizes included).
     pub fn measurements(data: &[u8]) {

@@ -33,6 +33,12 @@ fn command_line_inputs() {
 }
 
 #[test]
+fn gguf_headers() {
+    // the seeds: the fixture's header, cut and whole
+    assert!(replay("gguf", estimator_cli::fuzz::gguf) >= 3);
+}
+
+#[test]
 fn measurements_files() {
     assert!(replay("measurements", estimator_cli::fuzz::measurements) >= 4);
 }
