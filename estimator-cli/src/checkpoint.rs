@@ -69,10 +69,15 @@ fn header(path: &Path, into: &mut Vec<(String, usize, u64)>) -> Result<(usize, u
         .read_to_end(&mut text)
         .map_err(|e| CliError::new(format!("cannot read `{shown}`: {e}")))?;
     if text.len() as u64 != n {
-        return Err(CliError::new(format!("`{shown}`: the header ends early")));
+        return Err(CliError::new(format!(
+            "`{shown}`: the header ends early (a truncated file); download it again"
+        )));
     }
-    let meta: Metadata = serde_json::from_slice(&text)
-        .map_err(|e| CliError::new(format!("`{shown}` is not a safetensors header: {e}")))?;
+    let meta: Metadata = serde_json::from_slice(&text).map_err(|e| {
+        CliError::new(format!(
+            "`{shown}` is not a safetensors header ({e}); download the file again"
+        ))
+    })?;
     let mut bytes = 0u64;
     let tensors = meta.tensors();
     for (name, info) in &tensors {
@@ -83,11 +88,15 @@ fn header(path: &Path, into: &mut Vec<(String, usize, u64)>) -> Result<(usize, u
         let size = elements
             .and_then(|e| e.checked_mul(info.dtype.bitsize() as u64))
             .map(|bits| bits.div_ceil(8))
-            .ok_or_else(|| CliError::new(format!("`{shown}`: tensor `{name}`'s size overflows")))?;
+            .ok_or_else(|| {
+                CliError::new(format!(
+                    "`{shown}`: tensor `{name}`'s size overflows; a damaged header: download the file again"
+                ))
+            })?;
         let (start, end) = info.data_offsets;
         if end.checked_sub(start).map(|d| d as u64) != Some(size) {
             return Err(CliError::new(format!(
-                "`{shown}`: tensor `{name}`'s offsets do not hold its shape; a damaged header"
+                "`{shown}`: tensor `{name}`'s offsets do not hold its shape; a damaged header: download the file again"
             )));
         }
         bytes = bytes.saturating_add(size);
@@ -117,7 +126,12 @@ fn files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
         })?;
         let mut names: Vec<String> = json["weight_map"]
             .as_object()
-            .ok_or_else(|| CliError::new(format!("`{}` has no `weight_map`", index.display())))?
+            .ok_or_else(|| {
+                CliError::new(format!(
+                    "`{}` has no `weight_map`; download the index again",
+                    index.display()
+                ))
+            })?
             .values()
             .filter_map(|v| v.as_str().map(str::to_owned))
             .collect();

@@ -204,8 +204,11 @@ impl Gguf {
         let shown = path.display();
         let file = std::fs::File::open(path)
             .map_err(|e| CliError::new(format!("cannot read `{shown}`: {e}")))?;
-        Gguf::parse(std::io::BufReader::new(file).take(MAX_HEADER_BYTES))
-            .map_err(|e| CliError::new(format!("`{shown}`: {e}")))
+        Gguf::parse(std::io::BufReader::new(file).take(MAX_HEADER_BYTES)).map_err(|e| {
+            CliError::new(format!(
+                "`{shown}`: {e}; download the file again, or convert the model anew with llama.cpp"
+            ))
+        })
     }
 
     /// Parses a header from `input`.

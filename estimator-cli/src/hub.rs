@@ -75,8 +75,9 @@ pub(crate) fn snapshot(id: &str) -> Result<PathBuf, CliError> {
     };
     if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(CliError::new(format!(
-            "`{}` does not hold a commit; a damaged cache",
-            folder.join("refs").join(revision).display()
+            "`{}` does not hold a commit (a damaged cache); delete `{}` and download the model again",
+            folder.join("refs").join(revision).display(),
+            folder.display()
         )));
     }
     let snapshot = folder.join("snapshots").join(&commit);

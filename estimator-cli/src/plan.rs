@@ -109,7 +109,7 @@ pub(crate) struct Built {
     /// SGLang's startup, when `--engine sglang`.
     pub(crate) sglang: Option<Sglang>,
     /// llama.cpp's load, when `--engine llama.cpp`.
-    pub(crate) llama_cpp: Option<LlamaCppLoad>,
+    pub(crate) llama_cpp: Option<LlamaCpp>,
     /// GPUs per node for the host memory, when `--offload`.
     pub(crate) gpus_per_node: Option<u64>,
     /// The tensor-parallel degree.
@@ -998,6 +998,46 @@ fn offload_plan(
     Ok(Some(per_node))
 }
 
+/// A fraction in (0, 1] given as `--flag`, in thousandths (at least 1).
+fn permille(f: f64, flag: &str, meaning: &str) -> Result<u64, CliError> {
+    if !(f > 0.0 && f <= 1.0) {
+        return Err(CliError::new(format!(
+            "`--{flag} {f}` must be in (0, 1]: {meaning}"
+        )));
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a fraction in (0, 1] as thousandths"
+    )]
+    let p = (f * 1000.0).round() as u64;
+    Ok(p.max(1))
+}
+
+/// A serving engine's context: `--max-model-len`, else the config's
+/// `max_position_embeddings`, written under `assumed:` as the engine names it (`name`,
+/// `flag`: vLLM's `max-model-len`, SGLang's `context-length`, llama.cpp's `n-ctx`).
+fn context(
+    s: &Settings,
+    c: &ModelConfig,
+    (name, flag): (&str, &str),
+    assumed: &mut Vec<String>,
+) -> Result<u64, CliError> {
+    match s.max_model_len {
+        Some(n) => positive(n, "max-model-len"),
+        None if c.max_positions > 0 => {
+            assumed.push(format!(
+                "{name} {} (max_position_embeddings)",
+                c.max_positions
+            ));
+            Ok(c.max_positions)
+        }
+        None => Err(CliError::new(format!(
+            "the config has no max_position_embeddings: give `--max-model-len N` (the engine's {flag})"
+        ))),
+    }
+}
+
 /// vLLM's startup for `--engine vllm` (on `--gpu`), with its knobs or their defaults written
 /// down under `assumed:`; nothing for the Hugging Face loop.
 fn vllm_of(
@@ -1048,34 +1088,12 @@ fn vllm_of(
         assumed.push("gpu-memory-utilization 0.92".to_owned());
         0.92
     });
-    if !(util > 0.0 && util <= 1.0) {
-        return Err(CliError::new(format!(
-            "`--gpu-memory-utilization {util}` must be in (0, 1]: the fraction of the GPU vLLM takes"
-        )));
-    }
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "a fraction in (0, 1] as thousandths"
-    )]
-    let permille = (util * 1000.0).round() as u64;
-    v = v.gpu_memory_utilization_permille(permille.max(1));
-    let len = match s.max_model_len {
-        Some(n) => positive(n, "max-model-len")?,
-        None if c.max_positions > 0 => {
-            assumed.push(format!(
-                "max-model-len {} (max_position_embeddings)",
-                c.max_positions
-            ));
-            c.max_positions
-        }
-        None => {
-            return Err(CliError::new(
-                "the config has no max_position_embeddings: give `--max-model-len N`",
-            ));
-        }
-    };
-    v = v.max_model_len(len);
+    v = v.gpu_memory_utilization_permille(permille(
+        util,
+        "gpu-memory-utilization",
+        "the fraction of the GPU vLLM takes",
+    )?);
+    v = v.max_model_len(context(s, c, ("max-model-len", "max_model_len"), assumed)?);
     let large = g.capacity.get() >= 70 << 30;
     let block = positive(
         or_default(s.block_size, 16, "block-size", "16", assumed),
@@ -1155,37 +1173,16 @@ fn sglang_of(
             .to_owned(),
     );
     match s.mem_fraction_static {
-        Some(f) if !(f > 0.0 && f <= 1.0) => {
-            return Err(CliError::new(format!(
-                "`--mem-fraction-static {f}` must be in (0, 1]: the fraction of the free memory for the weights and the KV pool"
-            )));
-        }
         Some(f) => {
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "a fraction in (0, 1] as thousandths"
-            )]
-            let permille = (f * 1000.0).round() as u64;
-            v = v.mem_fraction_static_permille(permille.max(1));
+            v = v.mem_fraction_static_permille(permille(
+                f,
+                "mem-fraction-static",
+                "the fraction of the free memory for the weights and the KV pool",
+            )?);
         }
         None => assumed.push("mem-fraction-static from SGLang's reserve formula".to_owned()),
     }
-    let len = match s.max_model_len {
-        Some(n) => positive(n, "max-model-len")?,
-        None if c.max_positions > 0 => {
-            assumed.push(format!(
-                "context-length {} (max_position_embeddings)",
-                c.max_positions
-            ));
-            c.max_positions
-        }
-        None => {
-            return Err(CliError::new(
-                "the config has no max_position_embeddings: give `--max-model-len N` (SGLang's --context-length)",
-            ));
-        }
-    };
+    let len = context(s, c, ("context-length", "--context-length"), assumed)?;
     v = v.context_length(len);
     let page = positive(
         or_default(s.page_size, 1, "page-size", "1", assumed),
@@ -1200,10 +1197,6 @@ fn sglang_of(
     }
     Ok(Some(v))
 }
-
-/// llama.cpp's load and, with a GGUF file, its weights on the GPU and the host from the file's
-/// tensors.
-pub(crate) type LlamaCppLoad = (LlamaCpp, Option<(Bytes, Bytes)>);
 
 /// A ggml type of the flags.
 const fn ggml(t: GgmlArg) -> GgmlType {
@@ -1228,7 +1221,7 @@ fn llama_cpp_of(
     inf: Inference,
     engine: EngineArg,
     assumed: &mut Vec<String>,
-) -> Result<Option<LlamaCppLoad>, CliError> {
+) -> Result<Option<LlamaCpp>, CliError> {
     let knobs = s.n_gpu_layers.is_some()
         || s.n_ubatch.is_some()
         || s.flash_attn.is_some()
@@ -1273,21 +1266,7 @@ fn llama_cpp_of(
             )));
         }
     };
-    let n_ctx = match s.max_model_len {
-        Some(n) => positive(n, "max-model-len")?,
-        None if c.max_positions > 0 => {
-            assumed.push(format!(
-                "n-ctx {} (llama.cpp's 0: the trained context, max_position_embeddings)",
-                c.max_positions
-            ));
-            c.max_positions
-        }
-        None => {
-            return Err(CliError::new(
-                "the config has no max_position_embeddings: give `--max-model-len N` (llama.cpp's -c)",
-            ));
-        }
-    };
+    let n_ctx = context(s, c, ("n-ctx", "-c"), assumed)?;
     let mut v = LlamaCpp::new(c.cost(), "model")
         .n_ctx(n_ctx)
         .weights(weights);
@@ -1315,19 +1294,19 @@ fn llama_cpp_of(
             "llama.cpp refuses a quantized V cache without flash attention; drop `--flash-attn off` or use `--cache-type-v f16`",
         ));
     }
-    let plan = v
+    let mut plan = v
         .n_ubatch(ub)
         .flash_attention(fa)
         .cache_types(ggml(k), ggml(vt));
     // a GGUF file: its tensors' own bytes, placed as llama.cpp places them
-    let split = model.gguf.as_ref().map(|g| {
+    if let Some(g) = &model.gguf {
         let layers = c.num_layers;
         let ngl = s.n_gpu_layers.unwrap_or(layers + 1);
         assumed.push(format!("weights from the GGUF file ({})", g.types()));
         let (gpu, host) = g.split(layers, ngl);
-        (Bytes::new(gpu), Bytes::new(host))
-    });
-    Ok(Some((plan, split)))
+        plan = plan.stored_weights(Bytes::new(gpu), Bytes::new(host));
+    }
+    Ok(Some(plan))
 }
 
 /// A note when `tokens` run past the context a rotary or relative-position model was trained

@@ -7,7 +7,7 @@
 //! MXFP4 the mixture-of-experts' stacked experts only. The rest stays in the config's dtype
 //! (16 bits).
 
-use estimator::Cost;
+use estimator::{Cost, DType};
 use serde_json::Value;
 
 /// A quantization method and its parameters.
@@ -63,12 +63,11 @@ impl Quant {
         };
         let rest = c.params - converted;
         let n = u128::from(converted);
+        // bitsandbytes' formats and a byte a weight are the library's dtypes
+        let dtype = |d: DType| u128::from(d.bytes_for(converted).get());
         let quantized: u128 = match *self {
-            Quant::Bnb4 { double: false } => n.div_ceil(2) + 4 * n.div_ceil(64),
-            Quant::Bnb4 { double: true } => {
-                let blocks = n.div_ceil(64);
-                n.div_ceil(2) + blocks + 4 * blocks.div_ceil(256)
-            }
+            Quant::Bnb4 { double: false } => dtype(DType::NF4),
+            Quant::Bnb4 { double: true } => dtype(DType::NF4DoubleQuant),
             Quant::Grouped {
                 method,
                 bits,
@@ -88,8 +87,9 @@ impl Quant {
                     grouped
                 }
             }
-            // one byte a weight: int8, or fp8 with one scale a tensor
-            Quant::Bnb8 | Quant::Fp8 { block: 0 } => n,
+            // int8, or fp8 with one scale a tensor
+            Quant::Bnb8 => dtype(DType::I8),
+            Quant::Fp8 { block: 0 } => dtype(DType::F8E4M3),
             Quant::Fp8 { block } => n + 4 * n.div_ceil(u128::from(block)),
             Quant::Mxfp4 => n.div_ceil(2) + n.div_ceil(32),
         };

@@ -49,16 +49,10 @@ struct DtypeRow {
     total_bytes: u64,
 }
 
-/// The weights of `c` in `d`: quantized formats convert the matmul weights but the head
-/// (bitsandbytes, GPTQ and AWQ leave it, and the embeddings and norms, in 16 bits).
+/// The weights of `c` in `d` ([`estimator::Cost::weights_in`]: quantized formats convert the
+/// matmul weights but the head).
 fn weights_in(c: &estimator::Cost, d: DType) -> u64 {
-    if d.whole_bytes().is_some_and(|b| b >= 2) {
-        return d.bytes_for(c.params).get();
-    }
-    let converted = c.matmul - c.unquantized_matmul;
-    d.bytes_for(converted)
-        .get()
-        .saturating_add(2 * (c.params - converted))
+    c.weights_in(d).map_or(u64::MAX, Bytes::get)
 }
 
 /// The weights' total and largest layer (the largest part, a block counted once) in fp32,
@@ -119,14 +113,7 @@ fn write_dtypes(out: &mut String, rows: &[DtypeRow], si: bool) {
 fn llama_cpp_plan(built: &Built) -> Result<Option<LlamaCppPlan>, CliError> {
     match &built.llama_cpp {
         None => Ok(None),
-        Some((v, split)) => {
-            let mut p = v.checked_plan().map_err(estimate_error)?;
-            if let Some((gpu, host)) = split {
-                p.gpu_weights = *gpu;
-                p.host_weights = *host;
-            }
-            Ok(Some(p))
-        }
+        Some(v) => v.checked_plan().map(Some).map_err(estimate_error),
     }
 }
 
@@ -165,6 +152,11 @@ fn write_llama_cpp(out: &mut String, p: &LlamaCppPlan, gpu: Option<Bytes>, si: b
     }
 }
 
+/// Thousandths of requests as the engines print concurrency, `4.25x`.
+fn times(milli: u64) -> String {
+    format!("{}.{:02}x", milli / 1000, milli % 1000 / 10)
+}
+
 /// SGLang's startup of the plan, when `--engine sglang`.
 fn sglang_plan(built: &Built) -> Result<Option<SglangPlan>, CliError> {
     match &built.sglang {
@@ -200,9 +192,8 @@ fn write_sglang(out: &mut String, p: &SglangPlan, si: bool) {
     );
     let _ = writeln!(
         out,
-        "requests of context_len at once: {}.{:02}x",
-        p.concurrency_milli / 1000,
-        p.concurrency_milli % 1000 / 10
+        "requests of context_len at once: {}",
+        times(p.concurrency_milli)
     );
     if p.tokens == 0 {
         let _ = writeln!(
@@ -290,9 +281,8 @@ vLLM at startup (per GPU):"
     );
     let _ = writeln!(
         out,
-        "Maximum concurrency at max_model_len: {}.{:02}x",
-        p.concurrency_milli / 1000,
-        p.concurrency_milli % 1000 / 10
+        "Maximum concurrency at max_model_len: {}",
+        times(p.concurrency_milli)
     );
     if p.starts {
         let _ = writeln!(out, "starts: yes");

@@ -768,7 +768,8 @@ fn offload_reports_the_host() {
     // DeepSpeed's estimate_zero2_model_states_mem_needs) and one bf16 gradient buffer of the
     // largest parameter (the 32000 × 4096 embedding); the host 18 B/param of each GPU's
     // eighth (fp32 master, fp32 gradients, two fp32 moments, a bf16 staging copy) plus
-    // AdamW's fp32 `step` per tensor (291 tensors), sharded with the moments
+    // AdamW's fp32 `step` per tensor (291 tensors: PyTorch's param_tensors in
+    // tests/fixtures/config-params.json), sharded with the moments
     let out = json(&[
         "estimate",
         "--preset",
@@ -846,6 +847,9 @@ fn paged_optimizer_moves_state_off_the_peak() {
         "--json",
     ]);
     assert_eq!(out["paged_bytes"], 8 * 33_554_432);
+    // what stays on the GPU: AdamW's fp32 `step` of each of the 128 adapter tensors (32 layers
+    // × q_proj, v_proj × lora_A, lora_B), which bitsandbytes keeps in Python — here priced as
+    // PyTorch's
     assert_eq!(out["parts"]["optimizer"], 4 * 128);
     fails(
         &[

@@ -100,6 +100,72 @@ const fn default_prompt(cost: &Cost) -> u64 {
     }
 }
 
+/// Bytes of an activation element for weights of `dtype`: fp32 for fp32 weights (and fp64 for
+/// fp64), 16 bits otherwise (quantized weights are dequantized to 16 bits for the matmul).
+pub(crate) const fn compute_bytes(dtype: DType) -> u128 {
+    match dtype {
+        DType::F64 => 8,
+        DType::F32 | DType::TF32 => 4,
+        _ => 2,
+    }
+}
+
+/// Cache bytes of `elems` elements of model `c` on one GPU of `tp`, whole heads per GPU: split
+/// over at most the KV heads, replicated beyond (vLLM's `config/model.py`, SGLang's
+/// `configs/model_config.py`: `max(1, kv_heads // tp)` heads a rank); a cache not split by head
+/// (a latent, `kv_heads` 0) whole on every GPU. In the cache's dtype, or the weights' compute
+/// dtype.
+pub(crate) const fn cache_bytes(
+    c: &Cost,
+    elems: u128,
+    tp: u64,
+    (kv_cache, weights): (Option<DType>, DType),
+) -> Result<u128, EstimateError> {
+    let kv_split = if c.kv_heads == 0 {
+        1
+    } else if c.kv_heads < tp {
+        c.kv_heads
+    } else {
+        tp
+    };
+    let elems = share(elems, kv_split);
+    Ok(match kv_cache {
+        Some(d) => {
+            if elems > u64::MAX as u128 {
+                return Err(EstimateError::Overflow);
+            }
+            match d.checked_bytes_for(elems as u64) {
+                Some(v) => v.get() as u128,
+                None => return Err(EstimateError::Overflow),
+            }
+        }
+        None => tri!(mul(elems, compute_bytes(weights))),
+    })
+}
+
+impl Cost {
+    /// The parameters' bytes stored in `dtype`: a quantized format (8 bits or fewer) converts
+    /// the matmul weights but an [unquantized](Cost::unquantized) head and leaves the rest —
+    /// embeddings, norms, biases — in 16 bits, as bitsandbytes, GPTQ and AWQ do; a float format
+    /// stores everything. `None` beyond `u64`.
+    #[must_use]
+    pub const fn weights_in(&self, dtype: DType) -> Option<Bytes> {
+        let quantized = dtype.whole_bytes().is_none()
+            || matches!(dtype, DType::I8 | DType::F8E4M3 | DType::F8E5M2);
+        if !quantized {
+            return dtype.checked_bytes_for(self.params);
+        }
+        let converted = self.matmul - self.unquantized_matmul;
+        let Some(matmul) = dtype.checked_bytes_for(converted) else {
+            return None;
+        };
+        match (self.params - converted).checked_mul(2) {
+            Some(rest) => matmul.checked_add(Bytes::new(rest)),
+            None => None,
+        }
+    }
+}
+
 impl Inference {
     /// Serving `M` with the defaults: batch 1, prompt 2048, 256 generated tokens (inside a
     /// learned position table of fewer rows: a quarter of it generated, the rest prompt), BF16 weights,
@@ -254,33 +320,15 @@ impl Inference {
         if let Some(b) = self.stored {
             return Ok(b.get() as u128);
         }
-        let c = &self.cost;
-        let quantized = self.weights.whole_bytes().is_none()
-            || matches!(self.weights, DType::I8 | DType::F8E4M3 | DType::F8E5M2);
-        if quantized {
-            // the output head stays 16-bit, as bitsandbytes, GPTQ and AWQ leave it
-            let converted = c.matmul - c.unquantized_matmul;
-            let matmul = match self.weights.checked_bytes_for(converted) {
-                Some(v) => v.get() as u128,
-                None => return Err(EstimateError::Overflow),
-            };
-            add(matmul, tri!(mul((c.params - converted) as u128, 2)))
-        } else {
-            match self.weights.checked_bytes_for(c.params) {
-                Some(v) => Ok(v.get() as u128),
-                None => Err(EstimateError::Overflow),
-            }
+        match self.cost.weights_in(self.weights) {
+            Some(b) => Ok(b.get() as u128),
+            None => Err(EstimateError::Overflow),
         }
     }
 
-    /// Bytes of an activation element: fp32 for fp32 weights (and fp64 for fp64), 16 bits
-    /// otherwise (quantized weights are dequantized to 16 bits for the matmul).
+    /// Bytes of an activation element (see [`compute_bytes`]).
     const fn compute_bytes(&self) -> u128 {
-        match self.weights {
-            DType::F64 => 8,
-            DType::F32 | DType::TF32 => 4,
-            _ => 2,
-        }
+        compute_bytes(self.weights)
     }
 
     /// The memory at the peak of generation; stops const evaluation with
@@ -400,31 +448,14 @@ impl Inference {
         Ok(share(working, self.tensor_parallel))
     }
 
-    /// Cache bytes of `elems` elements, whole heads per GPU: split over at most the KV heads,
-    /// replicated beyond (vLLM); a cache not split by head (a latent) is whole on every GPU.
+    /// Cache bytes of `elems` elements on one GPU (see [`cache_bytes`]).
     const fn cache_bytes(&self, elems: u128) -> Result<u128, EstimateError> {
-        let c = &self.cost;
-        let t = self.tensor_parallel;
-        let kv_split = if c.kv_heads == 0 {
-            1
-        } else if c.kv_heads < t {
-            c.kv_heads
-        } else {
-            t
-        };
-        let elems = share(elems, kv_split);
-        Ok(match self.kv_cache {
-            Some(d) => {
-                if elems > u64::MAX as u128 {
-                    return Err(EstimateError::Overflow);
-                }
-                match d.checked_bytes_for(elems as u64) {
-                    Some(v) => v.get() as u128,
-                    None => return Err(EstimateError::Overflow),
-                }
-            }
-            None => tri!(mul(elems, self.compute_bytes())),
-        })
+        cache_bytes(
+            &self.cost,
+            elems,
+            self.tensor_parallel,
+            (self.kv_cache, self.weights),
+        )
     }
 
     /// The head's moment of a pass over `tokens` (bytes: every token's hidden states and the

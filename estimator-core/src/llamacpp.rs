@@ -130,6 +130,7 @@ pub struct LlamaCpp {
     type_k: GgmlType,
     type_v: GgmlType,
     weights: GgmlType,
+    stored: Option<(Bytes, Bytes)>,
 }
 
 /// What llama.cpp allocates, on the GPU and on the host.
@@ -198,6 +199,18 @@ impl LlamaCpp {
             type_k: GgmlType::F16,
             type_v: GgmlType::F16,
             weights: GgmlType::F16,
+            stored: None,
+        }
+    }
+
+    /// The weights on the GPU and on the host as a GGUF file's own tensors place them at this
+    /// plan's `n_gpu_layers` (summed by the caller, who reads the file): priced instead of the
+    /// count in [`LlamaCpp::weights`]' type.
+    #[must_use]
+    pub const fn stored_weights(self, gpu: Bytes, host: Bytes) -> LlamaCpp {
+        LlamaCpp {
+            stored: Some((gpu, host)),
+            ..self
         }
     }
 
@@ -410,6 +423,10 @@ impl LlamaCpp {
             host_weights = tri!(add(host_weights, output));
             (0, tri!(add(host, compute)))
         };
+        if let Some((gpu, host)) = self.stored {
+            gpu_weights = gpu.get() as u128;
+            host_weights = host.get() as u128;
+        }
         let values = [
             gpu_weights,
             gpu_kv,

@@ -40,7 +40,7 @@ const IN_FLIGHT_BATCHES: u64 = 2;
 
 use crate::cost::Cost;
 use crate::dtype::DType;
-use crate::inference::{Inference, Logits};
+use crate::inference::{Inference, Logits, cache_bytes};
 use crate::memory::{EstimateError, Phase};
 use crate::policy::AttentionKernel;
 use crate::training::{largest, mul, tri};
@@ -170,51 +170,19 @@ pub struct KvPlan {
     pub starts: bool,
 }
 
-/// KV-cache bytes of `per_token` cached elements a token on one GPU of `tp`: heads split by
-/// the tensor-parallel degree down to one per GPU, replicated past that (vLLM's
-/// `config/model.py`, SGLang's `configs/model_config.py`: `max(1, kv_heads // tp)`); a latent
-/// cache (`kv_heads` 0) whole on each. The cache's dtype, or the weights' compute dtype.
+/// KV-cache bytes of `per_token` cached elements a token on one GPU of `tp`
+/// ([`cache_bytes`]: whole heads a rank, replicated past the KV heads).
 pub(crate) const fn kv_bytes_per_token(
     c: &Cost,
     per_token: u64,
     tp: u64,
-    (kv_cache, weights): (Option<DType>, DType),
+    dtypes: (Option<DType>, DType),
 ) -> Result<u64, EstimateError> {
-    let elems = if c.kv_heads == 0 || tp <= 1 {
-        per_token as u128
-    } else {
-        let per_rank = if c.kv_heads / tp > 1 {
-            c.kv_heads / tp
-        } else {
-            1
-        };
-        tri!(mul(per_token as u128, per_rank as u128)) / c.kv_heads as u128
-    };
-    let bytes = match kv_cache {
-        Some(d) => {
-            if elems > u64::MAX as u128 {
-                return Err(EstimateError::Overflow);
-            }
-            match d.checked_bytes_for(elems as u64) {
-                Some(b) => b.get() as u128,
-                None => return Err(EstimateError::Overflow),
-            }
-        }
-        None => tri!(mul(elems, compute_bytes(weights))),
-    };
+    let bytes = tri!(cache_bytes(c, per_token as u128, tp, dtypes));
     if bytes > u64::MAX as u128 {
         return Err(EstimateError::Overflow);
     }
     Ok(bytes as u64)
-}
-
-/// The activations' bytes for weights of `dtype` (16-bit for quantized weights).
-pub(crate) const fn compute_bytes(dtype: DType) -> u128 {
-    match dtype {
-        DType::F64 => 8,
-        DType::F32 | DType::TF32 => 4,
-        _ => 2,
-    }
 }
 
 impl Vllm {
