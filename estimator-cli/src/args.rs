@@ -50,7 +50,9 @@ pub(crate) struct Source {
     /// A model on disk: a checkpoint directory (config.json and its .safetensors, whose
     /// headers give the stored weights' exact bytes for serving), a .safetensors file beside a
     /// config.json, a llama.cpp .gguf file (with `--mode infer --engine llama.cpp`), or a Hub
-    /// id `org/name[@revision]` found in the local Hugging Face cache (HF_HUB_CACHE, HF_HOME).
+    /// id `org/name[@revision]`: read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME),
+    /// what it lacks fetched from HF_ENDPOINT (with HF_TOKEN) unless HF_HUB_OFFLINE=1 — the
+    /// config, the safetensors index and headers, never the weights.
     #[arg(long, value_name = "PATH")]
     pub(crate) model: Option<PathBuf>,
 }

@@ -12,9 +12,11 @@ use safetensors::tensor::Metadata;
 use crate::CliError;
 
 /// A safetensors header is at most this long (`safetensors`' own `MAX_HEADER_SIZE`).
-const MAX_HEADER_BYTES: u64 = 100_000_000;
+pub(crate) const MAX_HEADER_BYTES: u64 = 100_000_000;
 /// Checkpoint files read at most (the largest releases shard into a few hundred).
 const MAX_FILES: usize = 4096;
+/// The index of a sharded checkpoint, as `transformers` names it.
+pub(crate) const INDEX: &str = "model.safetensors.index.json";
 
 /// What the headers say about the weights.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,32 +114,44 @@ fn header(path: &Path, into: &mut Vec<(String, usize, u64)>) -> Result<(usize, u
     Ok((tensors.len(), bytes))
 }
 
-/// The safetensors files of a checkpoint directory: those its index names, or every
-/// `*.safetensors` in it.
-fn files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
-    let index = dir.join("model.safetensors.index.json");
-    if index.is_file() {
-        let text = crate::read_bounded(&index, 64 << 20, "a safetensors index")?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+/// The file names a `model.safetensors.index.json` maps the tensors to, each once, sorted.
+pub(crate) fn index_names(index: &Path) -> Result<Vec<String>, CliError> {
+    let text = crate::read_bounded(index, 64 << 20, "a safetensors index")?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::new(format!(
+            "`{}` is not a safetensors index: {e}",
+            index.display()
+        ))
+    })?;
+    let mut names: Vec<String> = json["weight_map"]
+        .as_object()
+        .ok_or_else(|| {
             CliError::new(format!(
-                "`{}` is not a safetensors index: {e}",
+                "`{}` has no `weight_map`; download the index again",
                 index.display()
             ))
-        })?;
-        let mut names: Vec<String> = json["weight_map"]
-            .as_object()
-            .ok_or_else(|| {
-                CliError::new(format!(
-                    "`{}` has no `weight_map`; download the index again",
-                    index.display()
-                ))
-            })?
-            .values()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect();
-        names.sort();
-        names.dedup();
-        return Ok(names
+        })?
+        .values()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.len() > MAX_FILES {
+        return Err(CliError::new(format!(
+            "`{}` names {} weight files; no checkpoint has that many",
+            index.display(),
+            names.len()
+        )));
+    }
+    Ok(names)
+}
+
+/// The safetensors files of a checkpoint directory: those its index names, or every
+/// `*.safetensors` in it.
+pub(crate) fn files(dir: &Path) -> Result<Vec<PathBuf>, CliError> {
+    let index = dir.join(INDEX);
+    if index.is_file() {
+        return Ok(index_names(&index)?
             .iter()
             .map(|n| dir.join(Path::new(n).file_name().unwrap_or_default()))
             .collect());
@@ -183,20 +197,22 @@ pub(crate) fn read(path: &Path) -> Result<(PathBuf, Stored), CliError> {
             list.len()
         )));
     }
+    Ok((config, stored(&list)?))
+}
+
+/// The weights as the headers of `files` give them.
+pub(crate) fn stored(files: &[PathBuf]) -> Result<Stored, CliError> {
     let mut dtypes = Vec::new();
     let (mut tensors, mut bytes) = (0usize, 0u64);
-    for f in &list {
+    for f in files {
         let (n, b) = header(f, &mut dtypes)?;
         tensors += n;
         bytes = bytes.saturating_add(b);
     }
     dtypes.sort_by_key(|d| std::cmp::Reverse(d.2));
-    Ok((
-        config,
-        Stored {
-            bytes,
-            tensors,
-            dtypes,
-        },
-    ))
+    Ok(Stored {
+        bytes,
+        tensors,
+        dtypes,
+    })
 }

@@ -122,25 +122,15 @@ pub(crate) struct Model {
 fn load_path(path: &Path) -> Result<Model, CliError> {
     // a Hub id: its snapshot in the local cache, read as a checkpoint directory
     if let Some(id) = path.to_str().filter(|t| crate::hub::is_repo_id(t)) {
-        let snapshot = crate::hub::snapshot(id)?;
-        // only the config fetched: the count alone
-        let weights = std::fs::read_dir(&snapshot).is_ok_and(|d| {
-            d.filter_map(Result::ok)
-                .any(|e| e.path().extension().is_some_and(|x| x == "safetensors"))
-        });
-        let mut model = load(&if weights {
-            Source {
-                config: None,
-                preset: None,
-                model: Some(snapshot),
-            }
-        } else {
-            Source {
-                config: Some(snapshot.join("config.json")),
-                preset: None,
-                model: None,
-            }
+        let found = crate::hub::resolve(id)?;
+        let mut model = load(&Source {
+            config: Some(found.config),
+            preset: None,
+            model: None,
         })?;
+        if !found.weights.is_empty() {
+            model.stored = Some(crate::checkpoint::stored(&found.weights)?);
+        }
         id.clone_into(&mut model.name);
         return Ok(model);
     }

@@ -1320,7 +1320,8 @@ fn quantization_config_methods() {
 /// `models--org--name/refs/main` holding the commit, `snapshots/<commit>/` links into
 /// `blobs/`; `HF_HUB_CACHE`, then `HF_HOME/hub`. The snapshot reads as the checkpoint
 /// directory it is (tests/fixtures/tiny-llama-bf16), a revision by its ref, a commit directly;
-/// a snapshot with the config alone gives the count.
+/// a snapshot with the config alone gives the count. All offline (`HF_HUB_OFFLINE=1`); fetching
+/// is tests/hub.rs'.
 #[test]
 fn hub_ids_from_the_local_cache() {
     let scratch = Scratch::new("hub");
@@ -1356,6 +1357,7 @@ fn hub_ids_from_the_local_cache() {
             .env_remove("HF_HUB_CACHE")
             .env_remove("HUGGINGFACE_HUB_CACHE")
             .env_remove("HF_HOME")
+            .env("HF_HUB_OFFLINE", "1")
             .env(env.0, env.1)
             .args(["estimate", "--model", id, "--mode", "infer", "--json"])
             .output()
@@ -1389,17 +1391,20 @@ fn hub_ids_from_the_local_cache() {
     );
     let missing = estimator()
         .env("HF_HUB_CACHE", &hub)
+        .env("HF_HUB_OFFLINE", "1")
         .args(["estimate", "--model", "acme/absent", "--mode", "infer"])
         .output()
         .expect("runs");
     let err = String::from_utf8_lossy(&missing.stderr);
     assert_eq!(missing.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("nor in the Hugging Face cache") && err.contains("huggingface-cli download"),
+        err.contains("not in the Hugging Face cache and HF_HUB_OFFLINE is set")
+            && err.contains("holds acme/tiny-llama"),
         "{err}"
     );
     let bad_rev = estimator()
         .env("HF_HUB_CACHE", &hub)
+        .env("HF_HUB_OFFLINE", "1")
         .args([
             "estimate",
             "--model",
@@ -1409,7 +1414,9 @@ fn hub_ids_from_the_local_cache() {
         ])
         .output()
         .expect("runs");
-    assert!(String::from_utf8_lossy(&bad_rev.stderr).contains("no revision `v9`"));
+    assert!(
+        String::from_utf8_lossy(&bad_rev.stderr).contains("`acme/tiny-llama` at `v9` is not in")
+    );
 }
 
 /// `--dtypes all`: the weights' total and largest layer in each dtype, as `accelerate
