@@ -1316,6 +1316,37 @@ fn quantization_config_methods() {
     assert_eq!(weights(oss, mxfp4), 13_761_264_768 + 4 * 64);
 }
 
+/// Checkpoints in the layouts real ones ship (tests/fixtures/gen_quantized.py: a tiny Llama of
+/// 2,086,144 parameters written by the `safetensors` package, fp32; fp8 through transformers'
+/// own `FP8Linear` with 128 × 128 block scales; GPTQ and AWQ 4-bit in gptqmodel 7.7.0's packed
+/// layouts): the weights are the bytes the package reported for each (8,344,576; 2,599,808;
+/// 1,862,144; 1,843,712) with the rotary buffers (4 · 64 B, not in the checkpoint); and for the
+/// quantized ones, the config's `quantization_config` alone prices the same bytes.
+#[test]
+fn quantized_checkpoints_priced_as_stored() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
+    let weights = |args: &[&str]| {
+        let mut all = vec!["estimate", "--mode", "infer", "--json"];
+        all.extend_from_slice(args);
+        json(&all)["parts"]["weights"].as_u64().expect("bytes")
+    };
+    for (name, bytes) in [
+        ("fp32", 8_344_576),
+        ("fp8", 2_599_808),
+        ("gptq", 1_862_144),
+        ("awq", 1_843_712),
+    ] {
+        let model = format!("{dir}/tiny-llama-{name}");
+        assert_eq!(weights(&["--model", &model]), bytes + 4 * 64, "{name}");
+        if name != "fp32" {
+            let config = format!("{model}/config.json");
+            assert_eq!(weights(&["--config", &config]), bytes + 4 * 64, "{name}");
+        }
+    }
+    // fp32 is 4 bytes a parameter of PyTorch's count
+    assert_eq!(8_344_576, 4 * 2_086_144);
+}
+
 /// A Hub id read from a throwaway Hugging Face cache laid out as `huggingface_hub` writes it:
 /// `models--org--name/refs/main` holding the commit, `snapshots/<commit>/` links into
 /// `blobs/`; `HF_HUB_CACHE`, then `HF_HOME/hub`. The snapshot reads as the checkpoint
