@@ -87,6 +87,8 @@ fn ggml_name(id: u32) -> &'static str {
         35 => "tq2_0",
         39 => "mxfp4",
         40 => "nvfp4",
+        41 => "q1_0",
+        42 => "q2_0",
         _ => "other",
     }
 }

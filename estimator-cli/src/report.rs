@@ -436,6 +436,75 @@ fn parts(m: &Memory) -> Parts {
     }
 }
 
+/// What an engine other than Hugging Face's loop takes on one GPU: its total, parts and
+/// verdict, reported in place of the generate loop's (whose peak is not what the engine
+/// allocates). vLLM: the weights, the profiling forward, the given non-torch memory and the
+/// KV cache; SGLang: the static memory, weights and KV pool (activations and graphs live in
+/// the fraction it leaves); llama.cpp: its GPU buffers.
+struct EngineView {
+    total: Bytes,
+    parts: Parts,
+    fits: Option<bool>,
+}
+
+fn engine_view(built: &Built, budget: Option<Bytes>) -> Result<Option<EngineView>, CliError> {
+    let view = |weights: Bytes, activations: Bytes, kv: Bytes, other: Bytes, fits| {
+        let total = Bytes::new(
+            weights
+                .get()
+                .saturating_add(activations.get())
+                .saturating_add(kv.get())
+                .saturating_add(other.get()),
+        );
+        EngineView {
+            total,
+            parts: Parts {
+                weights: weights.get(),
+                gradients: 0,
+                optimizer: 0,
+                master_weights: 0,
+                activations: activations.get(),
+                kv_cache: kv.get(),
+                logits: 0,
+                temporaries: 0,
+                overhead: other.get(),
+            },
+            fits,
+        }
+    };
+    if let Some(p) = vllm_plan(built)? {
+        return Ok(Some(view(
+            p.weights,
+            p.activations,
+            p.kv_cache,
+            p.other,
+            Some(p.starts),
+        )));
+    }
+    if let Some(p) = sglang_plan(built)? {
+        let zero = Bytes::new(0);
+        return Ok(Some(view(
+            p.weights,
+            zero,
+            p.kv_cache,
+            zero,
+            Some(p.tokens > 0),
+        )));
+    }
+    if let Some(p) = llama_cpp_plan(built)? {
+        let fits = budget.map(|b| p.gpu_total().get() <= b.get());
+        let zero = Bytes::new(0);
+        return Ok(Some(view(
+            p.gpu_weights,
+            p.gpu_compute,
+            p.gpu_kv_cache,
+            zero,
+            fits,
+        )));
+    }
+    Ok(None)
+}
+
 /// The report of `estimate`, as the text or JSON to print.
 pub(crate) fn estimate(
     args: &EstimateArgs,
@@ -454,10 +523,25 @@ pub(crate) fn estimate(
         });
     }
     let budget = built.gpu.map(estimator::gpu::Gpu::usable);
-    let fits = budget.map(|b| peak.fits(b));
+    let engine = engine_view(built, budget)?;
+    let (fits, total) = match &engine {
+        Some(e) => (e.fits, e.total),
+        None => (budget.map(|b| peak.fits(b)), total),
+    };
     let headroom = budget.map(|b| i128::from(b.get()) - i128::from(total.get()));
-    let max_batch = budget.map(|b| built.plan.with_seq(built.seq).max_batch(b));
-    let max_seq = budget.map(|b| built.plan.with_batch(built.batch).max_seq(b));
+    // the loop's largest batch and prompt; an engine's are its concurrency and max_model_len
+    let max_batch = budget
+        .filter(|_| engine.is_none())
+        .map(|b| built.plan.with_seq(built.seq).max_batch(b));
+    let max_seq = budget
+        .filter(|_| engine.is_none())
+        .map(|b| built.plan.with_batch(built.batch).max_seq(b));
+    if engine.is_some() {
+        phases = vec![PhaseTotal {
+            phase: "startup",
+            total_bytes: total.get(),
+        }];
+    }
     let mode = match built.mode {
         Mode::Train => "train",
         Mode::Infer => "infer",
@@ -476,9 +560,13 @@ pub(crate) fn estimate(
             settings: &built.described,
             assumed: &built.assumed,
             notes: &built.notes,
-            peak_phase: peak.peak_phase().name(),
+            peak_phase: if engine.is_some() {
+                "startup"
+            } else {
+                peak.peak_phase().name()
+            },
             total_bytes: total.get(),
-            parts: parts(&peak),
+            parts: engine.map_or_else(|| parts(&peak), |e| e.parts),
             phases,
             gpu: built.gpu.map(|g| GpuReport {
                 name: g.name,
@@ -515,6 +603,7 @@ pub(crate) fn estimate(
             headroom,
             max_batch,
             max_seq,
+            engine: engine.is_some(),
         },
     )
 }
@@ -552,6 +641,24 @@ fn write_parts(out: &mut String, built: &Built, peak: &Memory, si: bool) {
     }
 }
 
+/// The engine's section of the text report, when an engine is chosen.
+fn write_engines(out: &mut String, args: &EstimateArgs, built: &Built) -> Result<(), CliError> {
+    let si = args.si;
+    if let Some(p) = vllm_plan(built)? {
+        write_vllm(out, &p, si);
+        if let (Some(t), Some(g)) = (vllm_target(args, built), built.gpu) {
+            write_target(out, &t, g.name);
+        }
+    }
+    if let Some(p) = sglang_plan(built)? {
+        write_sglang(out, &p, si);
+    }
+    if let Some(p) = llama_cpp_plan(built)? {
+        write_llama_cpp(out, &p, built.gpu.map(estimator::gpu::Gpu::usable), si);
+    }
+    Ok(())
+}
+
 /// What the text report shows, computed once.
 struct Facts<'a> {
     arch: &'a Architecture,
@@ -561,6 +668,8 @@ struct Facts<'a> {
     headroom: Option<i128>,
     max_batch: Option<u64>,
     max_seq: Option<u64>,
+    /// An engine's section gives the memory and the verdict: the loop's are not printed.
+    engine: bool,
 }
 
 fn text(
@@ -594,21 +703,15 @@ fn text(
         let _ = writeln!(out);
         write_summary(&mut out, model, arch, args.depth, summary_dtype(built));
     }
-    if let Some(p) = vllm_plan(built)? {
-        write_vllm(&mut out, &p, si);
-        if let (Some(t), Some(g)) = (vllm_target(args, built), built.gpu) {
-            write_target(&mut out, &t, g.name);
-        }
+    write_engines(&mut out, args, built)?;
+    if !f.engine {
+        write_parts(&mut out, built, peak, si);
     }
-    if let Some(p) = sglang_plan(built)? {
-        write_sglang(&mut out, &p, si);
-    }
-    if let Some(p) = llama_cpp_plan(built)? {
-        write_llama_cpp(&mut out, &p, built.gpu.map(estimator::gpu::Gpu::usable), si);
-    }
-    write_parts(&mut out, built, peak, si);
     if args.dtypes.is_some() {
         write_dtypes(&mut out, &dtype_rows(arch), si);
+    }
+    if f.engine {
+        return Ok(out);
     }
     let _ = writeln!(out, "By phase:");
     for p in &built

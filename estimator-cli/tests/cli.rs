@@ -1109,6 +1109,93 @@ fn gguf_weights_from_the_header() {
     assert_eq!(partial["llama_cpp"]["gpu_weights"], 2_908_545_024u64);
     assert_eq!(partial["llama_cpp"]["host_weights"], 2_004_353_024u64);
     fails(&["estimate", "--model", fixture], "--engine llama.cpp");
+    // the engine's GPU buffers are the report's total and parts, not the generate loop's
+    // (which would price 8.03 B parameters in bf16)
+    let gpu = run(&["--gpu", "rtx-4090"]);
+    let p = &gpu["llama_cpp"];
+    let sum = ["gpu_weights", "gpu_kv_cache", "gpu_compute"]
+        .iter()
+        .map(|k| p[*k].as_u64().expect("bytes"))
+        .sum::<u64>();
+    assert_eq!(gpu["total_bytes"], sum);
+    assert_eq!(gpu["parts"]["weights"], p["gpu_weights"]);
+    assert_eq!(gpu["peak_phase"], "startup");
+    assert_eq!(gpu["fits"], true);
+    assert!(gpu.get("max_batch").is_none());
+}
+
+/// Under an engine the report's memory is the engine's (vLLM: weights, profiling forward,
+/// non-torch memory, KV cache; SGLang: weights and the KV pool), its verdict whether the engine
+/// starts — not Hugging Face's generate loop priced beside it, whose peak, phases, largest
+/// batch and prompt are left out of the text and the JSON.
+#[test]
+fn engine_runs_report_the_engines_memory() {
+    for engine in ["vllm", "sglang"] {
+        let args = [
+            "estimate",
+            "--preset",
+            "llama-3.1-8b",
+            "--mode",
+            "infer",
+            "--engine",
+            engine,
+            "--gpu",
+            "h100-80gb",
+        ];
+        let mut with_json = args.to_vec();
+        with_json.push("--json");
+        let out = json(&with_json);
+        let e = &out[engine];
+        let part = |k: &str| e[k].as_u64().unwrap_or(0);
+        let sum = if engine == "vllm" {
+            part("weights") + part("activations") + part("other") + part("kv_cache")
+        } else {
+            part("weights") + part("kv_cache")
+        };
+        assert_eq!(out["total_bytes"], sum, "{engine}");
+        assert_eq!(out["parts"]["kv_cache"], e["kv_cache"], "{engine}");
+        assert_eq!(out["fits"], true, "{engine}");
+        assert!(out.get("max_batch").is_none(), "{engine}");
+        let text = ok(&args);
+        assert!(
+            !text.contains("Memory per GPU at the peak"),
+            "{engine}: {text}"
+        );
+        assert!(!text.contains("largest batch"), "{engine}: {text}");
+    }
+}
+
+/// Every ggml weight type gguf-py knows, in one tiny Llama (tests/fixtures/gen_gguf_types.py:
+/// F32 norms, F16, BF16, Q4_0 … Q8_0, the K-quants, the IQ-quants, TQ1_0/TQ2_0, MXFP4, NVFP4,
+/// Q1_0, Q2_0, written by gguf-py): the weights, on the GPU and the host together, are the
+/// 3,023,104 B gguf-py's `GGUFReader` reports for the 39 tensors.
+#[test]
+fn gguf_every_ggml_type() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-llama-types.gguf"
+    );
+    let out = json(&[
+        "estimate",
+        "--model",
+        fixture,
+        "--mode",
+        "infer",
+        "--engine",
+        "llama.cpp",
+        "--json",
+    ]);
+    let p = &out["llama_cpp"];
+    let weights =
+        p["gpu_weights"].as_u64().expect("bytes") + p["host_weights"].as_u64().expect("bytes");
+    assert_eq!(weights, 3_023_104);
+    let assumed = out["assumed"].to_string();
+    assert!(!assumed.contains("other"), "{assumed}");
+    for t in [
+        "iq1_m", "tq1_0", "mxfp4", "nvfp4", "q1_0", "q2_0", "q3_K", "iq4_xs",
+    ] {
+        assert!(assumed.contains(t), "{t}: {assumed}");
+    }
 }
 
 #[test]
