@@ -25,6 +25,8 @@ pub(crate) struct Stored {
     pub(crate) bytes: u64,
     /// Tensors read.
     pub(crate) tensors: usize,
+    /// Their elements (packed quantized tensors count their storage words).
+    pub(crate) elements: u64,
     /// Their dtypes by bytes, largest first (`BF16 ×291`).
     pub(crate) dtypes: Vec<(String, usize, u64)>,
 }
@@ -48,8 +50,11 @@ impl Stored {
     }
 }
 
-/// The header of one safetensors file: `(tensors, bytes, dtype counts)`.
-fn header(path: &Path, into: &mut Vec<(String, usize, u64)>) -> Result<(usize, u64), CliError> {
+/// The header of one safetensors file: `(tensors, elements, bytes)`, its dtypes added to `into`.
+fn header(
+    path: &Path,
+    into: &mut Vec<(String, usize, u64)>,
+) -> Result<(usize, u64, u64), CliError> {
     let shown = path.display();
     let file = std::fs::File::open(path)
         .map_err(|e| CliError::new(format!("cannot read `{shown}`: {e}")))?;
@@ -80,7 +85,7 @@ fn header(path: &Path, into: &mut Vec<(String, usize, u64)>) -> Result<(usize, u
             "`{shown}` is not a safetensors header ({e}); download the file again"
         ))
     })?;
-    let mut bytes = 0u64;
+    let (mut bytes, mut count) = (0u64, 0u64);
     let tensors = meta.tensors();
     for (name, info) in &tensors {
         let elements = info
@@ -102,6 +107,7 @@ fn header(path: &Path, into: &mut Vec<(String, usize, u64)>) -> Result<(usize, u
             )));
         }
         bytes = bytes.saturating_add(size);
+        count = count.saturating_add(elements.unwrap_or(0));
         let dtype = format!("{:?}", info.dtype);
         match into.iter_mut().find(|(d, _, _)| *d == dtype) {
             Some((_, count, b)) => {
@@ -111,7 +117,7 @@ fn header(path: &Path, into: &mut Vec<(String, usize, u64)>) -> Result<(usize, u
             None => into.push((dtype, 1, size)),
         }
     }
-    Ok((tensors.len(), bytes))
+    Ok((tensors.len(), count, bytes))
 }
 
 /// The file names a `model.safetensors.index.json` maps the tensors to, each once, sorted.
@@ -203,16 +209,18 @@ pub(crate) fn read(path: &Path) -> Result<(PathBuf, Stored), CliError> {
 /// The weights as the headers of `files` give them.
 pub(crate) fn stored(files: &[PathBuf]) -> Result<Stored, CliError> {
     let mut dtypes = Vec::new();
-    let (mut tensors, mut bytes) = (0usize, 0u64);
+    let (mut tensors, mut elements, mut bytes) = (0usize, 0u64, 0u64);
     for f in files {
-        let (n, b) = header(f, &mut dtypes)?;
+        let (n, e, b) = header(f, &mut dtypes)?;
         tensors += n;
+        elements = elements.saturating_add(e);
         bytes = bytes.saturating_add(b);
     }
     dtypes.sort_by_key(|d| std::cmp::Reverse(d.2));
     Ok(Stored {
         bytes,
         tensors,
+        elements,
         dtypes,
     })
 }

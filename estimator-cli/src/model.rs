@@ -115,6 +115,148 @@ pub(crate) struct Model {
     pub(crate) stored: Option<Stored>,
     /// The config's `quantization_config`.
     pub(crate) quant: Option<Quant>,
+    /// A `model_type` no family describes, served from its headers: the type and the dims its
+    /// Llama-style stand-in takes ([`stand_in`]).
+    pub(crate) generic: Option<Generic>,
+}
+
+impl Model {
+    /// The `model_type` reported: the family's, or the undescribed one's.
+    pub(crate) fn type_name(&self) -> &str {
+        self.generic
+            .as_ref()
+            .map_or(self.config.model_type.name(), |g| g.model_type.as_str())
+    }
+
+    /// The count reported: the family's `params`, or an undescribed model's stored elements.
+    pub(crate) fn count(&self, params: u64) -> u64 {
+        match (&self.generic, &self.stored) {
+            (Some(_), Some(st)) => st.elements,
+            _ => params,
+        }
+    }
+}
+
+/// A checkpoint of an architecture no family describes.
+pub(crate) struct Generic {
+    /// Its `model_type`.
+    pub(crate) model_type: String,
+    /// How the stand-in was read, for the report's note.
+    pub(crate) read: String,
+}
+
+/// The generic dims every transformers decoder config carries, as a Llama `config.json` that
+/// stands in for an architecture no family describes, when `text`'s `model_type` is one (and
+/// `None` when it is a family's, or absent: the family reader's errors say more). The dims are
+/// read at the top level or, for a multimodal config, from its `text_config`.
+fn stand_in(text: &str) -> Result<Option<(String, Generic)>, String> {
+    let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Ok(None);
+    };
+    let Some(model_type) = top.get("model_type").and_then(|v| v.as_str()) else {
+        return Ok(None);
+    };
+    if estimator::config::ModelType::from_name(model_type).is_some() {
+        return Ok(None);
+    }
+    let shown = clip(model_type);
+    let (dims, from) = match top.get("text_config").and_then(|v| v.as_object()) {
+        Some(t) if !top.contains_key("hidden_size") => (t, " of its `text_config`"),
+        _ => (&top, ""),
+    };
+    let int = |k: &str| {
+        dims.get(k)
+            .and_then(serde_json::Value::as_u64)
+            .filter(|&v| v > 0)
+    };
+    let need = |k: &str| {
+        int(k).ok_or_else(|| {
+            format!(
+                "`model_type` `{shown}` is not a family this tool describes, and its config has no `{k}`{from} to price its serving from; give a config of a supported family"
+            )
+        })
+    };
+    let (hidden, layers, heads, vocab) = (
+        need("hidden_size")?,
+        need("num_hidden_layers")?,
+        need("num_attention_heads")?,
+        need("vocab_size")?,
+    );
+    let kv = int("num_key_value_heads").unwrap_or(heads);
+    let head_dim = match int("head_dim") {
+        Some(d) => d,
+        None if hidden % heads == 0 => hidden / heads,
+        None => {
+            return Err(format!(
+                "`{shown}`: {heads} heads do not divide hidden_size {hidden} and there is no `head_dim`; a damaged config"
+            ));
+        }
+    };
+    let mut guessed = Vec::new();
+    let ffn = int("intermediate_size").unwrap_or_else(|| {
+        guessed.push("intermediate_size 4 × hidden_size");
+        4 * hidden
+    });
+    let positions = int("max_position_embeddings").unwrap_or_else(|| {
+        guessed.push("max_position_embeddings 2048 (Llama's)");
+        2048
+    });
+    let json = serde_json::json!({
+        "model_type": "llama",
+        "hidden_size": hidden,
+        "intermediate_size": ffn,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv,
+        "head_dim": head_dim,
+        "vocab_size": vocab,
+        "max_position_embeddings": positions,
+        "tie_word_embeddings": false,
+    });
+    let absent = if guessed.is_empty() {
+        String::new()
+    } else {
+        format!("; absent, so assumed: {}", guessed.join(", "))
+    };
+    let read = format!(
+        "hidden_size {hidden}, intermediate_size {ffn}, {layers} layers, {heads} heads, {kv} KV heads of {head_dim}, vocab {vocab}{from}{absent}"
+    );
+    Ok(Some((
+        json.to_string(),
+        Generic {
+            model_type: model_type.to_owned(),
+            read,
+        },
+    )))
+}
+
+/// The model of a checkpoint's `config.json` and stored weights: the family's, or for a
+/// `model_type` no family describes, the Llama-style stand-in of its generic dims.
+fn checkpoint_model(config: &Path, stored: Stored, name: String) -> Result<Model, CliError> {
+    let shown = config.display();
+    let text = crate::read_bounded(config, MAX_CONFIG_BYTES, "a config.json")?;
+    let Some((json, generic)) =
+        stand_in(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?
+    else {
+        let mut model = load(&Source {
+            config: Some(config.to_path_buf()),
+            preset: None,
+            model: None,
+        })?;
+        model.name = name;
+        model.stored = Some(stored);
+        return Ok(model);
+    };
+    let config =
+        ModelConfig::from_json(&json).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+    Ok(Model {
+        name,
+        config,
+        gguf: None,
+        stored: Some(stored),
+        quant: None,
+        generic: Some(generic),
+    })
 }
 
 /// The model of `--model`: a Hub id in the local cache, a checkpoint directory or
@@ -123,14 +265,16 @@ fn load_path(path: &Path) -> Result<Model, CliError> {
     // a Hub id: its snapshot in the local cache, read as a checkpoint directory
     if let Some(id) = path.to_str().filter(|t| crate::hub::is_repo_id(t)) {
         let found = crate::hub::resolve(id)?;
-        let mut model = load(&Source {
-            config: Some(found.config),
-            preset: None,
-            model: None,
-        })?;
-        if !found.weights.is_empty() {
-            model.stored = Some(crate::checkpoint::stored(&found.weights)?);
-        }
+        let mut model = if found.weights.is_empty() {
+            load(&Source {
+                config: Some(found.config),
+                preset: None,
+                model: None,
+            })?
+        } else {
+            let stored = crate::checkpoint::stored(&found.weights)?;
+            checkpoint_model(&found.config, stored, id.to_owned())?
+        };
         id.clone_into(&mut model.name);
         return Ok(model);
     }
@@ -140,21 +284,17 @@ fn load_path(path: &Path) -> Result<Model, CliError> {
         .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
     if path.is_dir() || safetensors {
         let (config_path, stored) = crate::checkpoint::read(path)?;
-        let mut model = load(&Source {
-            config: Some(config_path),
-            preset: None,
-            model: None,
-        })?;
-        model.name = path
-            .file_name()
-            .map_or_else(|| "model".to_owned(), |s| s.to_string_lossy().into_owned());
-        if safetensors {
-            model.name = path
-                .parent()
-                .and_then(Path::file_name)
-                .map_or(model.name, |d| d.to_string_lossy().into_owned());
-        }
-        model.stored = Some(stored);
+        let dir_name = |p: &Path| p.file_name().map(|s| s.to_string_lossy().into_owned());
+        let name = if safetensors {
+            path.parent().and_then(dir_name)
+        } else {
+            dir_name(path)
+        };
+        let model = checkpoint_model(
+            &config_path,
+            stored,
+            name.unwrap_or_else(|| "model".to_owned()),
+        )?;
         return Ok(model);
     }
     if !path
@@ -180,6 +320,7 @@ fn load_path(path: &Path) -> Result<Model, CliError> {
         gguf: Some(gguf),
         stored: None,
         quant: None,
+        generic: None,
     })
 }
 
@@ -192,6 +333,12 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
         (Some(path), _) => {
             let shown = path.display();
             let text = crate::read_bounded(path, MAX_CONFIG_BYTES, "a config.json")?;
+            if let Ok(Some((_, g))) = stand_in(&text) {
+                return Err(CliError::new(format!(
+                    "`{shown}`: `model_type` `{}` is not a family this tool describes; serving it is priced from its weights' safetensors headers: give the checkpoint (--model DIR, FILE.safetensors, or org/name with the Hub reachable)",
+                    clip(&g.model_type)
+                )));
+            }
             let (text, quant) =
                 crate::quant::split(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
             let config = ModelConfig::from_json(&text)
@@ -212,6 +359,7 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
                 gguf: None,
                 stored: None,
                 quant,
+                generic: None,
             })
         }
         (None, Some(name)) => {
@@ -233,6 +381,7 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
                 gguf: None,
                 stored: None,
                 quant: None,
+                generic: None,
             })
         }
         (None, None) => Err(CliError::new(

@@ -456,6 +456,14 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             "a GGUF file is what llama.cpp serves; add `--mode infer --engine llama.cpp` (for the other engines give the model's config.json)",
         ));
     }
+    if let Some(g) = &model.generic
+        && mode != Mode::Infer
+    {
+        return Err(CliError::new(format!(
+            "`model_type` `{}` is not a family this tool describes: training needs its layers; serving is priced from its safetensors headers with `--mode infer`",
+            estimator::config::clip(&g.model_type)
+        )));
+    }
     let config = with_kernels(s, model.config, &mut assumed)?;
     let c = &config;
     // the reports name the model themselves
@@ -476,6 +484,13 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let base = c.cost();
     let table = base.positions;
     let mut notes = Vec::new();
+    if let Some(g) = &model.generic {
+        notes.push(format!(
+            "`{}` is not a family this tool describes: the weights are its safetensors headers' (exact); the KV cache and activations are priced as a Llama-style decoder of the config's dims ({}), every layer caching every token — an estimate, not the architecture's own",
+            estimator::config::clip(&g.model_type),
+            g.read
+        ));
+    }
     let source = source_of(s, c, &mut assumed, &mut notes)?;
     if mode == Mode::Infer {
         // the library's defaults, which stay inside a position table

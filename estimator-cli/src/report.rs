@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use estimator::config::{Architecture, Lora};
+use estimator::config::{Architecture, Lora, clip};
 use estimator::{Bytes, DType, KvPlan, Layer, LlamaCppPlan, Memory, SglangPlan, Summary};
 use serde::Serialize;
 
@@ -511,6 +511,9 @@ pub(crate) fn estimate(
     model: &Model,
     built: &Built,
 ) -> Result<String, CliError> {
+    if let (Some(g), Some(_)) = (&model.generic, args.dtypes) {
+        return Err(not_a_family(&g.model_type));
+    }
     let arch = model.config.architecture(built.lora);
     let cost = arch.cost();
     let peak = built.plan.estimate()?;
@@ -549,9 +552,9 @@ pub(crate) fn estimate(
     if args.json {
         let report = Report {
             model: &model.name,
-            model_type: model.config.model_type.name(),
+            model_type: model.type_name(),
             mode,
-            params: cost.params,
+            params: model.count(cost.params),
             trainable_params: if built.mode == Mode::Train {
                 cost.trainable
             } else {
@@ -684,14 +687,7 @@ fn text(
     let cost = arch.cost();
     let si = args.si;
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} ({}, {} parameters{})",
-        model.name,
-        model.config.model_type.name(),
-        grouped(cost.params),
-        lora_note(built.lora, cost.trainable)
-    );
+    write_heading(&mut out, model, built, cost.params, cost.trainable);
     let _ = writeln!(out, "{}", built.described);
     if !built.assumed.is_empty() {
         let _ = writeln!(out, "assumed: {}", built.assumed.join(", "));
@@ -699,7 +695,8 @@ fn text(
     for note in &built.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    if args.depth > 0 {
+    // a stand-in's layers are not the model's: no per-layer table
+    if args.depth > 0 && model.generic.is_none() {
         let _ = writeln!(out);
         write_summary(&mut out, model, arch, args.depth, summary_dtype(built));
     }
@@ -770,6 +767,36 @@ fn text(
         );
     }
     Ok(out)
+}
+
+/// `--dtypes all` for an architecture no family describes.
+fn not_a_family(model_type: &str) -> CliError {
+    CliError::new(format!(
+        "`--dtypes all` converts a family's layers, and `{}` is not a family this tool describes; its weights are the headers'",
+        clip(model_type)
+    ))
+}
+
+/// The report's first line: the model, its type and its count.
+fn write_heading(out: &mut String, model: &Model, built: &Built, params: u64, trainable: u64) {
+    let _ = match (&model.generic, &model.stored) {
+        (Some(g), Some(st)) => writeln!(
+            out,
+            "{} ({}, not a family this tool describes: {} elements in {} tensors as stored)",
+            model.name,
+            clip(&g.model_type),
+            grouped(st.elements),
+            grouped(st.tensors as u64)
+        ),
+        _ => writeln!(
+            out,
+            "{} ({}, {} parameters{})",
+            model.name,
+            model.config.model_type.name(),
+            grouped(params),
+            lora_note(built.lora, trainable)
+        ),
+    };
 }
 
 fn lora_note(lora: Option<Lora>, trainable: u64) -> String {

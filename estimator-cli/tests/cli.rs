@@ -1434,6 +1434,86 @@ fn quantized_checkpoints_priced_as_stored() {
     assert_eq!(8_344_576, 4 * 2_086_144);
 }
 
+/// A checkpoint whose `model_type` no family describes (the tiny Llama fixture relabelled
+/// `acme_lm`): served from its headers — the weights exactly the headers' 3,926,528 B (with the
+/// stand-in's rotary buffers, 4 · 64 B), its 1,963,264 stored elements as the count — and the
+/// KV cache and activations of a Llama-style decoder of the config's generic dims, which for
+/// these dims are the Llama family's own (the same fixture read as `llama`), with a note
+/// saying so; multimodal configs read their `text_config`; training, `--dtypes all`, a config
+/// without the dims, and `--config` alone are refused with what to do.
+#[test]
+fn unknown_architectures_served_from_headers() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-llama-bf16"
+    );
+    let scratch = Scratch::new("generic");
+    let llama: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{fixture}/config.json")).expect("config"),
+    )
+    .expect("JSON");
+    let write = |dir: &str, config: &serde_json::Value| {
+        let d = scratch.0.join(dir);
+        std::fs::create_dir_all(&d).expect("dir");
+        std::fs::copy(
+            format!("{fixture}/model.safetensors"),
+            d.join("model.safetensors"),
+        )
+        .expect("copy");
+        std::fs::write(d.join("config.json"), config.to_string()).expect("config");
+        d.to_str().unwrap_or_default().to_owned()
+    };
+    let mut acme = llama.clone();
+    acme["model_type"] = "acme_lm".into();
+    let dir = write("acme", &acme);
+    let infer = |d: &str| json(&["estimate", "--model", d, "--mode", "infer", "--json"]);
+    let (out, family) = (infer(&dir), infer(fixture));
+    assert_eq!(out["model_type"], "acme_lm");
+    assert_eq!(out["params"], 1_963_264);
+    assert_eq!(out["parts"]["weights"], 3_926_528 + 4 * 64);
+    for part in ["kv_cache", "activations", "logits"] {
+        assert_eq!(out["parts"][part], family["parts"][part], "{part}");
+    }
+    assert!(
+        out["notes"]
+            .to_string()
+            .contains("not a family this tool describes")
+    );
+    // a multimodal config: the text model's dims
+    let mut vlm =
+        serde_json::json!({"model_type": "acme_vlm", "vision_config": {"hidden_size": 64}});
+    vlm["text_config"] = llama.clone();
+    let vlm_dir = write("vlm", &vlm);
+    assert_eq!(
+        infer(&vlm_dir)["parts"]["kv_cache"],
+        family["parts"]["kv_cache"]
+    );
+    fails(&["estimate", "--model", &dir], "training needs its layers");
+    fails(
+        &[
+            "estimate", "--model", &dir, "--mode", "infer", "--dtypes", "all",
+        ],
+        "not a family this tool describes",
+    );
+    let mut bare = serde_json::json!({"model_type": "acme_lm"});
+    bare["vocab_size"] = 1000.into();
+    let bare_dir = write("bare", &bare);
+    fails(
+        &["estimate", "--model", &bare_dir, "--mode", "infer"],
+        "no `hidden_size`",
+    );
+    fails(
+        &[
+            "estimate",
+            "--config",
+            &format!("{dir}/config.json"),
+            "--mode",
+            "infer",
+        ],
+        "give the checkpoint",
+    );
+}
+
 /// A Hub id read from a throwaway Hugging Face cache laid out as `huggingface_hub` writes it:
 /// `models--org--name/refs/main` holding the commit, `snapshots/<commit>/` links into
 /// `blobs/`; `HF_HUB_CACHE`, then `HF_HOME/hub`. The snapshot reads as the checkpoint
