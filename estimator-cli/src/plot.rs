@@ -83,6 +83,12 @@ pub(crate) fn plot(args: &PlotArgs, model: &Model, built: &Built) -> Result<Stri
             "`--compare` draws other GPUs' vLLM concurrency; use it with `--sweep context`",
         ));
     }
+    // the sweep is Hugging Face's loop at each size; an engine allocates its own way
+    if built.vllm.is_some() || built.sglang.is_some() || built.llama_cpp.is_some() {
+        return Err(CliError::new(
+            "`--sweep batch|seq` plots Hugging Face's generate loop, not an engine's memory: drop `--engine`, or plot vLLM's concurrency with `--engine vllm --sweep context`",
+        ));
+    }
     let plan = built.plan;
     let budget = built.gpu.map(estimator::gpu::Gpu::usable);
     let (label, default_max) = match args.sweep {

@@ -320,6 +320,25 @@ fn plot_writes_an_svg() {
         ],
         "--engine vllm",
     );
+    // a batch sweep is the generate loop's, not an engine's
+    fails(
+        &[
+            "plot",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--engine",
+            "sglang",
+            "--gpu",
+            "l4",
+            "--sweep",
+            "batch",
+            "--out",
+            path,
+        ],
+        "not an engine's memory",
+    );
     fails(
         &[
             "plot",
