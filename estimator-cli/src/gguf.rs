@@ -305,6 +305,49 @@ impl Gguf {
         }
     }
 
+    /// Why `arch` is not a decoder of attention layers, if its name or keys say so: the
+    /// state-space and recurrent layers' keys (`ssm.*`, `wkv.*`, `shortconv.*`), an embedding
+    /// model's pooling or a bidirectional mask, an encoder–decoder's decoder start token.
+    fn not_a_decoder(&self, arch: &str) -> Option<String> {
+        let lower = arch.to_ascii_lowercase();
+        if ["mamba", "rwkv", "bert", "t5"]
+            .iter()
+            .any(|n| lower.contains(n))
+        {
+            return Some("its name is a state-space, recurrent or encoder family's".to_owned());
+        }
+        let prefix = format!("{arch}.");
+        let mut keys: Vec<&str> = self
+            .metadata
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .collect();
+        keys.sort_unstable();
+        let found = keys.iter().find(|k| {
+            [
+                "ssm.",
+                "wkv.",
+                "shortconv.",
+                "time_mix",
+                "pooling_type",
+                "decoder_start_token_id",
+            ]
+            .iter()
+            .any(|p| k.starts_with(p))
+        });
+        if let Some(k) = found {
+            return Some(format!(
+                "its header has `{arch}.{k}` (a state-space, recurrent, embedding or encoder–decoder model's)"
+            ));
+        }
+        // a bool is read as the integer 0 or 1
+        matches!(
+            self.metadata.get(&format!("{arch}.attention.causal")),
+            Some(Value::Int(0))
+        )
+        .then(|| format!("its attention is not causal (`{arch}.attention.causal` false)"))
+    }
+
     /// `general.architecture`.
     pub(crate) fn architecture(&self) -> Option<&str> {
         match self.metadata.get("general.architecture") {
@@ -320,24 +363,37 @@ impl Gguf {
 
     /// The architecture's dimensions as a Hugging Face `config.json` of the same family, for
     /// the family table (llama.cpp's `{arch}.*` keys, `src/llama-model.cpp`'s `load_hparams`).
-    pub(crate) fn config_json(&self) -> Result<String, String> {
+    ///
+    /// An architecture not mapped to a family (the second value names it and says how it was
+    /// read) gets a Llama stand-in of the generic dims every llama.cpp architecture writes:
+    /// its weights are still the tensor list's, its KV cache and compute buffers the stand-in's.
+    pub(crate) fn config_json(&self) -> Result<(String, Option<(String, String)>), String> {
         let arch = self
             .architecture()
             .ok_or("the header has no `general.architecture`")?;
-        let (model_type, class) = match arch {
-            "llama" => ("llama", "LlamaForCausalLM"),
-            "qwen2" => ("qwen2", "Qwen2ForCausalLM"),
-            "qwen3" => ("qwen3", "Qwen3ForCausalLM"),
-            other => {
-                return Err(format!(
-                    "GGUF architecture `{}` is not mapped to a family yet; llama (Llama, Mistral), qwen2 and qwen3 are",
-                    clip(other)
-                ));
-            }
+        let (model_type, class, stand_in) = match arch {
+            "llama" => ("llama", "LlamaForCausalLM", false),
+            "qwen2" => ("qwen2", "Qwen2ForCausalLM", false),
+            "qwen3" => ("qwen3", "Qwen3ForCausalLM", false),
+            _ => ("llama", "LlamaForCausalLM", true),
         };
+        if stand_in && let Some(why) = self.not_a_decoder(arch) {
+            return Err(format!(
+                "GGUF architecture `{}` is not mapped to a family (llama, qwen2 and qwen3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
+                clip(arch)
+            ));
+        }
         let need = |key: &str| {
-            self.int(&format!("{arch}.{key}"))
-                .ok_or_else(|| format!("the header has no `{arch}.{key}` (or it differs by layer)"))
+            self.int(&format!("{arch}.{key}")).ok_or_else(|| {
+                if stand_in {
+                    format!(
+                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2 and qwen3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
+                        clip(arch)
+                    )
+                } else {
+                    format!("the header has no `{arch}.{key}` (or it differs by layer)")
+                }
+            })
         };
         let embd = need("embedding_length")?;
         let heads = need("attention.head_count")?;
@@ -352,12 +408,22 @@ impl Gguf {
             .ok_or("the file has no `token_embd.weight`")?;
         let vocab = embeddings.elements / embd.max(1);
         let tied = self.tensor("output.weight").is_none();
+        let mut guessed = Vec::new();
+        let ffn = match (stand_in, self.int(&format!("{arch}.feed_forward_length"))) {
+            (_, Some(f)) => f,
+            (false, None) => need("feed_forward_length")?,
+            (true, None) => {
+                guessed.push("feed_forward_length absent, so 4 × embedding_length".to_owned());
+                4 * embd
+            }
+        };
+        let layers = need("block_count")?;
         let config = serde_json::json!({
             "model_type": model_type,
             "architectures": [class],
             "hidden_size": embd,
-            "intermediate_size": need("feed_forward_length")?,
-            "num_hidden_layers": need("block_count")?,
+            "intermediate_size": ffn,
+            "num_hidden_layers": layers,
             "num_attention_heads": heads,
             "num_key_value_heads": kv,
             "head_dim": head_dim,
@@ -368,7 +434,26 @@ impl Gguf {
             "hidden_act": "silu",
             "tie_word_embeddings": tied,
         });
-        Ok(config.to_string())
+        if !stand_in {
+            return Ok((config.to_string(), None));
+        }
+        if let Some(w) = self
+            .int(&format!("{arch}.attention.sliding_window"))
+            .filter(|&w| w > 0)
+        {
+            guessed.push(format!(
+                "a sliding window of {w} in the header, which the stand-in caches whole: its KV cache is an upper bound"
+            ));
+        }
+        let absent = if guessed.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", guessed.join(", "))
+        };
+        let read = format!(
+            "embedding_length {embd}, feed_forward_length {ffn}, {layers} blocks, {heads} heads, {kv} KV heads of {head_dim}, vocab {vocab} from the header{absent}"
+        );
+        Ok((config.to_string(), Some((clip(arch), read))))
     }
 
     /// The weights llama.cpp puts on the GPU and on the host for `n_gpu_layers` of `layers`
@@ -490,7 +575,7 @@ mod tests {
         let bytes = header("qwen3", &keys, &[("token_embd.weight", [1024, 151_936])]);
         let g = Gguf::parse(bytes.as_slice()).expect("parses");
         let config: serde_json::Value =
-            serde_json::from_str(&g.config_json().expect("maps")).expect("JSON");
+            serde_json::from_str(&g.config_json().expect("maps").0).expect("JSON");
         assert_eq!(config["model_type"], "qwen3");
         assert_eq!(config["head_dim"], 128);
         assert_eq!(config["vocab_size"], 151_936);
@@ -499,12 +584,36 @@ mod tests {
         // dimensions on the meta device, transformers 5.24: 596,049,920 parameters, tied)
         let model = estimator::config::ModelConfig::from_json(&config.to_string()).expect("reads");
         assert_eq!(model.cost().params, 596_049_920);
-        let other = header("mamba", &keys, &[("token_embd.weight", [1024, 50_000])]);
-        let err = Gguf::parse(other.as_slice())
+        // an unmapped attention decoder: a Llama stand-in of the same dims, named
+        let other = header("newlm", &keys, &[("token_embd.weight", [1024, 50_000])]);
+        let (json, stand_in) = Gguf::parse(other.as_slice())
             .expect("parses")
             .config_json()
-            .expect_err("not mapped");
-        assert!(err.contains("`mamba`"), "{err}");
+            .expect("a stand-in");
+        assert!(json.contains("\"model_type\":\"llama\""), "{json}");
+        assert_eq!(stand_in.map(|s| s.0), Some("newlm".to_owned()));
+        // a state-space model, by name or by its keys: refused
+        let mamba = header("mamba", &keys, &[("token_embd.weight", [1024, 50_000])]);
+        let err = Gguf::parse(mamba.as_slice())
+            .expect("parses")
+            .config_json()
+            .expect_err("refused");
+        assert!(
+            err.contains("`mamba`") && err.contains("not priced"),
+            "{err}"
+        );
+        let mut ssm_keys = keys.to_vec();
+        ssm_keys.push(("ssm.conv_kernel", 4));
+        let hybrid = header(
+            "newhybrid",
+            &ssm_keys,
+            &[("token_embd.weight", [1024, 50_000])],
+        );
+        let err = Gguf::parse(hybrid.as_slice())
+            .expect("parses")
+            .config_json()
+            .expect_err("refused");
+        assert!(err.contains("newhybrid.ssm.conv_kernel"), "{err}");
     }
 
     /// Every truncation and thousands of byte flips of a real header: an error or a header,

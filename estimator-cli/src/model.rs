@@ -130,26 +130,28 @@ impl Model {
 
     /// The count reported: the family's `params`, or an undescribed model's stored elements.
     pub(crate) fn count(&self, params: u64) -> u64 {
-        match (&self.generic, &self.stored) {
-            (Some(_), Some(st)) => st.elements,
-            _ => params,
-        }
+        self.generic.as_ref().map_or(params, |g| g.elements)
     }
 }
 
 /// A checkpoint of an architecture no family describes.
 pub(crate) struct Generic {
-    /// Its `model_type`.
+    /// Its `model_type` (a GGUF file's `general.architecture`).
     pub(crate) model_type: String,
     /// How the stand-in was read, for the report's note.
     pub(crate) read: String,
+    /// What gives the weights: "safetensors headers" or "GGUF tensor list".
+    pub(crate) source: &'static str,
+    /// The stored tensors and their elements.
+    pub(crate) tensors: usize,
+    pub(crate) elements: u64,
 }
 
 /// The generic dims every transformers decoder config carries, as a Llama `config.json` that
 /// stands in for an architecture no family describes, when `text`'s `model_type` is one (and
 /// `None` when it is a family's, or absent: the family reader's errors say more). The dims are
 /// read at the top level or, for a multimodal config, from its `text_config`.
-fn stand_in(text: &str) -> Result<Option<(String, Generic)>, String> {
+fn stand_in(text: &str) -> Result<Option<(String, String, String)>, String> {
     let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(text) else {
         return Ok(None);
     };
@@ -164,6 +166,15 @@ fn stand_in(text: &str) -> Result<Option<(String, Generic)>, String> {
         Some(t) if !top.contains_key("hidden_size") => (t, " of its `text_config`"),
         _ => (&top, ""),
     };
+    if let Some(why) = not_a_decoder(&top, dims) {
+        return Err(format!(
+            "`model_type` `{shown}` is not a family this tool describes, and {why}: a Llama stand-in would misprice it (a KV cache its layers do not have), so it is not priced"
+        ));
+    }
+    let sliding = dims
+        .get("layer_types")
+        .and_then(|v| v.as_array())
+        .is_some_and(|a| a.iter().any(|t| t.as_str() == Some("sliding_attention")));
     let int = |k: &str| {
         dims.get(k)
             .and_then(serde_json::Value::as_u64)
@@ -194,11 +205,11 @@ fn stand_in(text: &str) -> Result<Option<(String, Generic)>, String> {
     };
     let mut guessed = Vec::new();
     let ffn = int("intermediate_size").unwrap_or_else(|| {
-        guessed.push("intermediate_size 4 × hidden_size");
+        guessed.push("intermediate_size absent, so 4 × hidden_size");
         4 * hidden
     });
     let positions = int("max_position_embeddings").unwrap_or_else(|| {
-        guessed.push("max_position_embeddings 2048 (Llama's)");
+        guessed.push("max_position_embeddings absent, so Llama's 2048");
         2048
     });
     let json = serde_json::json!({
@@ -213,21 +224,67 @@ fn stand_in(text: &str) -> Result<Option<(String, Generic)>, String> {
         "max_position_embeddings": positions,
         "tie_word_embeddings": false,
     });
+    if int("sliding_window").is_some() || sliding {
+        guessed.push(
+            "a sliding window, which the stand-in caches whole: its KV cache is an upper bound",
+        );
+    }
     let absent = if guessed.is_empty() {
         String::new()
     } else {
-        format!("; absent, so assumed: {}", guessed.join(", "))
+        format!("; {}", guessed.join(", "))
     };
     let read = format!(
         "hidden_size {hidden}, intermediate_size {ffn}, {layers} layers, {heads} heads, {kv} KV heads of {head_dim}, vocab {vocab}{from}{absent}"
     );
-    Ok(Some((
-        json.to_string(),
-        Generic {
-            model_type: model_type.to_owned(),
-            read,
-        },
-    )))
+    Ok(Some((json.to_string(), model_type.to_owned(), read)))
+}
+
+/// Why a config is not a decoder of attention layers a Llama stand-in can price, if it says
+/// so: an encoder–decoder, state-space, recurrent or hybrid layers (their keys, or
+/// `layer_types` naming other than attention).
+fn not_a_decoder(
+    top: &serde_json::Map<String, serde_json::Value>,
+    dims: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    if top
+        .get("is_encoder_decoder")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
+        return Some("it is an encoder–decoder (`is_encoder_decoder`)".to_owned());
+    }
+    let key = dims.keys().find(|k| {
+        let k = k.to_ascii_lowercase();
+        [
+            "ssm",
+            "mamba",
+            "conv_l_cache",
+            "linear_",
+            "layers_block_type",
+            "hybrid_override",
+            "attn_layer_",
+            "time_step",
+            "rwkv",
+            "xlstm",
+        ]
+        .iter()
+        .any(|r| k.contains(r))
+    });
+    if let Some(k) = key {
+        return Some(format!(
+            "its config has `{}` (a state-space, recurrent or hybrid model's)",
+            clip(k)
+        ));
+    }
+    dims.get("layer_types")
+        .and_then(|v| v.as_array())
+        .and_then(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str())
+                .find(|t| !matches!(*t, "full_attention" | "sliding_attention"))
+        })
+        .map(|t| format!("its config has layer type `{}` (a hybrid model's)", clip(t)))
 }
 
 /// The model of a checkpoint's `config.json` and stored weights: the family's, or for a
@@ -235,7 +292,7 @@ fn stand_in(text: &str) -> Result<Option<(String, Generic)>, String> {
 fn checkpoint_model(config: &Path, stored: Stored, name: String) -> Result<Model, CliError> {
     let shown = config.display();
     let text = crate::read_bounded(config, MAX_CONFIG_BYTES, "a config.json")?;
-    let Some((json, generic)) =
+    let Some((json, model_type, read)) =
         stand_in(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?
     else {
         let mut model = load(&Source {
@@ -249,6 +306,13 @@ fn checkpoint_model(config: &Path, stored: Stored, name: String) -> Result<Model
     };
     let config =
         ModelConfig::from_json(&json).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+    let generic = Generic {
+        model_type,
+        read,
+        source: "safetensors headers",
+        tensors: stored.tensors,
+        elements: stored.elements,
+    };
     Ok(Model {
         name,
         config,
@@ -306,9 +370,16 @@ fn load_path(path: &Path) -> Result<Model, CliError> {
         )));
     }
     let gguf = Gguf::read(path)?;
-    let text = gguf
+    let (text, stand_in) = gguf
         .config_json()
         .map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
+    let generic = stand_in.map(|(model_type, read)| Generic {
+        model_type,
+        read,
+        source: "GGUF tensor list",
+        tensors: gguf.tensors.len(),
+        elements: gguf.tensors.iter().map(|t| t.elements).sum(),
+    });
     let config =
         ModelConfig::from_json(&text).map_err(|e| CliError::new(format!("`{shown}`: {e}")))?;
     let name = path
@@ -320,7 +391,7 @@ fn load_path(path: &Path) -> Result<Model, CliError> {
         gguf: Some(gguf),
         stored: None,
         quant: None,
-        generic: None,
+        generic,
     })
 }
 
@@ -333,10 +404,10 @@ pub(crate) fn load(source: &Source) -> Result<Model, CliError> {
         (Some(path), _) => {
             let shown = path.display();
             let text = crate::read_bounded(path, MAX_CONFIG_BYTES, "a config.json")?;
-            if let Ok(Some((_, g))) = stand_in(&text) {
+            if let Ok(Some((_, model_type, _))) = stand_in(&text) {
                 return Err(CliError::new(format!(
                     "`{shown}`: `model_type` `{}` is not a family this tool describes; serving it is priced from its weights' safetensors headers: give the checkpoint (--model DIR, FILE.safetensors, or org/name with the Hub reachable)",
-                    clip(&g.model_type)
+                    clip(&model_type)
                 )));
             }
             let (text, quant) =

@@ -460,8 +460,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         && mode != Mode::Infer
     {
         return Err(CliError::new(format!(
-            "`model_type` `{}` is not a family this tool describes: training needs its layers; serving is priced from its safetensors headers with `--mode infer`",
-            estimator::config::clip(&g.model_type)
+            "`model_type` `{}` is not a family this tool describes: training needs its layers; serving is priced from its {} with `--mode infer`",
+            estimator::config::clip(&g.model_type),
+            g.source
         )));
     }
     let config = with_kernels(s, model.config, &mut assumed)?;
@@ -486,8 +487,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     let mut notes = Vec::new();
     if let Some(g) = &model.generic {
         notes.push(format!(
-            "`{}` is not a family this tool describes: the weights are its safetensors headers' (exact); the KV cache and activations are priced as a Llama-style decoder of the config's dims ({}), every layer caching every token — an estimate, not the architecture's own",
+            "`{}` is not a family this tool describes: the weights are exact, from its {}; the KV cache and activations are priced as a Llama-style decoder of its dims ({}), every layer caching every token — an estimate, not the architecture's own",
             estimator::config::clip(&g.model_type),
+            g.source,
             g.read
         ));
     }
@@ -563,8 +565,10 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
                     _ => DType::BF16,
                 }
             }
-            // quantized weights compute in 16 bits
-            None if model.quant.is_some() && s.weights.is_none() => DType::BF16,
+            // quantized weights compute in 16 bits; a GGUF file's types are its tensor list's
+            None if (model.quant.is_some() || model.gguf.is_some()) && s.weights.is_none() => {
+                DType::BF16
+            }
             None => dtype(or_default(
                 s.weights,
                 DTypeArg::Bf16,

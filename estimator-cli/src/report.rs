@@ -779,16 +779,16 @@ fn not_a_family(model_type: &str) -> CliError {
 
 /// The report's first line: the model, its type and its count.
 fn write_heading(out: &mut String, model: &Model, built: &Built, params: u64, trainable: u64) {
-    let _ = match (&model.generic, &model.stored) {
-        (Some(g), Some(st)) => writeln!(
+    let _ = match &model.generic {
+        Some(g) => writeln!(
             out,
             "{} ({}, not a family this tool describes: {} elements in {} tensors as stored)",
             model.name,
             clip(&g.model_type),
-            grouped(st.elements),
-            grouped(st.tensors as u64)
+            grouped(g.elements),
+            grouped(g.tensors as u64)
         ),
-        _ => writeln!(
+        None => writeln!(
             out,
             "{} ({}, {} parameters{})",
             model.name,

@@ -320,25 +320,6 @@ fn plot_writes_an_svg() {
         ],
         "--engine vllm",
     );
-    // a batch sweep is the generate loop's, not an engine's
-    fails(
-        &[
-            "plot",
-            "--preset",
-            "llama-3-8b",
-            "--mode",
-            "infer",
-            "--engine",
-            "sglang",
-            "--gpu",
-            "l4",
-            "--sweep",
-            "batch",
-            "--out",
-            path,
-        ],
-        "not an engine's memory",
-    );
     fails(
         &[
             "plot",
@@ -1143,6 +1124,70 @@ fn gguf_weights_from_the_header() {
     assert!(gpu.get("max_batch").is_none());
 }
 
+/// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Phi-3 as
+/// llama.cpp lays it out, fused QKV, written by gguf-py): its weights are the tensor list's
+/// 1,558,528 B (gguf-py's sizes), placed as llama.cpp places them; its KV cache that of a
+/// Llama stand-in of the header's dims — 2 blocks × 2 (K, V) × 4 heads × 64 × 2 B (f16) ×
+/// 4,096 cells = 8 MiB, which is llama.cpp's for full attention — with a note that the
+/// header's sliding window makes it an upper bound; training it is refused.
+#[test]
+fn gguf_unmapped_architectures() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-phi3.header.gguf"
+    );
+    let out = json(&[
+        "estimate",
+        "--model",
+        fixture,
+        "--mode",
+        "infer",
+        "--engine",
+        "llama.cpp",
+        "--json",
+    ]);
+    let p = &out["llama_cpp"];
+    let weights =
+        p["gpu_weights"].as_u64().expect("bytes") + p["host_weights"].as_u64().expect("bytes");
+    assert_eq!(weights, 1_558_528);
+    assert_eq!(p["gpu_kv_cache"], 2 * 2 * 4 * 64 * 2 * 4096);
+    assert_eq!(out["model_type"], "phi3");
+    let notes = out["notes"].to_string();
+    assert!(
+        notes.contains("not a family") && notes.contains("upper bound"),
+        "{notes}"
+    );
+    assert!(!out["assumed"].to_string().contains("weights bf16"));
+    fails(
+        &["estimate", "--model", fixture, "--mode", "infer"],
+        "--engine llama.cpp",
+    );
+}
+
+/// A batch or sequence sweep plots Hugging Face's loop at each size, not an engine's memory:
+/// refused under an engine.
+#[test]
+fn plot_sweeps_are_the_loops() {
+    fails(
+        &[
+            "plot",
+            "--preset",
+            "llama-3-8b",
+            "--mode",
+            "infer",
+            "--engine",
+            "sglang",
+            "--gpu",
+            "l4",
+            "--sweep",
+            "batch",
+            "--out",
+            "never.svg",
+        ],
+        "not an engine's memory",
+    );
+}
+
 /// Under an engine the report's memory is the engine's (vLLM: weights, profiling forward,
 /// non-torch memory, KV cache; SGLang: weights and the KV pool), its verdict whether the engine
 /// starts — not Hugging Face's generate loop priced beside it, whose peak, phases, largest
@@ -1521,6 +1566,33 @@ fn unknown_architectures_served_from_headers() {
         &["estimate", "--model", &bare_dir, "--mode", "infer"],
         "no `hidden_size`",
     );
+    // what a decoder stand-in cannot stand in for: refused, not mispriced
+    let mut hybrid = acme.clone();
+    hybrid["layer_types"] = serde_json::json!(["linear_attention", "full_attention"]);
+    let hybrid_dir = write("hybrid", &hybrid);
+    fails(
+        &["estimate", "--model", &hybrid_dir, "--mode", "infer"],
+        "layer type `linear_attention`",
+    );
+    let mut ssm = acme.clone();
+    ssm["mamba_d_state"] = 16.into();
+    let ssm_dir = write("ssm", &ssm);
+    fails(
+        &["estimate", "--model", &ssm_dir, "--mode", "infer"],
+        "`mamba_d_state`",
+    );
+    let mut seq2seq = acme.clone();
+    seq2seq["is_encoder_decoder"] = true.into();
+    let seq2seq_dir = write("seq2seq", &seq2seq);
+    fails(
+        &["estimate", "--model", &seq2seq_dir, "--mode", "infer"],
+        "encoder–decoder",
+    );
+    // a sliding window: the stand-in's KV cache is an upper bound, and says so
+    let mut swa = acme.clone();
+    swa["sliding_window"] = 128.into();
+    let swa_dir = write("swa", &swa);
+    assert!(infer(&swa_dir)["notes"].to_string().contains("upper bound"));
     fails(
         &[
             "estimate",
