@@ -112,7 +112,8 @@ pub use estimator_macros::Params;
 /// Grammar (one model per invocation):
 ///
 /// ```text
-/// model     := attribute* visibility NAME ( "=" "path/to/config.json" | "{" item,* "}" )
+/// model     := attribute* visibility NAME ( "=" "path/to/config.json" | "=" hub | "{" item,* "}" )
+/// hub       := "hub" "org/name@<40-hex commit>" ( "in" "path/to/hf-cache" )?
 /// item      := param | block | lora | field
 /// param     := NAME "=" expr                  // integers, earlier params, + - * / % ( )
 /// block     := "block" NAME "{" field,* "}"     // a nested layer type, usable in fields
@@ -134,6 +135,12 @@ pub use estimator_macros::Params;
 ///   calling file; an edit rebuilds) with the same family table as the command line: 45 decoder
 ///   families and 8 encoders (see [`config::families`]); `Name::CONFIG` is the
 ///   [`config::ModelConfig`] read, and `Name::COST` its cost.
+/// - `model!(pub Name = hub "org/name@<commit>")` reads the config.json of a Hub model from the
+///   local Hugging Face cache (`HF_HUB_CACHE`, `HF_HOME`, `~/.cache/huggingface/hub`, or the
+///   one given with `in "path"`, relative to the calling file): the commit is required, so the
+///   build reads the same file every time, and the macro never reaches the network — the
+///   command line (`estimator estimate --model org/name`) or `huggingface-cli download` fills
+///   the cache first.
 ///
 /// Every struct is declared through `#[derive(Params)]`, so the summary shows its fields.
 pub use estimator_macros::model;

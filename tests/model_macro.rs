@@ -270,3 +270,18 @@ fn config_errors_name_the_key() {
     let deep = r#"{"model_type": "gpt2", "n_embd": 65536, "n_head": 16, "n_layer": 16000000, "vocab_size": 50257}"#;
     assert!(err(deep).contains("too large to count"));
 }
+
+// A Hub model pinned to a commit, read from a Hugging Face cache laid out as `huggingface_hub`
+// writes it (tests/fixtures/hf-cache: `refs/main`, the snapshot's config.json a link into
+// `blobs/`); the config is tests/fixtures/tiny-llama-bf16's.
+model!(pub TinyFromHub = hub "acme/tiny-llama@0123456789abcdef0123456789abcdef01234567" in "fixtures/hf-cache");
+
+/// The Hub model's type counts what PyTorch counts for the same config (1,963,264 parameters,
+/// tests/fixtures/gen_safetensors.py) and equals the run-time reading of the snapshot's file.
+#[test]
+fn hub_models_read_from_the_cache() {
+    assert_eq!(TinyFromHub::PARAMS, 1_963_264);
+    let config = ModelConfig::from_json(include_str!("fixtures/tiny-llama-bf16/config.json"))
+        .expect("the fixture parses");
+    assert_eq!(TinyFromHub::COST, config.cost());
+}

@@ -50,8 +50,86 @@ fn read(file: &std::path::Path) -> std::io::Result<Result<String, &'static str>>
 }
 
 pub(super) fn expand(input: &ModelInput, path: &LitStr) -> syn::Result<TokenStream> {
-    let file = resolve(path);
-    let shown = path.value();
+    expand_file(input, path, resolve(path), &path.value())
+}
+
+/// The Hugging Face cache of the environment, as `huggingface_hub` resolves it:
+/// `HF_HUB_CACHE`, `HUGGINGFACE_HUB_CACHE`, `$HF_HOME/hub`, `$XDG_CACHE_HOME/huggingface/hub`,
+/// `~/.cache/huggingface/hub`.
+fn env_cache() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("HF_HUB_CACHE")
+        .or_else(|| var("HUGGINGFACE_HUB_CACHE"))
+        .or_else(|| var("HF_HOME").map(|h| h.join("hub")))
+        .or_else(|| var("XDG_CACHE_HOME").map(|x| x.join("huggingface").join("hub")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache").join("huggingface").join("hub")))
+}
+
+/// `model!(pub Name = hub "org/name@commit")`: the snapshot's config.json in the cache. The
+/// commit is required — a branch moves, and a build must read the same file every time — and
+/// the macro never reaches the network: the command line (`estimator estimate --model
+/// org/name`) or `huggingface-cli download` fills the cache.
+pub(super) fn expand_hub(
+    input: &ModelInput,
+    id: &LitStr,
+    cache: Option<&LitStr>,
+) -> syn::Result<TokenStream> {
+    let text = id.value();
+    let err = |m: String| syn::Error::new(id.span(), m);
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.len() <= 96
+            && !w.starts_with('.')
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    let (repo, commit) = text.split_once('@').unwrap_or((&text, ""));
+    if !matches!(repo.split_once('/'), Some((org, name)) if word(org) && word(name)) {
+        return Err(err(format!(
+            "`{text}` is not a Hub id: give `org/name@<commit>`"
+        )));
+    }
+    if commit.len() != 40 || !commit.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(err(format!(
+            "pin `{repo}` to a commit, `{repo}@<40 hex digits>`: a branch or tag moves and the build would not read the same config every time (after `estimator estimate --model {repo}`, the cache's `models--{}/refs/main` holds the commit)",
+            repo.replace('/', "--")
+        )));
+    }
+    let root = match cache {
+        Some(c) => resolve(c),
+        None => env_cache().ok_or_else(|| {
+            err(
+                "no Hugging Face cache to read: set HF_HUB_CACHE or HF_HOME, or add `in \"path\"`"
+                    .to_owned(),
+            )
+        })?,
+    };
+    let file = root
+        .join(format!("models--{}", repo.replace('/', "--")))
+        .join("snapshots")
+        .join(commit.to_ascii_lowercase())
+        .join("config.json");
+    if !file.is_file() {
+        return Err(err(format!(
+            "`{repo}` at {commit} is not in the Hugging Face cache ({}); fetch it once with `estimator estimate --model {repo}@{commit}` (or `huggingface-cli download {repo} config.json --revision {commit}`): the macro does not reach the network",
+            root.display()
+        )));
+    }
+    expand_file(input, id, file, &text)
+}
+
+/// The model of the config.json at `file`, errors pointing at `lit`.
+fn expand_file(
+    input: &ModelInput,
+    lit: &LitStr,
+    file: PathBuf,
+    shown: &str,
+) -> syn::Result<TokenStream> {
+    let path = lit;
     let text = read(&file)
         .map_err(|e| {
             syn::Error::new(
@@ -69,7 +147,7 @@ pub(super) fn expand(input: &ModelInput, path: &LitStr) -> syn::Result<TokenStre
         .map_err(|e| syn::Error::new(path.span(), format!("`{shown}`: {e}")))?;
     let krate = crate_path(&input.attrs);
     let absolute = file.canonicalize().unwrap_or(file).display().to_string();
-    let body = model(input, &config, &krate, &shown);
+    let body = model(input, &config, &krate, shown);
     Ok(quote! {
         #body
         // an edit of the config rebuilds the crate

@@ -30,6 +30,10 @@ pub(crate) fn expand(input: &ModelInput) -> TokenStream {
             Ok(tokens) => return tokens,
             Err(e) => e,
         },
+        Source::Hub(ref id, ref cache) => match config::expand_hub(input, id, cache.as_ref()) {
+            Ok(tokens) => return tokens,
+            Err(e) => e,
+        },
     };
     let errors = errors.to_compile_error();
     let fallback = fallback(input);

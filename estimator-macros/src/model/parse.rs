@@ -31,6 +31,10 @@ pub(crate) enum Source {
     Items(Vec<Item>),
     /// A Hugging Face `config.json`, relative to the calling file.
     Config(LitStr),
+    /// `hub "org/name@commit"` (`in "cache"`): the config.json of a Hub model at a pinned
+    /// commit, read from the local Hugging Face cache (the one given, relative to the calling
+    /// file, or the environment's).
+    Hub(LitStr, Option<LitStr>),
 }
 
 /// One entry of the body.
@@ -103,7 +107,34 @@ impl Parse for ModelInput {
         let name: Ident = input.parse().map_err(|e| {
             syn::Error::new(e.span(), "expected the model's name, e.g. `pub Gpt2 { … }`")
         })?;
-        let source = if input.peek(Token![=]) {
+        let source = if input.peek(Token![=]) && input.peek2(Ident) {
+            input.parse::<Token![=]>()?;
+            let word: Ident = input.parse()?;
+            if word != "hub" {
+                return Err(syn::Error::new(
+                    word.span(),
+                    "expected the path of a config.json in quotes, e.g. `= \"configs/llama-2-7b.json\"`, or a Hub model pinned to a commit, `= hub \"org/name@<commit>\"`",
+                ));
+            }
+            let id: LitStr = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the Hub id in quotes, pinned to a commit: `hub \"org/name@<40-hex commit>\"`",
+                )
+            })?;
+            let cache = if input.peek(Token![in]) {
+                input.parse::<Token![in]>()?;
+                Some(input.parse::<LitStr>().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "expected the Hugging Face cache's path in quotes, e.g. `in \"hf-cache\"`",
+                    )
+                })?)
+            } else {
+                None
+            };
+            Source::Hub(id, cache)
+        } else if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             let path: LitStr = input.parse().map_err(|e| {
                 syn::Error::new(
