@@ -360,6 +360,54 @@ fn sglang_pool() {
     assert_eq!(mla.bytes_per_token, 27 * 576 * 2);
 }
 
+/// SGLang's split sliding-window pool for gpt-oss (on its hybrid-SWA list,
+/// `configs/model_config.py` `SWA_SINK_ARCHS`), worked from `pool_configurator.py`
+/// `HybridSWAPoolConfigurator` (SGLang 0.5.23): 12 full and 12 sliding layers of 8 KV heads ×
+/// (64 + 64) × 2 B, so 24,576 B a token for each kind; the cell is 24,576 + 0.8 × 24,576 =
+/// 44,236.8 B; on an H100 at a set 0.9 with 60 GiB free, the budget is 0.9 × 60 GiB less the
+/// bf16 weights, `max_total_num_tokens = int(budget // cell)` is the full pool and
+/// `int(full × 0.8)` the sliding one, each allocated with a padding page. A pool of 130 tokens
+/// or fewer cannot hold a request of gpt-oss's 128-token window plus a page
+/// (`validate_swa_pool_size`): startup fails.
+#[test]
+fn sglang_split_sliding_window_pool() {
+    use estimator::{Bytes, Sglang, gpu};
+    let cost = config(include_str!("../configs/gpt-oss-20b.json")).cost();
+    let base = Sglang::new(cost, "oss", gpu::H100_80GB)
+        .context_length(32_768)
+        .mem_fraction_static_permille(900)
+        .free_memory(Bytes::new(60 << 30))
+        .split_sliding_window(800);
+    let plan = base.checked_plan().expect("plans");
+    let budget = u128::from(plan.budget.get());
+    assert_eq!(
+        budget,
+        9 * (60u128 << 30) / 10 - u128::from(plan.weights.get())
+    );
+    // budget // 44,236.8, exactly: budget × 10 // 442,368
+    assert_eq!(u128::from(plan.tokens), budget * 10 / 442_368);
+    assert_eq!(plan.swa_tokens, plan.tokens * 4 / 5);
+    assert_eq!(plan.bytes_per_token, 2 * 24_576);
+    assert_eq!(
+        plan.kv_cache.get(),
+        (plan.tokens + 1) * 24_576 + (plan.swa_tokens + 1) * 24_576
+    );
+    assert!(plan.starts);
+    // a pool too small for one window
+    let tight = base.max_total_tokens(160).checked_plan().expect("plans");
+    assert_eq!((tight.tokens, tight.swa_tokens), (160, 128));
+    assert!(!tight.starts);
+    // without the split, every layer in the one pool
+    let one = Sglang::new(cost, "oss", gpu::H100_80GB)
+        .context_length(32_768)
+        .mem_fraction_static_permille(900)
+        .free_memory(Bytes::new(60 << 30))
+        .checked_plan()
+        .expect("plans");
+    assert_eq!((one.swa_tokens, one.bytes_per_token), (0, 2 * 24_576));
+    assert!(one.tokens < plan.tokens);
+}
+
 /// llama.cpp (commit 0c1e57098, as vendored by llama-cpp-python 0.3.36) loading Llama-3-8B,
 /// measured on its CPU build (`llama-fit-params --fit-print on`, `llama-completion`) with a GGUF
 /// of Llama-3-8B's exact shapes: the KV cache at 8192 cells is 1024 MiB in f16, 544 MiB in

@@ -1172,15 +1172,18 @@ fn sglang_of(
             "`--engine sglang` sizes its KV pool from the GPU's memory; add `--gpu NAME` (see `estimator presets`)",
         ));
     };
-    // SGLang's split sliding-window pool (`swa_full_tokens_ratio`) serves these architectures
-    if c.model_type.name() == "gpt_oss" {
-        return Err(CliError::new(
-            "SGLang serves gpt-oss from its split sliding-window pool, which is not modeled yet; use `--engine vllm`",
-        ));
-    }
     let mut v = Sglang::new(c.cost(), "model", g)
         .weights(inf.weight_dtype())
         .tensor_parallel(tp);
+    // SGLang's split sliding-window pool serves the architectures on its hybrid-SWA list
+    // (`configs/model_config.py`, `is_hybrid_swa_model`: GptOssForCausalLM among ours)
+    if c.model_type.name() == "gpt_oss" {
+        v = v.split_sliding_window(800);
+        assumed.push(
+            "SGLang's split sliding-window pool, swa_full_tokens_ratio 0.8 (its default for gpt-oss)"
+                .to_owned(),
+        );
+    }
     if let Some(b) = inf.stored() {
         v = v.stored_weights(b);
     }

@@ -190,6 +190,14 @@ fn write_sglang(out: &mut String, p: &SglangPlan, si: bool) {
         p.max_running_requests,
         p.context_length
     );
+    if p.swa_tokens > 0 {
+        let _ = writeln!(
+            out,
+            "sliding window memory pool: full_layer_tokens={}, swa_layer_tokens={}",
+            grouped(p.tokens),
+            grouped(p.swa_tokens)
+        );
+    }
     let _ = writeln!(
         out,
         "requests of context_len at once: {}",
@@ -199,6 +207,11 @@ fn write_sglang(out: &mut String, p: &SglangPlan, si: bool) {
         let _ = writeln!(
             out,
             "starts: NO — SGLang stops with \"Not enough memory\" (raise --mem-fraction-static or use more GPUs)"
+        );
+    } else if !p.starts {
+        let _ = writeln!(
+            out,
+            "starts: NO — the sliding-window pool cannot hold one request (sliding_window + page_size); raise --mem-fraction-static or use more GPUs"
         );
     }
 }

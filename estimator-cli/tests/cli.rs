@@ -963,19 +963,25 @@ fn sglang_sizes_its_pool() {
     ]);
     assert_eq!(capped["sglang"]["mem_fraction_static_permille"], 900);
     assert_eq!(capped["sglang"]["tokens"], 65536);
-    fails(
-        &[
-            "estimate",
-            "--preset",
-            "gpt-oss-20b",
-            "--mode",
-            "infer",
-            "--engine",
-            "sglang",
-            "--gpu",
-            "h100-80gb",
-        ],
-        "split sliding-window pool",
+    // gpt-oss: SGLang's split sliding-window pool (tests/serving.rs works its numbers)
+    let oss = json(&[
+        "estimate",
+        "--preset",
+        "gpt-oss-20b",
+        "--mode",
+        "infer",
+        "--engine",
+        "sglang",
+        "--gpu",
+        "h100-80gb",
+        "--json",
+    ]);
+    let full = oss["sglang"]["tokens"].as_u64().expect("tokens");
+    assert_eq!(oss["sglang"]["swa_tokens"], full * 4 / 5);
+    assert!(
+        oss["assumed"]
+            .to_string()
+            .contains("swa_full_tokens_ratio 0.8")
     );
     fails(
         &[

@@ -17,9 +17,15 @@
 //!   2048, 4096), tokens / 2)`.
 //!
 //! Sliding-window layers share the one pool as full layers (SGLang's normal pool, which
-//! Gemma 2 and 3 use; its split SWA pool is for a list of architectures — gpt-oss, Llama 4 —
-//! and is not modeled); Mamba states and cross-attention are refused
-//! ([`EstimateError::EngineNotModeled`]).
+//! Gemma 2 and 3 use), except for the architectures on SGLang's hybrid-SWA list (gpt-oss,
+//! Llama 4, …: `configs/model_config.py`, `is_hybrid_swa_model`), which split it
+//! ([`Sglang::split_sliding_window`], `model_executor/pool_configurator.py`,
+//! `HybridSWAPoolConfigurator`): a token of the full pool costs the full layers' bytes and
+//! `swa_full_tokens_ratio` (0.8) of the sliding layers', `max_total_num_tokens =
+//! budget // cell` page-aligned is the full pool, the sliding pool `ratio ×` it page-aligned,
+//! each allocated with a padding page, and startup fails when the sliding pool does not exceed
+//! `sliding_window + page_size` (`validate_swa_pool_size`). Mamba states and cross-attention
+//! are refused ([`EstimateError::EngineNotModeled`]).
 
 use crate::cost::Cost;
 use crate::dtype::DType;
@@ -64,6 +70,7 @@ pub struct Sglang {
     kv_cache: Option<DType>,
     tensor_parallel: u64,
     stored: Option<Bytes>,
+    swa_ratio_permille: Option<u64>,
 }
 
 /// What SGLang's startup arrives at, per GPU.
@@ -82,8 +89,14 @@ pub struct SglangPlan {
     pub budget: Bytes,
     /// KV-cache bytes of one token over every layer on this GPU (SGLang's cell).
     pub bytes_per_token: u64,
-    /// The pool's tokens, "max_total_num_tokens" (0: SGLang stops with "Not enough memory").
+    /// The pool's tokens, "max_total_num_tokens" (0: SGLang stops with "Not enough memory");
+    /// with a split sliding-window pool, the full layers' ("full_layer_tokens").
     pub tokens: u64,
+    /// The split sliding-window pool's tokens ("swa_layer_tokens"; 0 without one).
+    pub swa_tokens: u64,
+    /// Whether SGLang starts: a pool at all, and a sliding pool larger than `sliding_window +
+    /// page_size`.
+    pub starts: bool,
     /// K and V as allocated, with the padding page: "K size" + "V size".
     pub kv_cache: Bytes,
     /// "max_running_requests".
@@ -158,6 +171,18 @@ impl Sglang {
             kv_cache: None,
             tensor_parallel: 1,
             stored: None,
+            swa_ratio_permille: None,
+        }
+    }
+
+    /// SGLang's split sliding-window pool, for the architectures on its hybrid-SWA list
+    /// (gpt-oss, Llama 4, …), with `swa_full_tokens_ratio` in thousandths (SGLang's fallback:
+    /// 800, `fields/schedule.py`).
+    #[must_use]
+    pub const fn split_sliding_window(self, ratio_permille: u64) -> Sglang {
+        Sglang {
+            swa_ratio_permille: Some(ratio_permille),
+            ..self
         }
     }
 
@@ -287,6 +312,64 @@ impl Sglang {
         (permille, half << 19)
     }
 
+    /// The split sliding-window pool of `budget` bytes at `swa_full_tokens_ratio` `r`
+    /// thousandths, the full pool capped at `cap` tokens: `(bytes a token over every layer,
+    /// full tokens, sliding tokens, bytes allocated, whether both pools exist)`
+    /// (`HybridSWAPoolConfigurator`: the cell
+    /// `full + r × sliding`, `budget // cell` page-aligned, the sliding pool `int(full × r)`
+    /// page-aligned; all-sliding models have one pool of the sliding cell).
+    const fn split_pool(
+        &self,
+        budget: u128,
+        r: u64,
+        cap: u128,
+    ) -> Result<(u64, u128, u128, u128, bool), EstimateError> {
+        let c = &self.cost;
+        let dtypes = (self.kv_cache, self.weights);
+        let full = tri!(kv_bytes_per_token(
+            c,
+            c.kv_per_token,
+            self.tensor_parallel,
+            dtypes
+        ));
+        let swa = tri!(kv_bytes_per_token(
+            c,
+            c.kv_window_per_token,
+            self.tensor_parallel,
+            dtypes
+        ));
+        let page = self.page_size as u128;
+        let (full_u, swa_u) = (full as u128, swa as u128);
+        if full == 0 {
+            if swa == 0 {
+                return Err(EstimateError::EngineNotModeled);
+            }
+            let mut tokens = budget / swa_u / page * page;
+            if cap < tokens {
+                tokens = cap;
+            }
+            let kv = if tokens > 0 {
+                tri!(mul(tokens + page, swa_u))
+            } else {
+                0
+            };
+            return Ok((swa, tokens, tokens, kv, false));
+        }
+        // `int(budget // (full + ratio × swa))`, in thousandths
+        let cell_milli = tri!(mul(full_u, 1000)) + tri!(mul(swa_u, r as u128));
+        let mut tokens = tri!(mul(budget, 1000)) / cell_milli / page * page;
+        if cap < tokens {
+            tokens = cap;
+        }
+        let swa_tokens = tokens * r as u128 / 1000 / page * page;
+        let kv = if tokens > 0 {
+            tri!(mul(tokens + page, full_u)) + tri!(mul(swa_tokens + page, swa_u))
+        } else {
+            0
+        };
+        Ok((full.saturating_add(swa), tokens, swa_tokens, kv, true))
+    }
+
     /// What SGLang arrives at on one GPU.
     ///
     /// # Errors
@@ -320,30 +403,39 @@ impl Sglang {
         let weights = tri!(load.checked_at(Phase::Prefill)).weights;
         let stat = tri!(mul(self.free.get() as u128, permille as u128)) / 1000;
         let budget = stat.saturating_sub(weights.get() as u128);
-        // sliding-window layers in the one pool, as full layers
-        let per_token = c.kv_per_token.saturating_add(c.kv_window_per_token);
-        let cell = tri!(kv_bytes_per_token(
-            c,
-            per_token,
-            self.tensor_parallel,
-            (self.kv_cache, self.weights)
-        ));
-        if cell == 0 {
-            return Err(EstimateError::EngineNotModeled);
-        }
         let page = self.page_size as u128;
-        let mut tokens = budget / cell as u128 / page * page;
-        if let Some(cap) = self.max_total_tokens {
-            let cap = cap as u128 / page * page;
-            if cap < tokens {
-                tokens = cap;
-            }
-        }
-        let kv = if tokens > 0 {
-            tri!(mul(tokens + page, cell as u128))
-        } else {
-            0
+        let cap = match self.max_total_tokens {
+            Some(t) => t as u128 / page * page,
+            None => u128::MAX,
         };
+        let (cell, tokens, swa_tokens, kv, hybrid) = match self.swa_ratio_permille {
+            Some(r) if c.kv_window_layers > 0 => tri!(self.split_pool(budget, r, cap)),
+            _ => {
+                // sliding-window layers in the one pool, as full layers
+                let per_token = c.kv_per_token.saturating_add(c.kv_window_per_token);
+                let cell = tri!(kv_bytes_per_token(
+                    c,
+                    per_token,
+                    self.tensor_parallel,
+                    (self.kv_cache, self.weights)
+                ));
+                if cell == 0 {
+                    return Err(EstimateError::EngineNotModeled);
+                }
+                let mut tokens = budget / cell as u128 / page * page;
+                if cap < tokens {
+                    tokens = cap;
+                }
+                let kv = if tokens > 0 {
+                    tri!(mul(tokens + page, cell as u128))
+                } else {
+                    0
+                };
+                (cell, tokens, 0, kv, false)
+            }
+        };
+        // `validate_swa_pool_size`, for hybrid (full and sliding) pools
+        let swa_room = !hybrid || swa_tokens > c.window as u128 + page;
         let ctx = self.context_length as u128;
         let estimate = tokens * 512 / ctx;
         let clamped = if estimate < 2048 {
@@ -358,7 +450,7 @@ impl Sglang {
         } else {
             tokens / 2
         };
-        if kv > u64::MAX as u128 || tokens > u64::MAX as u128 {
+        if kv > u64::MAX as u128 || tokens > u64::MAX as u128 || swa_tokens > u64::MAX as u128 {
             return Err(EstimateError::Overflow);
         }
         Ok(SglangPlan {
@@ -369,6 +461,8 @@ impl Sglang {
             budget: Bytes::new(budget as u64),
             bytes_per_token: cell,
             tokens: tokens as u64,
+            swa_tokens: swa_tokens as u64,
+            starts: tokens > 0 && swa_room,
             kv_cache: Bytes::new(kv as u64),
             max_running_requests: running as u64,
             concurrency_milli: (tokens * 1000 / ctx) as u64,
