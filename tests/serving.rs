@@ -110,7 +110,8 @@ fn vllm_blocks_for_llama_3_8b() {
 /// A latent (MLA) page is `block_size × (kv_lora_rank + qk_rope_head_dim) × dtype`, one "head"
 /// and no separate V (v1/kv_cache_interface.py, MLAAttentionSpec): DeepSeek-V2-Lite
 /// (configs/deepseek-v2-lite.json: 27 layers, kv_lora_rank 512, rope 64), bf16; the same on
-/// every tensor-parallel rank. Mamba and cross-attention groups are refused.
+/// every tensor-parallel rank. State-space layers without their states given
+/// ([`estimator::Vllm::mamba`]) are refused.
 #[test]
 fn vllm_latent_pages_and_what_is_refused() {
     use estimator::{EstimateError, Vllm, gpu};
@@ -121,7 +122,7 @@ fn vllm_latent_pages_and_what_is_refused() {
         .checked_plan()
         .expect("fits");
     assert_eq!(plan.bytes_per_token, 27 * (512 + 64) * 2);
-    // state-space layers and cross-attention: vLLM's Mamba and encoder–decoder groups
+    // state-space layers whose states are not given
     let jamba = config(include_str!("../configs/jamba-v0.1.json")).cost();
     assert_eq!(
         Vllm::new(jamba, "jamba", gpu::H100_80GB.capacity)
@@ -129,6 +130,85 @@ fn vllm_latent_pages_and_what_is_refused() {
             .checked_plan(),
         Err(EstimateError::EngineNotModeled)
     );
+}
+
+/// A plan whose KV cache is exactly `kv` bytes: `other` takes up the rest of what vLLM
+/// requests (on a GPU large enough to hold any of these models' weights).
+fn vllm_with_kv(v: estimator::Vllm, kv: u64) -> estimator::KvPlan {
+    let first = v.checked_plan().expect("plans");
+    let used = first.requested.get() - first.weights.get() - first.activations.get();
+    v.other(estimator::Bytes::new(used - kv))
+        .checked_plan()
+        .expect("plans")
+}
+
+/// vLLM 0.33's state-space groups, worked by hand from its source (helper research,
+/// /work/scratch/vllm/hybrid.md: `model_executor/layers/mamba/mamba_utils.py` for the states,
+/// `platforms/interface.py` `_align_hybrid_block_size` for the block,
+/// `v1/core/kv_cache_planning.py` for the groups, `v1/kv_cache_interface.py` `MambaSpec` for the
+/// blocks a request, `v1/core/kv_cache_utils.py` for the log line), with 40 GiB of KV cache,
+/// bf16, `max_model_len` 8192:
+/// - Jamba-v0.1 (Mamba-1 mixers, attention in 4 of 32 layers, 8 KV heads of 128): a state is
+///   conv (3, 8192) + SSM (8192, 16) = 311,296 B; the attention block rises to
+///   16 · ⌈311,296 / (16 · 4096)⌉ = 80 tokens, its page 327,680 B (the state padded to it);
+///   groups of 4 layers, 1 attention + 7 Mamba, 1,310,720 B a block, 32,768 blocks; prefix
+///   caching is on for a hybrid ("align"), so a request takes ⌈8192 / 80⌉ + 7 × 2 = 117
+///   blocks: 280.07x, 2,294,320 tokens.
+/// - mamba-2.8b (attention-free, 64 layers of conv (3, 5120) + SSM (5120, 16) = 194,560 B): one
+///   group, 12,451,840 B a block, 3,449 blocks, one a request: 3449.00x, 28,254,208 tokens.
+/// - A Bamba-shaped Mamba-2 hybrid (Bamba-9B's dims, GraniteMoeHybrid's formula; vLLM 0.33 no
+///   longer serves Bamba itself): a state of conv (3, 8448) + SSM (128, 64, 128) = 2,147,840 B,
+///   the block 528 tokens, the page 2,162,688 B, groups of 3 layers (1 + 10 Mamba, one
+///   padded), 6,488,064 B a block, 6,619 blocks, ⌈8192 / 528⌉ + 10 × 3 = 46 a request:
+///   143.89x, 1,178,757 tokens.
+#[test]
+fn vllm_mamba_groups() {
+    use estimator::{Bytes, Vllm};
+    let kv = 40u64 << 30;
+    let big = Bytes::new(400 << 30);
+    let jamba = config(include_str!("../configs/jamba-v0.1.json")).cost();
+    let p = vllm_with_kv(
+        Vllm::new(jamba, "jamba", big)
+            .max_model_len(8192)
+            .mamba(28, 311_296, 0),
+        kv,
+    );
+    assert_eq!(p.kv_cache.get(), kv);
+    assert_eq!((p.block_size, p.state_bytes), (80, 327_680));
+    assert_eq!(
+        (p.groups, p.bytes_per_block, p.blocks),
+        (8, 1_310_720, 32_768)
+    );
+    assert_eq!(p.blocks_per_request, 117);
+    assert_eq!((p.concurrency_milli, p.tokens), (280_068, 2_294_320));
+    assert!(p.starts);
+    let mamba = config(include_str!("../configs/mamba-2.8b.json")).cost();
+    let p = vllm_with_kv(
+        Vllm::new(mamba, "mamba", big)
+            .max_model_len(8192)
+            .mamba(64, 194_560, 0),
+        kv,
+    );
+    assert_eq!(
+        (p.groups, p.bytes_per_block, p.blocks),
+        (1, 12_451_840, 3_449)
+    );
+    assert_eq!((p.blocks_per_request, p.tokens), (1, 28_254_208));
+    assert_eq!((p.concurrency_milli, p.block_size), (3_449_000, 8192));
+    let bamba = config(include_str!("../configs/bamba-9b.json")).cost();
+    let p = vllm_with_kv(
+        Vllm::new(bamba, "bamba", big)
+            .max_model_len(8192)
+            .mamba(29, 2_147_840, 1),
+        kv,
+    );
+    assert_eq!((p.block_size, p.state_bytes), (528, 2_162_688));
+    assert_eq!(
+        (p.groups, p.bytes_per_block, p.blocks),
+        (11, 6_488_064, 6_619)
+    );
+    assert_eq!((p.blocks_per_request, p.tokens), (46, 1_178_757));
+    assert_eq!(p.concurrency_milli, 143_891);
 }
 
 /// Sliding-window layers in vLLM 0.33's hybrid allocator, worked from its source

@@ -1138,11 +1138,70 @@ fn vllm_of(
         ),
         "max-num-batched-tokens",
     )?;
+    if let Some((layers, state, checkpoint)) = vllm_mamba(c, tp, inf.weight_dtype(), assumed)? {
+        v = v.mamba(layers, state, checkpoint);
+    }
     Ok(Some(
         v.block_size(block)
             .max_num_seqs(seqs)
             .max_num_batched_tokens(tokens),
     ))
+}
+
+/// vLLM 0.33's state of one state-space layer per request on one GPU of `tp`
+/// (`model_executor/layers/mamba/mamba_utils.py`, `mamba1_state_shape`, `mamba2_state_shape`):
+/// Mamba-1 keeps conv `(k − 1, I/tp)` and SSM `(I/tp, N)`, Mamba-2 conv `(k − 1, (I + 2·G'·N)/tp)`
+/// (`G'` = `tp` when it does not divide the groups) and SSM `(H/tp, P, N)`, both in the model
+/// dtype (`mamba_cache_dtype` and `mamba_ssm_cache_dtype` "auto"); `(layers, bytes, Mamba-2's
+/// prefill checkpoint block)`. `None` without state-space layers.
+fn vllm_mamba(
+    c: &ModelConfig,
+    tp: u64,
+    weights: DType,
+    assumed: &mut Vec<String>,
+) -> Result<Option<(u64, u64, u64)>, CliError> {
+    let Some(m) = c.ssm else {
+        return Ok(None);
+    };
+    if c.model_type.name() == "bamba" {
+        return Err(CliError::new(
+            "vLLM 0.33 no longer serves BambaForCausalLM (supported until 0.23, `model_executor/models/registry.py`); price it with `--engine hf`",
+        ));
+    }
+    let b = if matches!(weights, DType::F32) { 4 } else { 2 };
+    let divides = |n: u64| n.is_multiple_of(tp);
+    let (conv_width, ssm, checkpoint) = if m.heads == 0 {
+        (m.inner, m.inner / tp * m.state, 0)
+    } else {
+        let groups = if divides(m.groups) {
+            m.groups
+        } else if tp > m.groups {
+            tp
+        } else {
+            0
+        };
+        let width = m.inner + 2 * groups * m.state;
+        if groups == 0 || !divides(width) || !divides(m.heads) {
+            return Err(CliError::new(format!(
+                "vLLM splits Mamba-2's {} heads and {} groups over tensor parallel {tp}, which does not divide them; use a degree that does",
+                m.heads, m.groups
+            )));
+        }
+        (width, m.heads / tp * m.head_dim * m.state, 1)
+    };
+    if !divides(conv_width) {
+        return Err(CliError::new(format!(
+            "vLLM splits the mixer's {conv_width} channels over tensor parallel {tp}, which does not divide them; use a degree that does"
+        )));
+    }
+    let state = (m.conv.saturating_sub(1) * (conv_width / tp) + ssm) * b;
+    let layers = c.num_layers.saturating_sub(m.attention_layers);
+    assumed.push(if m.attention_layers > 0 {
+        "Mamba states in the model dtype (mamba_cache_dtype auto), prefix caching on for a hybrid (mamba_cache_mode align)".to_owned()
+    } else {
+        "Mamba states in the model dtype (mamba_cache_dtype auto), prefix caching off for an attention-free model (a state a request)".to_owned()
+    });
+    Ok(Some((layers, state, checkpoint)))
 }
 
 /// SGLang's startup for `--engine sglang` (on `--gpu`), with its knobs or their defaults

@@ -292,6 +292,20 @@ vLLM at startup (per GPU):"
             String::new()
         }
     );
+    if p.state_bytes > 0 && p.bytes_per_token == 0 {
+        let _ = writeln!(
+            out,
+            "Mamba states: {} B a layer per request, one block a request of any length (attention-free)",
+            grouped(p.state_bytes)
+        );
+    } else if p.state_bytes > 0 {
+        let _ = writeln!(
+            out,
+            "Mamba states: {} B a layer per request, padded to the attention page (vLLM raised the attention block to {} tokens)",
+            grouped(p.state_bytes),
+            p.block_size
+        );
+    }
     let _ = writeln!(
         out,
         "Maximum concurrency at max_model_len: {}",

@@ -685,11 +685,12 @@ fn vllm_sizes_its_kv_cache() {
         ],
         "add `--gpu NAME`",
     );
+    // cross-attention: vLLM's encoder–decoder cache
     fails(
         &[
             "estimate",
             "--preset",
-            "jamba-v0.1",
+            "whisper-tiny",
             "--mode",
             "infer",
             "--engine",
@@ -1128,6 +1129,58 @@ fn gguf_weights_from_the_header() {
     assert_eq!(gpu["peak_phase"], "startup");
     assert_eq!(gpu["fits"], true);
     assert!(gpu.get("max_batch").is_none());
+}
+
+/// vLLM's state-space layers from the configs (tests/serving.rs works the groups): a Mamba
+/// state per layer as `mamba_utils.py` shapes it in bf16 — mamba-2.8b conv (3, 5120) + SSM
+/// (5120, 16) = 194,560 B; mamba2-2.7b conv (3, 5120 + 2 · 128) + SSM (80, 64, 128) =
+/// 1,342,976 B; Jamba-v0.1 at tensor parallel 4 conv (3, 2048) + SSM (2048, 16) = 77,824 B,
+/// padded to an attention page of 80 tokens × 2 KV heads × 256 × 2 B = 81,920 B. vLLM 0.33 no
+/// longer serves Bamba: refused with the reason.
+#[test]
+fn vllm_serves_state_space_models() {
+    let run = |preset: &str, extra: &[&str]| {
+        let mut args = vec![
+            "estimate",
+            "--preset",
+            preset,
+            "--mode",
+            "infer",
+            "--engine",
+            "vllm",
+            "--gpu",
+            "h100-80gb",
+            "--max-model-len",
+            "8192",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    assert_eq!(run("mamba-2.8b", &[])["vllm"]["state_bytes"], 194_560);
+    assert_eq!(run("mamba2-2.7b", &[])["vllm"]["state_bytes"], 1_342_976);
+    let jamba = run("jamba-v0.1", &["--tp", "4"]);
+    assert_eq!(jamba["vllm"]["state_bytes"], 81_920);
+    assert_eq!(jamba["vllm"]["block_size"], 80);
+    assert!(
+        jamba["assumed"]
+            .to_string()
+            .contains("mamba_cache_mode align")
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "bamba-9b",
+            "--mode",
+            "infer",
+            "--engine",
+            "vllm",
+            "--gpu",
+            "h100-80gb",
+        ],
+        "no longer serves BambaForCausalLM",
+    );
 }
 
 /// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Phi-3 as

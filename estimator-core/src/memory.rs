@@ -183,7 +183,7 @@ impl EstimateError {
                 "estimator: this model reads exactly one sequence length (a vision transformer: its image's patches and the class token); use that length, or change image_size or patch_size in the config"
             }
             EstimateError::EngineNotModeled => {
-                "estimator: vLLM's KV-cache groups for state-space and cross-attention layers, and for sliding-window layers of another page size than the full ones, are not modeled yet; estimate the Hugging Face path (no engine)"
+                "estimator: the engine's cache for cross-attention layers, for state-space layers beside sliding windows (or without their states given), and for sliding-window layers of another page size than the full ones, is not modeled yet; estimate the Hugging Face path (no engine)"
             }
             EstimateError::SourceWithoutEncoder => {
                 "estimator: a source length applies to encoder–decoder models only; this model has no encoder, so leave it unset"

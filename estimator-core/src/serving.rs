@@ -31,8 +31,18 @@
 //! request, the token capacity that times `max_model_len` (`kv_cache_utils.py`,
 //! `get_max_concurrency_for_kv_cache_config`).
 //!
-//! Refused ([`EstimateError::EngineNotModeled`]): Mamba states, cross-attention, and sliding
-//! and full layers of different page sizes (vLLM raises the smaller pages' block size).
+//! State-space layers ([`Vllm::mamba`]: their per-request state, as the caller computes it from
+//! `model_executor/layers/mamba/mamba_utils.py`) are one page a layer: an attention-free model
+//! (Mamba, Mamba-2; prefix caching off) is one group of every layer, a block one state, one
+//! block a request; a hybrid (Jamba) raises the attention block to the least multiple of
+//! `max(16, block_size)` whose page holds a state, pads the state to that page
+//! (`platforms/interface.py`, `_align_hybrid_block_size`), groups as above, and — prefix caching
+//! on for hybrids, `mamba_cache_mode` "align" — a request takes `2 +` the mixer's prefill
+//! checkpoint blocks in each Mamba group (`v1/kv_cache_interface.py`, `MambaSpec`).
+//!
+//! Refused ([`EstimateError::EngineNotModeled`]): state-space layers without their states,
+//! state-space and sliding layers together, cross-attention, and sliding and full layers of
+//! different page sizes (vLLM raises the smaller pages' block size).
 
 /// Concurrent batches in flight: vLLM 0.33's async scheduling (its default) at pipeline size 1
 /// (`config/vllm.py`, `max_concurrent_batches`).
@@ -46,36 +56,123 @@ use crate::policy::AttentionKernel;
 use crate::training::{largest, mul, tri};
 use crate::units::Bytes;
 
-/// vLLM's KV-cache groups: `full` groups of full attention and `sliding` of sliding-window
-/// layers, `size` layers each, `layer_bytes` per token a layer (one group of one kind: `size`
-/// 1 and `layer_bytes` every layer's), `window` tokens for the sliding ones.
+/// vLLM's KV-cache groups: `full` groups of full attention, `sliding` of sliding-window and
+/// `mamba` of state-space layers, `size` layers each, a layer's page `page` bytes (one block of
+/// `block` tokens; a Mamba layer's page is one whole state), `window` tokens for the sliding
+/// ones, `mamba_blocks` blocks a request in a Mamba group.
 struct Groups {
     full: u64,
     sliding: u64,
+    mamba: u64,
     size: u64,
-    layer_bytes: u64,
+    page: u64,
+    block: u64,
     window: u64,
+    mamba_blocks: u64,
 }
 
-/// The groups of `_get_kv_cache_groups_hybrid` (vLLM 0.33, `v1/core/kv_cache_planning.py`)
-/// for a model whose full-attention layers take `full` bytes per token in all and its
-/// sliding-window layers `sliding`: one group when all layers are of one kind; otherwise
-/// groups of the smaller count of layers (of the larger when it is under 1.5 × the smaller),
-/// the last of each kind padded.
-const fn groups(c: &Cost, full: u64, sliding: u64) -> Result<Groups, EstimateError> {
+/// The state-space layers of a model vLLM serves (see [`Vllm::mamba`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Mamba {
+    layers: u64,
+    state: u64,
+    checkpoint_blocks: u64,
+}
+
+/// `_get_kv_cache_groups_uniform_page_size`'s group size for buckets of `a` and `b` layers:
+/// the smaller count, or the larger when it is under 1.5 × the smaller.
+const fn group_size(a: u64, b: u64) -> u64 {
+    let (small, large) = if a < b { (a, b) } else { (b, a) };
+    // `max_num_layers < min_num_layers * 1.5`
+    if 2 * large < 3 * small { large } else { small }
+}
+
+/// The groups of vLLM 0.33's planner (`v1/core/kv_cache_planning.py`) for a model whose
+/// full-attention layers take `full` bytes per token in all, its sliding-window layers
+/// `sliding`, and its state-space layers `mamba`, at `block_size` tokens a block:
+/// - attention alone: one group when all layers are of one kind (`_get_kv_cache_groups_uniform_spec`);
+///   otherwise groups of [`group_size`] layers, the last of each kind padded
+///   (`_get_kv_cache_groups_hybrid`);
+/// - state-space layers alone (Mamba, Mamba-2, attention-free: prefix caching off, so
+///   `mamba_cache_mode` "none"): one group of every layer, a block one state, one a request;
+/// - both (Jamba): the attention block raised to the least multiple of `max(16, block_size)`
+///   whose page holds a state, the state padded to that page (`platforms/interface.py`,
+///   `_align_hybrid_block_size`), groups of [`group_size`] layers; prefix caching is on for
+///   hybrids (`config/model.py`, `is_prefix_caching_supported`), so "align": a request takes
+///   `2 + prefill checkpoint blocks` in a Mamba group (`v1/kv_cache_interface.py`, `MambaSpec`).
+const fn groups(
+    c: &Cost,
+    full: u64,
+    sliding: u64,
+    mamba: Option<Mamba>,
+    block_size: u64,
+) -> Result<Groups, EstimateError> {
     let (lf, ls) = (c.kv_layers, c.kv_window_layers);
+    if let Some(m) = mamba {
+        if ls > 0 || m.layers == 0 || m.state == 0 {
+            return Err(EstimateError::EngineNotModeled);
+        }
+        if lf == 0 {
+            return Ok(Groups {
+                full: 0,
+                sliding: 0,
+                mamba: 1,
+                size: m.layers,
+                page: m.state,
+                block: block_size,
+                window: 0,
+                mamba_blocks: 1,
+            });
+        }
+        let per_layer = full / lf;
+        if per_layer * lf != full || per_layer == 0 {
+            return Err(EstimateError::EngineNotModeled);
+        }
+        // FlashAttention's kernels take multiples of 16 tokens
+        let a = if block_size > 16 { block_size } else { 16 };
+        let Some(unit) = a.checked_mul(per_layer) else {
+            return Err(EstimateError::Overflow);
+        };
+        let raised = a * m.state.div_ceil(unit);
+        let raised = 16 * raised.div_ceil(16);
+        let block = if block_size < raised {
+            raised
+        } else {
+            block_size
+        };
+        let Some(page) = block.checked_mul(per_layer) else {
+            return Err(EstimateError::Overflow);
+        };
+        let size = group_size(lf, m.layers);
+        return Ok(Groups {
+            full: lf.div_ceil(size),
+            sliding: 0,
+            mamba: m.layers.div_ceil(size),
+            size,
+            page,
+            block,
+            window: 0,
+            mamba_blocks: 2 + m.checkpoint_blocks,
+        });
+    }
     if lf == 0 && ls == 0 {
         return Err(EstimateError::EngineNotModeled);
     }
     // one kind of layer: one group whose block is every layer's page
     // (`_get_kv_cache_groups_uniform_spec`, which also takes layers of different widths)
     if lf == 0 || ls == 0 {
+        let Some(page) = (if lf > 0 { full } else { sliding }).checked_mul(block_size) else {
+            return Err(EstimateError::Overflow);
+        };
         return Ok(Groups {
             full: if lf > 0 { 1 } else { 0 },
             sliding: if ls > 0 { 1 } else { 0 },
+            mamba: 0,
             size: 1,
-            layer_bytes: if lf > 0 { full } else { sliding },
+            page,
+            block: block_size,
             window: c.window,
+            mamba_blocks: 0,
         });
     }
     // both kinds: every layer alike, one page size (vLLM would raise the smaller pages' block
@@ -84,15 +181,19 @@ const fn groups(c: &Cost, full: u64, sliding: u64) -> Result<Groups, EstimateErr
     if layer_bytes * lf != full || layer_bytes * ls != sliding {
         return Err(EstimateError::EngineNotModeled);
     }
-    let (small, large) = if lf < ls { (lf, ls) } else { (ls, lf) };
-    // `max_num_layers < min_num_layers * 1.5`
-    let size = if 2 * large < 3 * small { large } else { small };
+    let size = group_size(lf, ls);
+    let Some(page) = layer_bytes.checked_mul(block_size) else {
+        return Err(EstimateError::Overflow);
+    };
     Ok(Groups {
         full: lf.div_ceil(size),
         sliding: ls.div_ceil(size),
+        mamba: 0,
         size,
-        layer_bytes,
+        page,
+        block: block_size,
         window: c.window,
+        mamba_blocks: 0,
     })
 }
 
@@ -130,6 +231,7 @@ pub struct Vllm {
     tensor_parallel: u64,
     other: Bytes,
     stored: Option<Bytes>,
+    mamba: Option<Mamba>,
 }
 
 /// What vLLM's startup arrives at, per GPU.
@@ -155,9 +257,14 @@ pub struct KvPlan {
     /// Token slots, "GPU KV cache size": the concurrency times `max_model_len` — `blocks ×
     /// block_size` when every layer caches every token and `block_size` divides it.
     pub tokens: u64,
-    /// KV-cache groups (1 when every layer caches every token; with sliding windows, the
-    /// full-attention groups and the sliding-window groups).
+    /// KV-cache groups (1 when every layer caches every token; with sliding windows or
+    /// state-space layers, the groups of each kind).
     pub groups: u64,
+    /// Tokens an attention block holds: `block_size`, or what a hybrid's alignment raised it to.
+    pub block_size: u64,
+    /// A state-space layer's page, one request's state padded to the attention page (0 without
+    /// state-space layers).
+    pub state_bytes: u64,
     /// Blocks one request of `max_model_len` tokens needs, over every group.
     pub blocks_per_request: u64,
     /// Requests of `max_model_len` tokens at once, in thousandths ("Maximum concurrency …:
@@ -208,6 +315,7 @@ impl Vllm {
             tensor_parallel: 1,
             other: Bytes::ZERO,
             stored: None,
+            mamba: None,
         }
     }
 
@@ -295,6 +403,29 @@ impl Vllm {
         }
     }
 
+    /// The model's state-space layers as vLLM caches them: `layers` mixers whose state (conv
+    /// and SSM, per request on one GPU) is `state_bytes` — `(k − 1) · I/tp · b + I/tp · N · b`
+    /// for Mamba-1, `(k − 1) · (I + 2·G'·N)/tp · b + H/tp · P · N · b` for Mamba-2
+    /// (`model_executor/layers/mamba/mamba_utils.py`; `b` the model dtype's bytes, the
+    /// default "auto" cache dtypes) — and `prefill_checkpoint_blocks` (Mamba-2's mixer: 1;
+    /// Mamba-1's: 0). Without it a model with state-space layers is refused.
+    #[must_use]
+    pub const fn mamba(
+        self,
+        layers: u64,
+        state_bytes: u64,
+        prefill_checkpoint_blocks: u64,
+    ) -> Vllm {
+        Vllm {
+            mamba: Some(Mamba {
+                layers,
+                state: state_bytes,
+                checkpoint_blocks: prefill_checkpoint_blocks,
+            }),
+            ..self
+        }
+    }
+
     /// The weights as the checkpoint stores them (see [`Inference::stored_weights`]).
     #[must_use]
     pub const fn stored_weights(self, bytes: Bytes) -> Vllm {
@@ -346,13 +477,14 @@ impl Vllm {
     /// What vLLM arrives at on one GPU.
     ///
     /// # Errors
-    /// [`EstimateError::EngineNotModeled`] for a model with several KV-cache groups (sliding
-    /// windows, state-space layers, cross-attention); [`EstimateError::ZeroSeq`] without a
+    /// [`EstimateError::EngineNotModeled`] for what the module refuses (state-space layers
+    /// without [`Vllm::mamba`], cross-attention, unequal pages); [`EstimateError::ZeroSeq`] without a
     /// `max_model_len`; zero parallel degrees, block sizes or batch limits; a plan the model
     /// refuses ([`Inference::checked_estimate`]'s).
     pub const fn checked_plan(&self) -> Result<KvPlan, EstimateError> {
         let c = &self.cost;
-        if c.conv_state > 0 || c.ssm_state > 0 || c.source.output > 0 {
+        let stateful = c.conv_state > 0 || c.ssm_state > 0;
+        if (stateful && self.mamba.is_none()) || c.source.output > 0 {
             return Err(EstimateError::EngineNotModeled);
         }
         if self.max_model_len == 0 || self.max_num_batched_tokens == 0 || self.max_num_seqs == 0 {
@@ -367,11 +499,8 @@ impl Vllm {
         let kv = requested.saturating_sub(used);
         let full = tri!(self.bytes_per_token(c.kv_per_token));
         let sliding = tri!(self.bytes_per_token(c.kv_window_per_token));
-        let g = tri!(groups(c, full, sliding));
-        let bytes_per_block = tri!(mul(
-            tri!(mul(g.layer_bytes as u128, g.size as u128)),
-            self.block_size as u128
-        ));
+        let g = tri!(groups(c, full, sliding, self.mamba, self.block_size));
+        let bytes_per_block = tri!(mul(g.page as u128, g.size as u128));
         let blocks = match kv.checked_div(bytes_per_block) {
             Some(n) => n,
             None => 0,
@@ -399,7 +528,18 @@ impl Vllm {
             bytes_per_block: bytes_per_block as u64,
             blocks: blocks as u64,
             tokens: tokens as u64,
-            groups: g.full + g.sliding,
+            groups: g.full + g.sliding + g.mamba,
+            // an attention-free model's block is a whole request (`v1/engine/core.py` sets
+            // `block_size` to the smallest group's, `max_model_len`)
+            block_size: if g.full + g.sliding == 0 {
+                self.max_model_len
+            } else {
+                g.block
+            },
+            state_bytes: match self.mamba {
+                Some(_) => g.page,
+                None => 0,
+            },
             blocks_per_request,
             concurrency_milli: (blocks * 1000 / blocks_per_request as u128) as u64,
             max_model_len: longest,
@@ -459,14 +599,16 @@ impl Vllm {
     }
 
     /// Blocks one request of `len` tokens takes from the pool: every full-attention group's
-    /// `⌈len / block_size⌉`, every sliding-window group's admission cap.
+    /// `⌈len / block_size⌉`, every sliding-window group's admission cap, every Mamba group's
+    /// state blocks.
     const fn blocks_per_request(&self, g: &Groups, len: u64) -> u64 {
-        let bs = self.block_size;
+        let bs = g.block;
         let full = len.div_ceil(bs);
         let in_flight = IN_FLIGHT_BATCHES.saturating_mul(self.max_num_batched_tokens);
         let held = g.window.saturating_sub(1).saturating_add(in_flight);
         let window = (if held < len { held } else { len }).div_ceil(bs) + 1;
         full.saturating_mul(g.full)
             .saturating_add(window.saturating_mul(g.sliding))
+            .saturating_add(g.mamba_blocks.saturating_mul(g.mamba))
     }
 }
