@@ -109,9 +109,9 @@ pub enum EstimateError {
         /// The tokens the model reads ([`Cost::positions`](crate::Cost::positions)).
         positions: u64,
     },
-    /// A serving engine's rule that this estimate does not model yet (vLLM's KV-cache groups
-    /// for state-space layers and cross-attention, and sliding-window layers whose pages
-    /// differ from the full-attention ones').
+    /// A serving engine's rule that this estimate does not model yet (the engines' caches for
+    /// cross-attention, state-space layers without their states or beside sliding windows,
+    /// and sliding-window layers whose pages differ from the full-attention ones').
     EngineNotModeled,
     /// A source length was given for a model without an encoder.
     SourceWithoutEncoder,
