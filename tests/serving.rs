@@ -142,12 +142,15 @@ fn vllm_with_kv(v: estimator::Vllm, kv: u64) -> estimator::KvPlan {
         .expect("plans")
 }
 
-/// vLLM 0.33's state-space groups, worked by hand from its source (helper research,
-/// /work/scratch/vllm/hybrid.md: `model_executor/layers/mamba/mamba_utils.py` for the states,
-/// `platforms/interface.py` `_align_hybrid_block_size` for the block,
-/// `v1/core/kv_cache_planning.py` for the groups, `v1/kv_cache_interface.py` `MambaSpec` for the
-/// blocks a request, `v1/core/kv_cache_utils.py` for the log line), with 40 GiB of KV cache,
-/// bf16, `max_model_len` 8192:
+/// vLLM 0.33's state-space groups, worked by hand from its source (paths under `vllm/`): the
+/// states `model_executor/layers/mamba/mamba_utils.py:171-211`; prefix caching on for hybrids,
+/// off for attention-free models `config/model.py:2275-2291`, hence `mamba_cache_mode` "align"
+/// or "none" `model_executor/models/config.py:750-787`; the block `platforms/interface.py:1098-1135`
+/// (`_align_hybrid_block_size`); the groups `v1/core/kv_cache_planning.py:521-555`, the block's
+/// bytes `:574-605`, the blocks `:1567-1577`; a request's blocks `v1/kv_cache_interface.py:643-648`
+/// (attention) and `:1135-1141` (Mamba: 1 in "none", 2 + prefill checkpoint blocks in "align",
+/// Mamba-2's mixer declaring one, `mamba_mixer2.py:1108-1118`); the log line
+/// `v1/core/kv_cache_utils.py:1061-1128`. With 40 GiB of KV cache, bf16, `max_model_len` 8192:
 /// - Jamba-v0.1 (Mamba-1 mixers, attention in 4 of 32 layers, 8 KV heads of 128): a state is
 ///   conv (3, 8192) + SSM (8192, 16) = 311,296 B; the attention block rises to
 ///   16 · ⌈311,296 / (16 · 4096)⌉ = 80 tokens, its page 327,680 B (the state padded to it);
