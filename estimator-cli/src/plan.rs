@@ -627,18 +627,48 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         let vllm = vllm_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
         let sglang = sglang_of(s, c, gpu, (inf, tp), engine, &mut assumed)?;
         let llama_cpp = llama_cpp_of(s, (c, model), inf, engine, &mut assumed)?;
-        let described = format!(
-            "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",
-            if source > 0 {
-                format!("source {source}, ")
-            } else {
-                String::new()
-            },
-            weights.name(),
-            s.kv_cache
-                .map(|k| format!(", {} KV cache", dtype(k).name()))
-                .unwrap_or_default()
-        );
+        if engine != EngineArg::Hf {
+            // the generate loop's request is not what an engine's startup allocates for: its
+            // defaults and its context note are left out of what the report says it assumed
+            assumed.retain(|a| {
+                !["batch ", "generate ", "prompt ", "logits ", "attention "]
+                    .iter()
+                    .any(|p| a.starts_with(p))
+            });
+            notes.retain(|n| !n.contains(" tokens is past the "));
+        }
+        let engine_name = match engine {
+            EngineArg::Hf => None,
+            EngineArg::Vllm => Some("vLLM"),
+            EngineArg::Sglang => Some("SGLang"),
+            EngineArg::LlamaCpp => Some("llama.cpp"),
+        };
+        let described = if let Some(e) = engine_name {
+            format!(
+                "serving under {e}, {} weights{}",
+                if model.gguf.is_some() {
+                    "GGUF"
+                } else {
+                    weights.name()
+                },
+                s.kv_cache
+                    .map(|k| format!(", {} KV cache", dtype(k).name()))
+                    .unwrap_or_default()
+            )
+        } else {
+            format!(
+                "inference, batch {batch}, {}prompt {prompt} + {generate} generated tokens, {} weights{}",
+                if source > 0 {
+                    format!("source {source}, ")
+                } else {
+                    String::new()
+                },
+                weights.name(),
+                s.kv_cache
+                    .map(|k| format!(", {} KV cache", dtype(k).name()))
+                    .unwrap_or_default()
+            )
+        };
         return Ok(Built {
             plan: Plan::Infer(inf),
             mode,

@@ -1250,7 +1250,8 @@ fn plot_sweeps_are_the_loops() {
 /// Under an engine the report's memory is the engine's (vLLM: weights, profiling forward,
 /// non-torch memory, KV cache; SGLang: weights and the KV pool), its verdict whether the engine
 /// starts — not Hugging Face's generate loop priced beside it, whose peak, phases, largest
-/// batch and prompt are left out of the text and the JSON.
+/// batch and prompt (and its request's defaults under `assumed:`) are left out of the text and
+/// the JSON.
 #[test]
 fn engine_runs_report_the_engines_memory() {
     for engine in ["vllm", "sglang"] {
@@ -1279,6 +1280,16 @@ fn engine_runs_report_the_engines_memory() {
         assert_eq!(out["parts"]["kv_cache"], e["kv_cache"], "{engine}");
         assert_eq!(out["fits"], true, "{engine}");
         assert!(out.get("max_batch").is_none(), "{engine}");
+        // nor the loop's request: the engine's startup does not read it
+        let assumed = out["assumed"].to_string();
+        assert!(
+            !assumed.contains("\"batch 1\"") && !assumed.contains("prompt "),
+            "{assumed}"
+        );
+        assert!(
+            out["settings"].to_string().contains("serving under"),
+            "{engine}"
+        );
         let text = ok(&args);
         assert!(
             !text.contains("Memory per GPU at the peak"),
