@@ -1183,6 +1183,25 @@ fn vllm_serves_state_space_models() {
     );
 }
 
+/// `estimate --model FILE.gguf --mode infer --engine llama.cpp --json` and its weights, the GPU's
+/// and the host's together.
+fn llama_cpp_weights(gguf: &str) -> (serde_json::Value, u64) {
+    let out = json(&[
+        "estimate",
+        "--model",
+        gguf,
+        "--mode",
+        "infer",
+        "--engine",
+        "llama.cpp",
+        "--json",
+    ]);
+    let p = &out["llama_cpp"];
+    let weights =
+        p["gpu_weights"].as_u64().expect("bytes") + p["host_weights"].as_u64().expect("bytes");
+    (out, weights)
+}
+
 /// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Phi-3 as
 /// llama.cpp lays it out, fused QKV, written by gguf-py): its weights are the tensor list's
 /// 1,558,528 B (gguf-py's sizes), placed as llama.cpp places them; its KV cache that of a
@@ -1195,19 +1214,8 @@ fn gguf_unmapped_architectures() {
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/tiny-phi3.header.gguf"
     );
-    let out = json(&[
-        "estimate",
-        "--model",
-        fixture,
-        "--mode",
-        "infer",
-        "--engine",
-        "llama.cpp",
-        "--json",
-    ]);
+    let (out, weights) = llama_cpp_weights(fixture);
     let p = &out["llama_cpp"];
-    let weights =
-        p["gpu_weights"].as_u64().expect("bytes") + p["host_weights"].as_u64().expect("bytes");
     assert_eq!(weights, 1_558_528);
     assert_eq!(p["gpu_kv_cache"], 2 * 2 * 4 * 64 * 2 * 4096);
     assert_eq!(out["model_type"], "phi3");
@@ -1309,19 +1317,7 @@ fn gguf_every_ggml_type() {
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/tiny-llama-types.gguf"
     );
-    let out = json(&[
-        "estimate",
-        "--model",
-        fixture,
-        "--mode",
-        "infer",
-        "--engine",
-        "llama.cpp",
-        "--json",
-    ]);
-    let p = &out["llama_cpp"];
-    let weights =
-        p["gpu_weights"].as_u64().expect("bytes") + p["host_weights"].as_u64().expect("bytes");
+    let (out, weights) = llama_cpp_weights(fixture);
     assert_eq!(weights, 3_023_104);
     let assumed = out["assumed"].to_string();
     assert!(!assumed.contains("other"), "{assumed}");
