@@ -196,6 +196,17 @@ impl Drop for Cache {
 /// stdout and stderr.
 fn run(endpoint: &str, cache: &Cache, id: &str, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = estimator();
+    // the mock is on 127.0.0.1: no proxy between
+    for proxy in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(proxy);
+    }
     cmd.env_remove("HF_HUB_OFFLINE")
         .env_remove("HF_TOKEN")
         .env_remove("HF_HOME")
