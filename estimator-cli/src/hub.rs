@@ -445,9 +445,13 @@ impl<'a> Hub<'a> {
                 return self.refused(&what, status, &code);
             }
             let mut body = Vec::new();
-            response
-                .into_body()
-                .into_reader()
+            let mut reader = response.into_body().into_reader();
+            // a server that ignores `Range` answers 200 with the whole file: skip to the range
+            if let (Some((from, _)), 200) = (range, status) {
+                std::io::copy(&mut (&mut reader).take(from), &mut std::io::sink())
+                    .map_err(|e| self.unreachable(&what, &e))?;
+            }
+            reader
                 .take(cap + 1)
                 .read_to_end(&mut body)
                 .map_err(|e| self.unreachable(&what, &e))?;

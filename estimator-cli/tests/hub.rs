@@ -34,6 +34,8 @@ enum Route {
     Gated(Vec<u8>, String),
     /// A file whose response carries the given ETag and commit, unchecked.
     Raw(Vec<u8>, &'static str, &'static str),
+    /// A file served whole whatever the `Range` (as some mirrors do).
+    NoRange(Vec<u8>, String),
 }
 
 /// A request the mock saw: the path and its `Range` header.
@@ -153,6 +155,16 @@ fn respond(
             Some(_) => (body, etag),
         },
         Some(Route::File(body, etag)) => (body, etag),
+        Some(Route::NoRange(body, etag)) => {
+            return (
+                200,
+                vec![
+                    ("X-Repo-Commit".to_owned(), COMMIT.to_owned()),
+                    ("ETag".to_owned(), format!("\"{etag}\"")),
+                ],
+                body.clone(),
+            );
+        }
     };
     let mut headers = vec![commit, ("ETag".to_owned(), format!("\"{etag}\""))];
     let Some((from, to)) = range
@@ -541,4 +553,34 @@ fn hostile_hub_answers_are_refused() {
     }
     assert!(!cache.0.parent().expect("tmp").join("evil").exists());
     assert!(!cache.0.join("evil.safetensors").exists());
+}
+
+/// A mirror that ignores `Range` and sends the whole file: the header is still read exactly
+/// (the second range skips to its start), the weights being the big shard's one tensor,
+/// 1024 · 1024 · 2 = 2,097,152 B, with the rotary buffers.
+#[test]
+fn servers_ignoring_ranges_still_give_the_header() {
+    let (big, head) = big_shard();
+    let base = format!("/acme/mirror/resolve/{COMMIT}");
+    let mock = Mock::start(HashMap::from([
+        route(
+            &format!("{base}/config.json"),
+            Route::File(fixture("config.json"), "c0ffee".into()),
+        ),
+        route(
+            &format!("{base}/model.safetensors"),
+            Route::NoRange(big.clone(), "bb".repeat(32)),
+        ),
+    ]));
+    let cache = Cache::new("mirror");
+    let (code, out, err) = run(&mock.endpoint, &cache, "acme/mirror", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(weights(&out), 2_097_152 + 4 * 64);
+    let stored = std::fs::read(
+        cache
+            .repo("acme/mirror")
+            .join(format!("safetensors-headers/{COMMIT}/model.safetensors")),
+    )
+    .expect("header");
+    assert_eq!(stored, big[..head]);
 }
