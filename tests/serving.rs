@@ -491,6 +491,43 @@ fn sglang_split_sliding_window_pool() {
     assert!(one.tokens < plan.tokens);
 }
 
+/// SGLang serving an attention-free Mamba (0.5.23; `configs/mamba_utils.py`
+/// `create_full_rank`, `mamba2_state_dtype`; `mem_cache/kv_cache_configurator.py`
+/// `_handle_max_mamba_cache`, `resolve_max_num_reqs`; `model_executor/pool_configurator.py`
+/// `_zero_kv_max_tokens`): mamba-2.8b keeps per layer a bf16 conv state (5120, 3) and an fp32
+/// SSM state (5120, 1, 16), 30,720 + 327,680 = 358,400 B, 22,937,600 B a request over 64
+/// layers; the state pool gets 0.9 / 1.9 of the budget, `K = (that − per_req) // per_req`
+/// slots and `K + 1` allocated; no KV pool, `max_total_num_tokens` the context; at most
+/// `K // 3` running requests (three slots each with the radix cache).
+#[test]
+fn sglang_mamba_state_pool() {
+    use estimator::{Bytes, Sglang, gpu};
+    let cost = config(include_str!("../configs/mamba-2.8b.json")).cost();
+    let plan = Sglang::new(cost, "mamba", gpu::H100_80GB)
+        .context_length(8192)
+        .mem_fraction_static_permille(900)
+        .free_memory(Bytes::new(60 << 30))
+        .mamba(64, 358_400)
+        .checked_plan()
+        .expect("plans");
+    let per_req = 64 * 358_400;
+    assert_eq!(plan.state_bytes, per_req);
+    let budget = plan.budget.get();
+    let slots = (budget * 9 / 19 - per_req) / per_req;
+    assert_eq!(plan.state_slots, slots);
+    assert_eq!(plan.kv_cache.get(), (slots + 1) * per_req);
+    assert_eq!(plan.tokens, 8192);
+    assert_eq!(plan.max_running_requests, (slots / 3).min(2048).min(4096));
+    assert!(plan.starts);
+    // without the states given, refused
+    assert_eq!(
+        Sglang::new(cost, "mamba", gpu::H100_80GB)
+            .context_length(8192)
+            .checked_plan(),
+        Err(estimator::EstimateError::EngineNotModeled)
+    );
+}
+
 /// llama.cpp (commit 0c1e57098, as vendored by llama-cpp-python 0.3.36) loading Llama-3-8B,
 /// measured on its CPU build (`llama-fit-params --fit-print on`, `llama-completion`) with a GGUF
 /// of Llama-3-8B's exact shapes: the KV cache at 8192 cells is 1024 MiB in f16, 544 MiB in

@@ -1178,6 +1178,60 @@ fn vllm_of(
     ))
 }
 
+/// SGLang 0.5.23's state of one state-space layer per request on one GPU of `tp`
+/// (`configs/mamba_utils.py`, `Mamba2StateShape.create` and `create_full_rank`): conv
+/// `(conv_dim/tp, k − 1)` in bf16 (`conv_dim` = `I`, Mamba-2's `I + 2·G'·N`), the SSM state
+/// `(I/tp, 1, N)` (Mamba-2's `(H/tp, P, N)`) in fp32 (`mamba2_state_dtype`'s defaults); it serves
+/// Mamba and Mamba-2 (`models/mamba.py`, `mamba2.py`), not Jamba or Bamba. `(layers, bytes)`.
+fn sglang_mamba(
+    c: &ModelConfig,
+    tp: u64,
+    assumed: &mut Vec<String>,
+) -> Result<Option<(u64, u64)>, CliError> {
+    let Some(m) = c.ssm else {
+        return Ok(None);
+    };
+    if m.attention_layers > 0 {
+        return Err(CliError::new(format!(
+            "SGLang 0.5.23 has no model class for {} (it serves Mamba and Mamba-2, and hybrids such as Nemotron-H); price it with `--engine vllm` or `--engine hf`",
+            c.model_type.name()
+        )));
+    }
+    let divides = |n: u64| n.is_multiple_of(tp);
+    let (conv_width, ssm) = if m.heads == 0 {
+        (m.inner, m.inner / tp * m.state)
+    } else {
+        let groups = if divides(m.groups) {
+            m.groups
+        } else if tp > m.groups {
+            tp
+        } else {
+            0
+        };
+        if groups == 0 || !divides(m.heads) {
+            return Err(CliError::new(format!(
+                "SGLang splits Mamba-2's {} heads and {} groups over tensor parallel {tp}, which does not divide them; use a degree that does",
+                m.heads, m.groups
+            )));
+        }
+        (
+            m.inner + 2 * groups * m.state,
+            m.heads / tp * m.head_dim * m.state,
+        )
+    };
+    if !divides(conv_width) {
+        return Err(CliError::new(format!(
+            "SGLang splits the mixer's {conv_width} channels over tensor parallel {tp}, which does not divide them; use a degree that does"
+        )));
+    }
+    let state = conv_width / tp * m.conv.saturating_sub(1) * 2 + ssm * 4;
+    assumed.push(
+        "Mamba states: conv bf16, SSM fp32 (SGLang's defaults), mamba_full_memory_ratio 0.9, three state slots a request (radix cache on)"
+            .to_owned(),
+    );
+    Ok(Some((c.num_layers, state)))
+}
+
 /// vLLM 0.33's state of one state-space layer per request on one GPU of `tp`
 /// (`model_executor/layers/mamba/mamba_utils.py`, `mamba1_state_shape`, `mamba2_state_shape`):
 /// Mamba-1 keeps conv `(k − 1, I/tp)` and SSM `(I/tp, N)`, Mamba-2 conv `(k − 1, (I + 2·G'·N)/tp)`
@@ -1264,6 +1318,9 @@ fn sglang_of(
     let mut v = Sglang::new(c.cost(), "model", g)
         .weights(inf.weight_dtype())
         .tensor_parallel(tp);
+    if let Some((layers, state)) = sglang_mamba(c, tp, assumed)? {
+        v = v.mamba(layers, state);
+    }
     // SGLang's split sliding-window pool serves the architectures on its hybrid-SWA list
     // (`configs/model_config.py`, `is_hybrid_swa_model`: GptOssForCausalLM among ours)
     if c.model_type.name() == "gpt_oss" {

@@ -181,7 +181,17 @@ fn write_sglang(out: &mut String, p: &SglangPlan, si: bool) {
     );
     let _ = writeln!(out, "  {:<16}{:>12}", "free (P)", show(p.free, si));
     let _ = writeln!(out, "  {:<16}{:>12}", "weights", show(p.weights, si));
-    let _ = writeln!(out, "  {:<16}{:>12}", "KV pool", show(p.kv_cache, si));
+    if p.state_slots > 0 {
+        let _ = writeln!(out, "  {:<16}{:>12}", "Mamba pool", show(p.kv_cache, si));
+        let _ = writeln!(
+            out,
+            "max_mamba_cache_size={} ({} B a request), no KV pool (no attention layer)",
+            grouped(p.state_slots),
+            grouped(p.state_bytes)
+        );
+    } else {
+        let _ = writeln!(out, "  {:<16}{:>12}", "KV pool", show(p.kv_cache, si));
+    }
     let _ = writeln!(
         out,
         "max_total_num_tokens={} ({} B per token), max_running_requests={}, context_len={}",

@@ -1136,9 +1136,9 @@ fn gguf_weights_from_the_header() {
 /// (5120, 16) = 194,560 B; mamba2-2.7b conv (3, 5120 + 2 · 128) + SSM (80, 64, 128) =
 /// 1,342,976 B; Jamba-v0.1 at tensor parallel 4 conv (3, 2048) + SSM (2048, 16) = 77,824 B,
 /// padded to an attention page of 80 tokens × 2 KV heads × 256 × 2 B = 81,920 B. vLLM 0.33 no
-/// longer serves Bamba: refused with the reason.
+/// longer serves Bamba, SGLang 0.5.23 has no Jamba: refused with the reason.
 #[test]
-fn vllm_serves_state_space_models() {
+fn engines_serve_state_space_models() {
     let run = |preset: &str, extra: &[&str]| {
         let mut args = vec![
             "estimate",
@@ -1181,6 +1181,29 @@ fn vllm_serves_state_space_models() {
         ],
         "no longer serves BambaForCausalLM",
     );
+    // SGLang: Mamba's state pool (tests/serving.rs), mamba2-2.7b's state per layer conv
+    // (5120 + 2 · 128, 3) in bf16 + SSM (80, 64, 128) in fp32 = 32,256 + 2,621,440 B; no Jamba
+    let sglang = |preset: &'static str| {
+        vec![
+            "estimate",
+            "--preset",
+            preset,
+            "--mode",
+            "infer",
+            "--engine",
+            "sglang",
+            "--gpu",
+            "h100-80gb",
+            "--max-model-len",
+            "8192",
+            "--json",
+        ]
+    };
+    let m2 = json(&sglang("mamba2-2.7b"));
+    assert_eq!(m2["sglang"]["state_bytes"], 64 * (32_256 + 2_621_440));
+    let mut jamba = sglang("jamba-v0.1");
+    jamba.pop();
+    fails(&jamba, "no model class for jamba");
 }
 
 /// `estimate --model FILE.gguf --mode infer --engine llama.cpp --json` and its weights, the GPU's

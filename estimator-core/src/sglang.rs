@@ -24,8 +24,10 @@
 //! `swa_full_tokens_ratio` (0.8) of the sliding layers', `max_total_num_tokens =
 //! budget // cell` page-aligned is the full pool, the sliding pool `ratio ×` it page-aligned,
 //! each allocated with a padding page, and startup fails when the sliding pool does not exceed
-//! `sliding_window + page_size` (`validate_swa_pool_size`). Mamba states and cross-attention
-//! are refused ([`EstimateError::EngineNotModeled`]).
+//! `sliding_window + page_size` (`validate_swa_pool_size`). Attention-free state-space
+//! models get SGLang's state pool ([`Sglang::mamba`]); hybrids with attention layers,
+//! state-space layers without their states, and cross-attention are refused
+//! ([`EstimateError::EngineNotModeled`]).
 
 use crate::cost::Cost;
 use crate::dtype::DType;
@@ -71,6 +73,7 @@ pub struct Sglang {
     tensor_parallel: u64,
     stored: Option<Bytes>,
     swa_ratio_permille: Option<u64>,
+    mamba: Option<(u64, u64)>,
 }
 
 /// What SGLang's startup arrives at, per GPU.
@@ -105,6 +108,10 @@ pub struct SglangPlan {
     pub concurrency_milli: u64,
     /// `context_length`.
     pub context_length: u64,
+    /// An attention-free model's state slots, "max_mamba_cache_size" (0 otherwise).
+    pub state_slots: u64,
+    /// One request's state over every layer (0 without state-space layers).
+    pub state_bytes: u64,
 }
 
 /// `chunked_prefill_size` and the decode CUDA graphs' `max_bs` for a GPU of `mib` MiB
@@ -172,6 +179,25 @@ impl Sglang {
             tensor_parallel: 1,
             stored: None,
             swa_ratio_permille: None,
+            mamba: None,
+        }
+    }
+
+    /// An attention-free state-space model's `layers` mixers, each keeping `state_bytes` per
+    /// request on one GPU (SGLang 0.5.23, `configs/mamba_utils.py`: conv `(I/tp, k − 1)` in
+    /// bf16, the SSM state `(I/tp, 1, N)` — Mamba-2's `(H/tp, P, N)`, conv `(I + 2·G'·N)/tp` —
+    /// in fp32, `mamba2_state_dtype`'s defaults). Its state pool is sized first
+    /// (`mem_cache/kv_cache_configurator.py`, `_handle_max_mamba_cache`): `K = (budget ·
+    /// 0.9 / 1.9 − per_req) // per_req` slots (`mamba_full_memory_ratio` 0.9), `K + 1`
+    /// allocated; with no attention layer the KV pool is empty and `max_total_num_tokens` is
+    /// `context_length` (`pool_configurator.py`, `_zero_kv_max_tokens`); `max_running_requests`
+    /// is at most `K // 3`, three state slots a request with the radix cache on
+    /// (`MAMBA_CACHE_SIZE_MAX_RUNNING_REQUESTS_RATIO`).
+    #[must_use]
+    pub const fn mamba(self, layers: u64, state_bytes: u64) -> Sglang {
+        Sglang {
+            mamba: Some((layers, state_bytes)),
+            ..self
         }
     }
 
@@ -373,12 +399,16 @@ impl Sglang {
     /// What SGLang arrives at on one GPU.
     ///
     /// # Errors
-    /// [`EstimateError::EngineNotModeled`] for Mamba states or cross-attention;
+    /// [`EstimateError::EngineNotModeled`] for what the module refuses (hybrid or undescribed
+    /// state-space layers, cross-attention);
     /// [`EstimateError::ZeroSeq`] without a `context_length`; zero parallel degrees or page
     /// sizes; a plan the model refuses ([`Inference::checked_estimate`]'s).
     pub const fn checked_plan(&self) -> Result<SglangPlan, EstimateError> {
         let c = &self.cost;
-        if c.conv_state > 0 || c.ssm_state > 0 || c.source.output > 0 {
+        let stateful = c.conv_state > 0 || c.ssm_state > 0;
+        let attention = c.kv_layers > 0 || c.kv_window_layers > 0;
+        // state-space layers: attention-free models with their states given
+        if (stateful && (self.mamba.is_none() || attention)) || c.source.output > 0 {
             return Err(EstimateError::EngineNotModeled);
         }
         if self.context_length == 0 {
@@ -408,6 +438,9 @@ impl Sglang {
             Some(t) => t as u128 / page * page,
             None => u128::MAX,
         };
+        if let Some((layers, state)) = self.mamba {
+            return self.state_pool(budget, layers, state, (permille, reserve, weights));
+        }
         let (cell, tokens, swa_tokens, kv, hybrid) = match self.swa_ratio_permille {
             Some(r) if c.kv_window_layers > 0 => tri!(self.split_pool(budget, r, cap)),
             _ => {
@@ -467,6 +500,70 @@ impl Sglang {
             max_running_requests: running as u64,
             concurrency_milli: (tokens * 1000 / ctx) as u64,
             context_length: self.context_length,
+            state_slots: 0,
+            state_bytes: 0,
+        })
+    }
+
+    /// An attention-free model's startup: the state pool of [`Sglang::mamba`], no KV pool.
+    const fn state_pool(
+        &self,
+        budget: u128,
+        layers: u64,
+        state: u64,
+        (permille, reserve, weights): (u64, u64, Bytes),
+    ) -> Result<SglangPlan, EstimateError> {
+        let per_req = tri!(mul(layers as u128, state as u128));
+        if per_req == 0 {
+            return Err(EstimateError::EngineNotModeled);
+        }
+        // `rest · r / (1 + r)` with r = 0.9
+        let mamba_budget = tri!(mul(budget, 9)) / 19;
+        let slots = mamba_budget.saturating_sub(per_req) / per_req;
+        let pool = tri!(mul(slots + 1, per_req));
+        let page = self.page_size as u128;
+        let mut tokens = self.context_length as u128;
+        if let Some(t) = self.max_total_tokens {
+            tokens = t as u128;
+        }
+        tokens = tokens / page * page;
+        // `resolve_max_num_reqs`: `clamp(tokens / context_length · 512, 2048, 4096)`, at most
+        // half the tokens, at most the slots over three
+        let estimate = tokens * 512 / self.context_length as u128;
+        let clamped = if estimate < 2048 {
+            2048
+        } else if estimate > 4096 {
+            4096
+        } else {
+            estimate
+        };
+        let mut running = if tokens / 2 < clamped {
+            tokens / 2
+        } else {
+            clamped
+        };
+        if slots / 3 < running {
+            running = slots / 3;
+        }
+        if pool > u64::MAX as u128 || slots > u64::MAX as u128 {
+            return Err(EstimateError::Overflow);
+        }
+        Ok(SglangPlan {
+            mem_fraction_static_permille: permille,
+            reserve: Bytes::new(reserve),
+            free: self.free,
+            weights,
+            budget: Bytes::new(budget as u64),
+            bytes_per_token: 0,
+            tokens: tokens as u64,
+            swa_tokens: 0,
+            starts: running > 0,
+            kv_cache: Bytes::new(pool as u64),
+            max_running_requests: running as u64,
+            concurrency_milli: (running * 1000) as u64,
+            context_length: self.context_length,
+            state_slots: slots as u64,
+            state_bytes: per_req as u64,
         })
     }
 }
