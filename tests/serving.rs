@@ -491,7 +491,8 @@ fn sglang_split_sliding_window_pool() {
     assert!(one.tokens < plan.tokens);
 }
 
-/// SGLang serving an attention-free Mamba (0.5.23; `configs/mamba_utils.py`
+/// SGLang serving an attention-free Mamba (0.5.23; the per-request state checked against
+/// SGLang's own `Mamba2CacheParams.mamba_cache_per_req` run on CPU; `configs/mamba_utils.py`
 /// `create_full_rank`, `mamba2_state_dtype`; `mem_cache/kv_cache_configurator.py`
 /// `_handle_max_mamba_cache`, `resolve_max_num_reqs`; `model_executor/pool_configurator.py`
 /// `_zero_kv_max_tokens`): mamba-2.8b keeps per layer a bf16 conv state (5120, 3) and an fp32

@@ -1182,7 +1182,8 @@ fn engines_serve_state_space_models() {
         "no longer serves BambaForCausalLM",
     );
     // SGLang: Mamba's state pool (tests/serving.rs), mamba2-2.7b's state per layer conv
-    // (5120 + 2 · 128, 3) in bf16 + SSM (80, 64, 128) in fp32 = 32,256 + 2,621,440 B; no Jamba
+    // (5120 + 2 · 128, 3) in bf16 + SSM (80, 64, 128) in fp32 = 32,256 + 2,621,440 B (SGLang's
+    // own `Mamba2CacheParams` gives 169,836,544 B over the 64 layers); no Jamba
     let sglang = |preset: &'static str| {
         vec![
             "estimate",
