@@ -375,11 +375,12 @@ impl Gguf {
             "llama" => ("llama", "LlamaForCausalLM", false),
             "qwen2" => ("qwen2", "Qwen2ForCausalLM", false),
             "qwen3" => ("qwen3", "Qwen3ForCausalLM", false),
+            "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
             _ => ("llama", "LlamaForCausalLM", true),
         };
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
             return Err(format!(
-                "GGUF architecture `{}` is not mapped to a family (llama, qwen2 and qwen3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
+                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3 and gemma3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
                 clip(arch)
             ));
         }
@@ -387,7 +388,7 @@ impl Gguf {
             self.int(&format!("{arch}.{key}")).ok_or_else(|| {
                 if stand_in {
                     format!(
-                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2 and qwen3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
+                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3 and gemma3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
                         clip(arch)
                     )
                 } else {
@@ -418,7 +419,7 @@ impl Gguf {
             }
         };
         let layers = need("block_count")?;
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "model_type": model_type,
             "architectures": [class],
             "hidden_size": embd,
@@ -434,6 +435,9 @@ impl Gguf {
             "hidden_act": "silu",
             "tie_word_embeddings": tied,
         });
+        if arch == "gemma3" {
+            self.gemma3(&mut config, layers);
+        }
         if !stand_in {
             return Ok((config.to_string(), None));
         }
@@ -454,6 +458,51 @@ impl Gguf {
             "embedding_length {embd}, feed_forward_length {ffn}, {layers} blocks, {heads} heads, {kv} KV heads of {head_dim}, vocab {vocab} from the header{absent}"
         );
         Ok((config.to_string(), Some((clip(arch), read))))
+    }
+
+    /// Gemma 3's keys as llama.cpp reads them (`src/models/gemma3.cpp`, `load_arch_hparams`):
+    /// a sliding window when `gemma3.attention.sliding_window` is set, its layers by
+    /// `gemma3.attention.sliding_window_pattern` — a per-layer list, or every layer but each
+    /// `n`-th (default 6; `llama_hparams::set_swa_pattern`) — else every layer full; GELU (tanh)
+    /// MLPs.
+    fn gemma3(&self, config: &mut serde_json::Value, layers: u64) {
+        let window = self
+            .int("gemma3.attention.sliding_window")
+            .filter(|&w| w > 0);
+        let sliding: Vec<bool> = match (
+            window,
+            self.metadata.get("gemma3.attention.sliding_window_pattern"),
+        ) {
+            (None, _) => vec![false; layers as usize],
+            (Some(_), Some(Value::Array(n, flags)))
+                if *n == layers && flags.len() as u64 == layers =>
+            {
+                flags.iter().map(|&f| f != 0).collect()
+            }
+            (Some(_), pattern) => {
+                let n = match pattern {
+                    Some(Value::Int(n)) if *n > 0 => u64::try_from(*n).unwrap_or(6),
+                    _ => 6,
+                };
+                (0..layers).map(|i| (i + 1) % n != 0).collect()
+            }
+        };
+        let types: Vec<&str> = sliding
+            .iter()
+            .map(|&s| {
+                if s {
+                    "sliding_attention"
+                } else {
+                    "full_attention"
+                }
+            })
+            .collect();
+        config["layer_types"] = serde_json::json!(types);
+        config["sliding_window"] = serde_json::json!(window);
+        config["hidden_activation"] = serde_json::json!("gelu_pytorch_tanh");
+        if let Some(o) = config.as_object_mut() {
+            o.remove("hidden_act");
+        }
     }
 
     /// The weights llama.cpp puts on the GPU and on the host for `n_gpu_layers` of `layers`

@@ -1226,6 +1226,29 @@ fn llama_cpp_weights(gguf: &str) -> (serde_json::Value, u64) {
     (out, weights)
 }
 
+/// A Gemma 3 GGUF (tests/fixtures/gen_gguf_types.py: llama.cpp's tensor list for the
+/// architecture, sliding window 512, six layers) read as the gemma3_text family: its count is
+/// the file's 4,987,904 elements exactly, PyTorch's for Gemma3ForCausalLM of the same dims on
+/// the meta device (transformers 5.24, layer_types five sliding then one full), every sixth
+/// layer full (llama.cpp's default pattern, transformers' too), so the KV cache at 4096 cells
+/// and n_ubatch 512 is 2 (K, V) × 2 heads × 64 × 2 B per cell and layer × (4096 + 5 × 1024):
+/// the full layer's cells and the five sliding layers' `pad(min(4096, 512 + 512), 256)`.
+#[test]
+fn gguf_gemma3_is_its_family() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-gemma3.header.gguf"
+    );
+    let (out, _) = llama_cpp_weights(fixture);
+    assert_eq!(out["model_type"], "gemma3_text");
+    assert_eq!(out["params"], 4_987_904);
+    assert_eq!(
+        out["llama_cpp"]["gpu_kv_cache"],
+        2 * 2 * 64 * 2 * (4096 + 5 * 1024)
+    );
+    assert_eq!(out["notes"], serde_json::json!([]));
+}
+
 /// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Phi-3 as
 /// llama.cpp lays it out, fused QKV, written by gguf-py): its weights are the tensor list's
 /// 1,558,528 B (gguf-py's sizes), placed as llama.cpp places them; its KV cache that of a
