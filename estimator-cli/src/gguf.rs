@@ -376,11 +376,12 @@ impl Gguf {
             "qwen2" => ("qwen2", "Qwen2ForCausalLM", false),
             "qwen3" => ("qwen3", "Qwen3ForCausalLM", false),
             "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
+            "qwen3moe" => ("qwen3_moe", "Qwen3MoeForCausalLM", false),
             _ => ("llama", "LlamaForCausalLM", true),
         };
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
             return Err(format!(
-                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3 and gemma3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
+                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe and gemma3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
                 clip(arch)
             ));
         }
@@ -388,7 +389,7 @@ impl Gguf {
             self.int(&format!("{arch}.{key}")).ok_or_else(|| {
                 if stand_in {
                     format!(
-                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3 and gemma3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
+                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe and gemma3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
                         clip(arch)
                     )
                 } else {
@@ -438,6 +439,9 @@ impl Gguf {
         if arch == "gemma3" {
             self.gemma3(&mut config, layers);
         }
+        if arch == "qwen3moe" {
+            self.qwen3moe(&mut config, ffn)?;
+        }
         if !stand_in {
             return Ok((config.to_string(), None));
         }
@@ -458,6 +462,28 @@ impl Gguf {
             "embedding_length {embd}, feed_forward_length {ffn}, {layers} blocks, {heads} heads, {kv} KV heads of {head_dim}, vocab {vocab} from the header{absent}"
         );
         Ok((config.to_string(), Some((clip(arch), read))))
+    }
+
+    /// Qwen3-MoE's keys as llama.cpp reads them (`src/models/qwen3moe.cpp`): every layer a
+    /// mixture of `expert_count` experts of `expert_feed_forward_length` (else
+    /// `feed_forward_length / expert_used_count`), no shared expert, no dense layer.
+    fn qwen3moe(&self, config: &mut serde_json::Value, ffn: u64) -> Result<(), String> {
+        let need = |key: &str| {
+            self.int(&format!("qwen3moe.{key}"))
+                .filter(|&v| v > 0)
+                .ok_or_else(|| format!("the header has no `qwen3moe.{key}`"))
+        };
+        let used = need("expert_used_count")?;
+        config["num_experts"] = serde_json::json!(need("expert_count")?);
+        config["num_experts_per_tok"] = serde_json::json!(used);
+        config["moe_intermediate_size"] = serde_json::json!(
+            self.int("qwen3moe.expert_feed_forward_length")
+                .unwrap_or(ffn / used)
+        );
+        config["decoder_sparse_step"] = serde_json::json!(1);
+        config["mlp_only_layers"] = serde_json::json!([]);
+        config["norm_topk_prob"] = serde_json::json!(true);
+        Ok(())
     }
 
     /// Gemma 3's keys as llama.cpp reads them (`src/models/gemma3.cpp`, `load_arch_hparams`):

@@ -1249,6 +1249,23 @@ fn gguf_gemma3_is_its_family() {
     assert_eq!(out["notes"], serde_json::json!([]));
 }
 
+/// A Qwen3-MoE GGUF (tests/fixtures/gen_gguf_types.py: llama.cpp's tensor list, 8 experts of
+/// 256, 2 used, two layers) read as the qwen3_moe family: 4,068,864 parameters, the file's
+/// elements and PyTorch's for Qwen3MoeForCausalLM of the same dims on the meta device
+/// (transformers 5.24); the KV cache 2 layers × 4096 cells × 2 × 2 heads × 64 × 2 B.
+#[test]
+fn gguf_qwen3moe_is_its_family() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-qwen3moe.header.gguf"
+    );
+    let (out, _) = llama_cpp_weights(fixture);
+    assert_eq!(out["model_type"], "qwen3_moe");
+    assert_eq!(out["params"], 4_068_864);
+    assert_eq!(out["llama_cpp"]["gpu_kv_cache"], 2 * 4096 * 2 * 2 * 64 * 2);
+    assert_eq!(out["notes"], serde_json::json!([]));
+}
+
 /// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Phi-3 as
 /// llama.cpp lays it out, fused QKV, written by gguf-py): its weights are the tensor list's
 /// 1,558,528 B (gguf-py's sizes), placed as llama.cpp places them; its KV cache that of a
