@@ -375,13 +375,14 @@ impl Gguf {
             "llama" => ("llama", "LlamaForCausalLM", false),
             "qwen2" => ("qwen2", "Qwen2ForCausalLM", false),
             "qwen3" => ("qwen3", "Qwen3ForCausalLM", false),
+            "gemma2" => ("gemma2", "Gemma2ForCausalLM", false),
             "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
             "qwen3moe" => ("qwen3_moe", "Qwen3MoeForCausalLM", false),
             _ => ("llama", "LlamaForCausalLM", true),
         };
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
             return Err(format!(
-                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe and gemma3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
+                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2 and gemma3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
                 clip(arch)
             ));
         }
@@ -389,7 +390,7 @@ impl Gguf {
             self.int(&format!("{arch}.{key}")).ok_or_else(|| {
                 if stand_in {
                     format!(
-                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe and gemma3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
+                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2 and gemma3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
                         clip(arch)
                     )
                 } else {
@@ -436,8 +437,8 @@ impl Gguf {
             "hidden_act": "silu",
             "tie_word_embeddings": tied,
         });
-        if arch == "gemma3" {
-            self.gemma3(&mut config, layers);
+        if arch == "gemma2" || arch == "gemma3" {
+            self.gemma(arch, &mut config, layers);
         }
         if arch == "qwen3moe" {
             self.qwen3moe(&mut config, ffn)?;
@@ -486,18 +487,25 @@ impl Gguf {
         Ok(())
     }
 
-    /// Gemma 3's keys as llama.cpp reads them (`src/models/gemma3.cpp`, `load_arch_hparams`):
-    /// a sliding window when `gemma3.attention.sliding_window` is set, its layers by
-    /// `gemma3.attention.sliding_window_pattern` — a per-layer list, or every layer but each
-    /// `n`-th (default 6; `llama_hparams::set_swa_pattern`) — else every layer full; GELU (tanh)
+    /// Gemma 2's and 3's keys as llama.cpp reads them (`src/models/gemma2.cpp`, `gemma3.cpp`,
+    /// `load_arch_hparams`): Gemma 2 always slides, over `attention.sliding_window` (default
+    /// 4096), every other layer, its scores soft-capped (`attn_logit_softcapping`, default 50 as
+    /// transformers'); Gemma 3 slides when `attention.sliding_window` is set, five layers of six;
+    /// `attention.sliding_window_pattern` — a per-layer list, or `n` — overrides the pattern
+    /// (`llama_hparams::set_swa_pattern`: layer `i` slides when `i % n < n − 1`); GELU (tanh)
     /// MLPs.
-    fn gemma3(&self, config: &mut serde_json::Value, layers: u64) {
-        let window = self
-            .int("gemma3.attention.sliding_window")
-            .filter(|&w| w > 0);
+    fn gemma(&self, arch: &str, config: &mut serde_json::Value, layers: u64) {
+        let gemma2 = arch == "gemma2";
+        let key = |k: &str| format!("{arch}.{k}");
+        let window = match self.int(&key("attention.sliding_window")) {
+            Some(w) if w > 0 => Some(w),
+            _ if gemma2 => Some(4096),
+            _ => None,
+        };
+        let default = if gemma2 { 2 } else { 6 };
         let sliding: Vec<bool> = match (
             window,
-            self.metadata.get("gemma3.attention.sliding_window_pattern"),
+            self.metadata.get(&key("attention.sliding_window_pattern")),
         ) {
             (None, _) => vec![false; layers as usize],
             (Some(_), Some(Value::Array(n, flags)))
@@ -507,10 +515,10 @@ impl Gguf {
             }
             (Some(_), pattern) => {
                 let n = match pattern {
-                    Some(Value::Int(n)) if *n > 0 => u64::try_from(*n).unwrap_or(6),
-                    _ => 6,
+                    Some(Value::Int(n)) if *n > 0 => u64::try_from(*n).unwrap_or(default),
+                    _ => default,
                 };
-                (0..layers).map(|i| (i + 1) % n != 0).collect()
+                (0..layers).map(|i| i % n < n - 1).collect()
             }
         };
         let types: Vec<&str> = sliding
@@ -526,6 +534,12 @@ impl Gguf {
         config["layer_types"] = serde_json::json!(types);
         config["sliding_window"] = serde_json::json!(window);
         config["hidden_activation"] = serde_json::json!("gelu_pytorch_tanh");
+        if gemma2 {
+            config["attn_logit_softcapping"] =
+                serde_json::json!(self.float(&key("attn_logit_softcapping")).unwrap_or(50.0));
+            config["final_logit_softcapping"] =
+                serde_json::json!(self.float(&key("final_logit_softcapping")).unwrap_or(30.0));
+        }
         if let Some(o) = config.as_object_mut() {
             o.remove("hidden_act");
         }

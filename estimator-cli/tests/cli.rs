@@ -1249,6 +1249,24 @@ fn gguf_gemma3_is_its_family() {
     assert_eq!(out["notes"], serde_json::json!([]));
 }
 
+/// A Gemma 2 GGUF (tests/fixtures/gen_gguf_types.py: llama.cpp's tensor list, window 256, four
+/// layers) read as the gemma2 family: 3,412,224 parameters, the file's elements and PyTorch's
+/// for Gemma2ForCausalLM of the same dims on the meta device (transformers 5.24: even layers
+/// sliding, as llama.cpp's pattern of 2); the KV cache 512 B per cell and layer × (2 full
+/// layers × 4096 + 2 sliding × `pad(min(4096, 256 + 512), 256)` = 768 cells).
+#[test]
+fn gguf_gemma2_is_its_family() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-gemma2.header.gguf"
+    );
+    let (out, _) = llama_cpp_weights(fixture);
+    assert_eq!(out["model_type"], "gemma2");
+    assert_eq!(out["params"], 3_412_224);
+    assert_eq!(out["llama_cpp"]["gpu_kv_cache"], 512 * (2 * 4096 + 2 * 768));
+    assert_eq!(out["notes"], serde_json::json!([]));
+}
+
 /// A Qwen3-MoE GGUF (tests/fixtures/gen_gguf_types.py: llama.cpp's tensor list, 8 experts of
 /// 256, 2 used, two layers) read as the qwen3_moe family: 4,068,864 parameters, the file's
 /// elements and PyTorch's for Qwen3MoeForCausalLM of the same dims on the meta device
