@@ -376,13 +376,14 @@ impl Gguf {
             "qwen2" => ("qwen2", "Qwen2ForCausalLM", false),
             "qwen3" => ("qwen3", "Qwen3ForCausalLM", false),
             "gemma2" => ("gemma2", "Gemma2ForCausalLM", false),
+            "phi3" => ("phi3", "Phi3ForCausalLM", false),
             "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
             "qwen3moe" => ("qwen3_moe", "Qwen3MoeForCausalLM", false),
             _ => ("llama", "LlamaForCausalLM", true),
         };
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
             return Err(format!(
-                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2 and gemma3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
+                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2, gemma3 and phi3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
                 clip(arch)
             ));
         }
@@ -390,7 +391,7 @@ impl Gguf {
             self.int(&format!("{arch}.{key}")).ok_or_else(|| {
                 if stand_in {
                     format!(
-                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2 and gemma3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
+                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2, gemma3 and phi3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
                         clip(arch)
                     )
                 } else {
@@ -442,6 +443,11 @@ impl Gguf {
         }
         if arch == "qwen3moe" {
             self.qwen3moe(&mut config, ffn)?;
+        }
+        if arch == "phi3" {
+            // `src/models/phi3.cpp`: llama.cpp disables Phi-3's sliding window ("Phi SWA is
+            // currently disabled"), so every layer caches every cell
+            config["sliding_window"] = serde_json::Value::Null;
         }
         if !stand_in {
             return Ok((config.to_string(), None));

@@ -1284,23 +1284,22 @@ fn gguf_qwen3moe_is_its_family() {
     assert_eq!(out["notes"], serde_json::json!([]));
 }
 
-/// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Phi-3 as
-/// llama.cpp lays it out, fused QKV, written by gguf-py): its weights are the tensor list's
-/// 1,558,528 B (gguf-py's sizes), placed as llama.cpp places them; its KV cache that of a
-/// Llama stand-in of the header's dims — 2 blocks × 2 (K, V) × 4 heads × 64 × 2 B (f16) ×
-/// 4,096 cells = 8 MiB, which is llama.cpp's for full attention — with a note that the
-/// header's sliding window makes it an upper bound; training it is refused.
+/// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Cohere2 as
+/// llama.cpp lays it out, written by gguf-py): its weights are the tensor list's 2,289,664 B
+/// (gguf-py's sizes) and the tied head's second copy of the Q8_0 embeddings (256 × 1024 / 32 ×
+/// 34 = 278,528 B), placed as llama.cpp places them; its KV cache that of a Llama stand-in of
+/// the header's dims — 4 blocks × 2 (K, V) × 2 heads × 64 × 2 B (f16) × 4,096 cells = 8 MiB —
+/// with a note that the header's sliding window makes it an upper bound; training it is refused.
 #[test]
 fn gguf_unmapped_architectures() {
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/tiny-phi3.header.gguf"
+        "/../tests/fixtures/tiny-cohere2.header.gguf"
     );
     let (out, weights) = llama_cpp_weights(fixture);
-    let p = &out["llama_cpp"];
-    assert_eq!(weights, 1_558_528);
-    assert_eq!(p["gpu_kv_cache"], 2 * 2 * 4 * 64 * 2 * 4096);
-    assert_eq!(out["model_type"], "phi3");
+    assert_eq!(weights, 2_289_664 + 278_528);
+    assert_eq!(out["llama_cpp"]["gpu_kv_cache"], 4 * 2 * 2 * 64 * 2 * 4096);
+    assert_eq!(out["model_type"], "cohere2");
     let notes = out["notes"].to_string();
     assert!(
         notes.contains("not a family") && notes.contains("upper bound"),
@@ -1311,6 +1310,25 @@ fn gguf_unmapped_architectures() {
         &["estimate", "--model", fixture, "--mode", "infer"],
         "--engine llama.cpp",
     );
+}
+
+/// A Phi-3 GGUF (fused QKV and gate-up, a sliding-window key) read as the phi3 family: its
+/// 2,229,504 elements are PyTorch's count for Phi3ForCausalLM of the same dims on the meta
+/// device (transformers 5.24), its weights the tensor list's 1,558,528 B, and its KV cache full
+/// in every layer — 2 × 2 × 4 heads × 64 × 2 B × 4,096 cells — because llama.cpp disables
+/// Phi-3's sliding window (`src/models/phi3.cpp`).
+#[test]
+fn gguf_phi3_is_its_family() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/tiny-phi3.header.gguf"
+    );
+    let (out, weights) = llama_cpp_weights(fixture);
+    assert_eq!(out["model_type"], "phi3");
+    assert_eq!(out["params"], 2_229_504);
+    assert_eq!(weights, 1_558_528);
+    assert_eq!(out["llama_cpp"]["gpu_kv_cache"], 2 * 2 * 4 * 64 * 2 * 4096);
+    assert_eq!(out["notes"], serde_json::json!([]));
 }
 
 /// A batch or sequence sweep plots Hugging Face's loop at each size, not an engine's memory:
