@@ -1226,62 +1226,54 @@ fn llama_cpp_weights(gguf: &str) -> (serde_json::Value, u64) {
     (out, weights)
 }
 
-/// A Gemma 3 GGUF (tests/fixtures/gen_gguf_types.py: llama.cpp's tensor list for the
-/// architecture, sliding window 512, six layers) read as the gemma3_text family: its count is
-/// the file's 4,987,904 elements exactly, PyTorch's for Gemma3ForCausalLM of the same dims on
-/// the meta device (transformers 5.24, layer_types five sliding then one full), every sixth
-/// layer full (llama.cpp's default pattern, transformers' too), so the KV cache at 4096 cells
-/// and n_ubatch 512 is 2 (K, V) × 2 heads × 64 × 2 B per cell and layer × (4096 + 5 × 1024):
-/// the full layer's cells and the five sliding layers' `pad(min(4096, 512 + 512), 256)`.
+/// GGUF architectures read as their families (tests/fixtures/gen_gguf_types.py: each tiny
+/// file llama.cpp's tensor list for the architecture, written by gguf-py, header only). Each
+/// count is the file's elements and PyTorch's for the family's class of the same dims on the
+/// meta device (transformers 5.24); each KV cache is llama.cpp's at 4096 cells, n_ubatch 512,
+/// f16 (2 B), sliding layers holding `pad(min(4096, window + 512), 256)` cells
+/// (`src/llama-kv-cache-iswa.cpp`):
+/// - Gemma 3, six layers, window 512, every sixth layer full (llama.cpp's pattern and
+///   transformers' layer_types agree): 4,987,904; 2 (K, V) × 2 heads × 64 × 2 B × (4096 +
+///   5 × 1024);
+/// - Gemma 2, four layers, window 256, even layers sliding (llama.cpp's pattern of 2): 3,412,224;
+///   512 B × (2 × 4096 + 2 × 768);
+/// - Qwen3-MoE, two layers of 8 experts of 256 (2 used): 4,068,864; 2 × 4096 × 2 × 2 × 64 × 2 B;
+/// - Phi-3, fused QKV and gate-up, two layers, its sliding window ignored by llama.cpp
+///   (`src/models/phi3.cpp`: "Phi SWA is currently disabled"): 2,229,504 and 1,558,528 B of
+///   weights (gguf-py's sizes); every layer full, 2 × 2 × 4 heads × 64 × 2 B × 4096.
 #[test]
-fn gguf_gemma3_is_its_family() {
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/tiny-gemma3.header.gguf"
-    );
-    let (out, _) = llama_cpp_weights(fixture);
-    assert_eq!(out["model_type"], "gemma3_text");
-    assert_eq!(out["params"], 4_987_904);
-    assert_eq!(
-        out["llama_cpp"]["gpu_kv_cache"],
-        2 * 2 * 64 * 2 * (4096 + 5 * 1024)
-    );
-    assert_eq!(out["notes"], serde_json::json!([]));
-}
-
-/// A Gemma 2 GGUF (tests/fixtures/gen_gguf_types.py: llama.cpp's tensor list, window 256, four
-/// layers) read as the gemma2 family: 3,412,224 parameters, the file's elements and PyTorch's
-/// for Gemma2ForCausalLM of the same dims on the meta device (transformers 5.24: even layers
-/// sliding, as llama.cpp's pattern of 2); the KV cache 512 B per cell and layer × (2 full
-/// layers × 4096 + 2 sliding × `pad(min(4096, 256 + 512), 256)` = 768 cells).
-#[test]
-fn gguf_gemma2_is_its_family() {
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/tiny-gemma2.header.gguf"
-    );
-    let (out, _) = llama_cpp_weights(fixture);
-    assert_eq!(out["model_type"], "gemma2");
-    assert_eq!(out["params"], 3_412_224);
-    assert_eq!(out["llama_cpp"]["gpu_kv_cache"], 512 * (2 * 4096 + 2 * 768));
-    assert_eq!(out["notes"], serde_json::json!([]));
-}
-
-/// A Qwen3-MoE GGUF (tests/fixtures/gen_gguf_types.py: llama.cpp's tensor list, 8 experts of
-/// 256, 2 used, two layers) read as the qwen3_moe family: 4,068,864 parameters, the file's
-/// elements and PyTorch's for Qwen3MoeForCausalLM of the same dims on the meta device
-/// (transformers 5.24); the KV cache 2 layers × 4096 cells × 2 × 2 heads × 64 × 2 B.
-#[test]
-fn gguf_qwen3moe_is_its_family() {
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/tiny-qwen3moe.header.gguf"
-    );
-    let (out, _) = llama_cpp_weights(fixture);
-    assert_eq!(out["model_type"], "qwen3_moe");
-    assert_eq!(out["params"], 4_068_864);
-    assert_eq!(out["llama_cpp"]["gpu_kv_cache"], 2 * 4096 * 2 * 2 * 64 * 2);
-    assert_eq!(out["notes"], serde_json::json!([]));
+fn gguf_architectures_are_their_families() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
+    for (file, family, params, kv) in [
+        (
+            "tiny-gemma3",
+            "gemma3_text",
+            4_987_904,
+            2 * 2 * 64 * 2 * (4096 + 5 * 1024),
+        ),
+        (
+            "tiny-gemma2",
+            "gemma2",
+            3_412_224,
+            512 * (2 * 4096 + 2 * 768),
+        ),
+        (
+            "tiny-qwen3moe",
+            "qwen3_moe",
+            4_068_864,
+            2 * 4096 * 2 * 2 * 64 * 2,
+        ),
+        ("tiny-phi3", "phi3", 2_229_504, 2 * 2 * 4 * 64 * 2 * 4096),
+    ] {
+        let (out, weights) = llama_cpp_weights(&format!("{dir}/{file}.header.gguf"));
+        assert_eq!(out["model_type"], family, "{file}");
+        assert_eq!(out["params"], params, "{file}");
+        assert_eq!(out["llama_cpp"]["gpu_kv_cache"], kv, "{file}");
+        assert_eq!(out["notes"], serde_json::json!([]), "{file}");
+        if file == "tiny-phi3" {
+            assert_eq!(weights, 1_558_528);
+        }
+    }
 }
 
 /// A GGUF architecture mapped to no family (tests/fixtures/gen_gguf_types.py: a tiny Cohere2 as
@@ -1310,25 +1302,6 @@ fn gguf_unmapped_architectures() {
         &["estimate", "--model", fixture, "--mode", "infer"],
         "--engine llama.cpp",
     );
-}
-
-/// A Phi-3 GGUF (fused QKV and gate-up, a sliding-window key) read as the phi3 family: its
-/// 2,229,504 elements are PyTorch's count for Phi3ForCausalLM of the same dims on the meta
-/// device (transformers 5.24), its weights the tensor list's 1,558,528 B, and its KV cache full
-/// in every layer — 2 × 2 × 4 heads × 64 × 2 B × 4,096 cells — because llama.cpp disables
-/// Phi-3's sliding window (`src/models/phi3.cpp`).
-#[test]
-fn gguf_phi3_is_its_family() {
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/tiny-phi3.header.gguf"
-    );
-    let (out, weights) = llama_cpp_weights(fixture);
-    assert_eq!(out["model_type"], "phi3");
-    assert_eq!(out["params"], 2_229_504);
-    assert_eq!(weights, 1_558_528);
-    assert_eq!(out["llama_cpp"]["gpu_kv_cache"], 2 * 2 * 4 * 64 * 2 * 4096);
-    assert_eq!(out["notes"], serde_json::json!([]));
 }
 
 /// A batch or sequence sweep plots Hugging Face's loop at each size, not an engine's memory:
