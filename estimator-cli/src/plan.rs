@@ -1178,11 +1178,47 @@ fn vllm_of(
     ))
 }
 
-/// SGLang 0.5.23's state of one state-space layer per request on one GPU of `tp`
-/// (`configs/mamba_utils.py`, `Mamba2StateShape.create` and `create_full_rank`): conv
-/// `(conv_dim/tp, k − 1)` in bf16 (`conv_dim` = `I`, Mamba-2's `I + 2·G'·N`), the SSM state
-/// `(I/tp, 1, N)` (Mamba-2's `(H/tp, P, N)`) in fp32 (`mamba2_state_dtype`'s defaults); it serves
-/// Mamba and Mamba-2 (`models/mamba.py`, `mamba2.py`), not Jamba or Bamba. `(layers, bytes)`.
+/// One mixer's state per request on one GPU of `tp`, as vLLM 0.33 and SGLang 0.5.23 both
+/// shape it (vLLM's `model_executor/layers/mamba/mamba_utils.py`, SGLang's
+/// `configs/mamba_utils.py`): a conv state of `(k − 1)` rows of `conv_dim / tp` (`I` for
+/// Mamba-1, `I + 2·G'·N` for Mamba-2, `G'` = `tp` when it does not divide the groups) in
+/// `conv_bytes`, and an SSM state of `I/tp · N` (Mamba-2: `H/tp · P · N`) in `ssm_bytes`.
+/// Both engines assert the divisions; `engine` names the one refusing a degree that does not
+/// divide.
+fn mamba_state(
+    m: &estimator::config::Ssm,
+    tp: u64,
+    (conv_bytes, ssm_bytes): (u64, u64),
+    engine: &str,
+) -> Result<u64, CliError> {
+    let divides = |n: u64| n.is_multiple_of(tp);
+    let groups = if m.heads == 0 || divides(m.groups) {
+        m.groups
+    } else if tp > m.groups {
+        tp
+    } else {
+        0
+    };
+    let (conv_dim, ssm) = if m.heads == 0 {
+        (m.inner, m.inner / tp * m.state)
+    } else {
+        (
+            m.inner + 2 * groups * m.state,
+            m.heads / tp * m.head_dim * m.state,
+        )
+    };
+    if (m.heads > 0 && (groups == 0 || !divides(m.heads))) || !divides(conv_dim) {
+        return Err(CliError::new(format!(
+            "{engine} splits the mixer's {conv_dim} conv channels (and Mamba-2's {} heads, {} groups) over tensor parallel {tp}, which does not divide them; use a degree that does",
+            m.heads, m.groups
+        )));
+    }
+    Ok(m.conv.saturating_sub(1) * (conv_dim / tp) * conv_bytes + ssm * ssm_bytes)
+}
+
+/// SGLang 0.5.23's state of one state-space layer per request ([`mamba_state`], conv in bf16,
+/// the SSM state in fp32: `mamba2_state_dtype`'s defaults); it serves Mamba and Mamba-2
+/// (`models/mamba.py`, `mamba2.py`), not Jamba or Bamba. `(layers, bytes)`.
 fn sglang_mamba(
     c: &ModelConfig,
     tp: u64,
@@ -1197,34 +1233,7 @@ fn sglang_mamba(
             c.model_type.name()
         )));
     }
-    let divides = |n: u64| n.is_multiple_of(tp);
-    let (conv_width, ssm) = if m.heads == 0 {
-        (m.inner, m.inner / tp * m.state)
-    } else {
-        let groups = if divides(m.groups) {
-            m.groups
-        } else if tp > m.groups {
-            tp
-        } else {
-            0
-        };
-        if groups == 0 || !divides(m.heads) {
-            return Err(CliError::new(format!(
-                "SGLang splits Mamba-2's {} heads and {} groups over tensor parallel {tp}, which does not divide them; use a degree that does",
-                m.heads, m.groups
-            )));
-        }
-        (
-            m.inner + 2 * groups * m.state,
-            m.heads / tp * m.head_dim * m.state,
-        )
-    };
-    if !divides(conv_width) {
-        return Err(CliError::new(format!(
-            "SGLang splits the mixer's {conv_width} channels over tensor parallel {tp}, which does not divide them; use a degree that does"
-        )));
-    }
-    let state = conv_width / tp * m.conv.saturating_sub(1) * 2 + ssm * 4;
+    let state = mamba_state(&m, tp, (2, 4), "SGLang")?;
     assumed.push(
         "Mamba states: conv bf16, SSM fp32 (SGLang's defaults), mamba_full_memory_ratio 0.9, three state slots a request (radix cache on)"
             .to_owned(),
@@ -1232,12 +1241,9 @@ fn sglang_mamba(
     Ok(Some((c.num_layers, state)))
 }
 
-/// vLLM 0.33's state of one state-space layer per request on one GPU of `tp`
-/// (`model_executor/layers/mamba/mamba_utils.py`, `mamba1_state_shape`, `mamba2_state_shape`):
-/// Mamba-1 keeps conv `(k − 1, I/tp)` and SSM `(I/tp, N)`, Mamba-2 conv `(k − 1, (I + 2·G'·N)/tp)`
-/// (`G'` = `tp` when it does not divide the groups) and SSM `(H/tp, P, N)`, both in the model
-/// dtype (`mamba_cache_dtype` and `mamba_ssm_cache_dtype` "auto"); `(layers, bytes, Mamba-2's
-/// prefill checkpoint block)`. `None` without state-space layers.
+/// vLLM 0.33's state of one state-space layer per request ([`mamba_state`], both states in
+/// the model dtype: `mamba_cache_dtype` and `mamba_ssm_cache_dtype` "auto"); `(layers, bytes,
+/// Mamba-2's prefill checkpoint block)`. `None` without state-space layers.
 fn vllm_mamba(
     c: &ModelConfig,
     tp: u64,
@@ -1253,32 +1259,8 @@ fn vllm_mamba(
         ));
     }
     let b = if matches!(weights, DType::F32) { 4 } else { 2 };
-    let divides = |n: u64| n.is_multiple_of(tp);
-    let (conv_width, ssm, checkpoint) = if m.heads == 0 {
-        (m.inner, m.inner / tp * m.state, 0)
-    } else {
-        let groups = if divides(m.groups) {
-            m.groups
-        } else if tp > m.groups {
-            tp
-        } else {
-            0
-        };
-        let width = m.inner + 2 * groups * m.state;
-        if groups == 0 || !divides(width) || !divides(m.heads) {
-            return Err(CliError::new(format!(
-                "vLLM splits Mamba-2's {} heads and {} groups over tensor parallel {tp}, which does not divide them; use a degree that does",
-                m.heads, m.groups
-            )));
-        }
-        (width, m.heads / tp * m.head_dim * m.state, 1)
-    };
-    if !divides(conv_width) {
-        return Err(CliError::new(format!(
-            "vLLM splits the mixer's {conv_width} channels over tensor parallel {tp}, which does not divide them; use a degree that does"
-        )));
-    }
-    let state = (m.conv.saturating_sub(1) * (conv_width / tp) + ssm) * b;
+    let state = mamba_state(&m, tp, (b, b), "vLLM")?;
+    let checkpoint = u64::from(m.heads > 0);
     let layers = c.num_layers.saturating_sub(m.attention_layers);
     assumed.push(if m.attention_layers > 0 {
         "Mamba states in the model dtype (mamba_cache_dtype auto), prefix caching on for a hybrid (mamba_cache_mode align)".to_owned()
