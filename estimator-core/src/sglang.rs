@@ -338,6 +338,27 @@ impl Sglang {
         (permille, half << 19)
     }
 
+    /// One pool of `budget` bytes in cells of `cell` bytes: whole pages of tokens, at most
+    /// `cap`, and the bytes allocated with the padding page (`(tokens, bytes)`).
+    const fn one_pool(
+        &self,
+        budget: u128,
+        cell: u64,
+        cap: u128,
+    ) -> Result<(u128, u128), EstimateError> {
+        let page = self.page_size as u128;
+        let mut tokens = budget / cell as u128 / page * page;
+        if cap < tokens {
+            tokens = cap;
+        }
+        let kv = if tokens > 0 {
+            tri!(mul(tokens + page, cell as u128))
+        } else {
+            0
+        };
+        Ok((tokens, kv))
+    }
+
     /// The split sliding-window pool of `budget` bytes at `swa_full_tokens_ratio` `r`
     /// thousandths, the full pool capped at `cap` tokens: `(bytes a token over every layer,
     /// full tokens, sliding tokens, bytes allocated, whether both pools exist)`
@@ -370,15 +391,7 @@ impl Sglang {
             if swa == 0 {
                 return Err(EstimateError::EngineNotModeled);
             }
-            let mut tokens = budget / swa_u / page * page;
-            if cap < tokens {
-                tokens = cap;
-            }
-            let kv = if tokens > 0 {
-                tri!(mul(tokens + page, swa_u))
-            } else {
-                0
-            };
+            let (tokens, kv) = tri!(self.one_pool(budget, swa, cap));
             return Ok((swa, tokens, tokens, kv, false));
         }
         // `int(budget // (full + ratio × swa))`, in thousandths
@@ -455,15 +468,7 @@ impl Sglang {
                 if cell == 0 {
                     return Err(EstimateError::EngineNotModeled);
                 }
-                let mut tokens = budget / cell as u128 / page * page;
-                if cap < tokens {
-                    tokens = cap;
-                }
-                let kv = if tokens > 0 {
-                    tri!(mul(tokens + page, cell as u128))
-                } else {
-                    0
-                };
+                let (tokens, kv) = tri!(self.one_pool(budget, cell, cap));
                 (cell, tokens, 0, kv, false)
             }
         };
