@@ -422,33 +422,31 @@ impl Gguf {
             }
         };
         let layers = need("block_count")?;
-        let mut config = serde_json::json!({
-            "model_type": model_type,
-            "architectures": [class],
-            "hidden_size": embd,
-            "intermediate_size": ffn,
-            "num_hidden_layers": layers,
-            "num_attention_heads": heads,
-            "num_key_value_heads": kv,
-            "head_dim": head_dim,
-            "vocab_size": vocab,
-            "max_position_embeddings": need("context_length")?,
-            "rms_norm_eps": self.float(&format!("{arch}.attention.layer_norm_rms_epsilon")).unwrap_or(1e-6),
-            "rope_theta": self.float(&format!("{arch}.rope.freq_base")).unwrap_or(10000.0),
-            "hidden_act": "silu",
-            "tie_word_embeddings": tied,
-        });
-        if arch == "gemma2" || arch == "gemma3" {
-            self.gemma(arch, &mut config, layers);
-        }
-        if arch == "qwen3moe" {
-            self.qwen3moe(&mut config, ffn)?;
-        }
-        if arch == "phi3" {
-            // `src/models/phi3.cpp`: llama.cpp disables Phi-3's sliding window ("Phi SWA is
-            // currently disabled"), so every layer caches every cell
-            config["sliding_window"] = serde_json::Value::Null;
-        }
+        let mut config = crate::model::decoder_json(
+            model_type,
+            &crate::model::Dims {
+                hidden: embd,
+                ffn,
+                layers,
+                heads,
+                kv,
+                head_dim,
+                vocab,
+                positions: need("context_length")?,
+                tied,
+            },
+        );
+        config["architectures"] = serde_json::json!([class]);
+        config["rms_norm_eps"] = serde_json::json!(
+            self.float(&format!("{arch}.attention.layer_norm_rms_epsilon"))
+                .unwrap_or(1e-6)
+        );
+        config["rope_theta"] = serde_json::json!(
+            self.float(&format!("{arch}.rope.freq_base"))
+                .unwrap_or(10000.0)
+        );
+        config["hidden_act"] = serde_json::json!("silu");
+        self.family_keys(arch, &mut config, (layers, ffn))?;
         if !stand_in {
             return Ok((config.to_string(), None));
         }
@@ -469,6 +467,27 @@ impl Gguf {
             "embedding_length {embd}, feed_forward_length {ffn}, {layers} blocks, {heads} heads, {kv} KV heads of {head_dim}, vocab {vocab} from the header{absent}"
         );
         Ok((config.to_string(), Some((clip(arch), read))))
+    }
+
+    /// The keys a mapped family reads beyond the decoder's dimensions.
+    fn family_keys(
+        &self,
+        arch: &str,
+        config: &mut serde_json::Value,
+        (layers, ffn): (u64, u64),
+    ) -> Result<(), String> {
+        if arch == "gemma2" || arch == "gemma3" {
+            self.gemma(arch, config, layers);
+        }
+        if arch == "qwen3moe" {
+            self.qwen3moe(config, ffn)?;
+        }
+        if arch == "phi3" {
+            // `src/models/phi3.cpp`: llama.cpp disables Phi-3's sliding window ("Phi SWA is
+            // currently disabled"), so every layer caches every cell
+            config["sliding_window"] = serde_json::Value::Null;
+        }
+        Ok(())
     }
 
     /// Qwen3-MoE's keys as llama.cpp reads them (`src/models/qwen3moe.cpp`): every layer a

@@ -147,6 +147,36 @@ pub(crate) struct Generic {
     pub(crate) elements: u64,
 }
 
+/// A decoder's dimensions, as a Hugging Face config names them.
+pub(crate) struct Dims {
+    pub(crate) hidden: u64,
+    pub(crate) ffn: u64,
+    pub(crate) layers: u64,
+    pub(crate) heads: u64,
+    pub(crate) kv: u64,
+    pub(crate) head_dim: u64,
+    pub(crate) vocab: u64,
+    pub(crate) positions: u64,
+    pub(crate) tied: bool,
+}
+
+/// The `config.json` of a `model_type` decoder of `d`'s dimensions (the family's defaults for
+/// the rest): the stand-in of an undescribed architecture, and a GGUF header's family.
+pub(crate) fn decoder_json(model_type: &str, d: &Dims) -> serde_json::Value {
+    serde_json::json!({
+        "model_type": model_type,
+        "hidden_size": d.hidden,
+        "intermediate_size": d.ffn,
+        "num_hidden_layers": d.layers,
+        "num_attention_heads": d.heads,
+        "num_key_value_heads": d.kv,
+        "head_dim": d.head_dim,
+        "vocab_size": d.vocab,
+        "max_position_embeddings": d.positions,
+        "tie_word_embeddings": d.tied,
+    })
+}
+
 /// The generic dims every transformers decoder config carries, as a Llama `config.json` that
 /// stands in for an architecture no family describes, when `text`'s `model_type` is one (and
 /// `None` when it is a family's, or absent: the family reader's errors say more). The dims are
@@ -212,18 +242,20 @@ fn stand_in(text: &str) -> Result<Option<(String, String, String)>, String> {
         guessed.push("max_position_embeddings absent, so Llama's 2048");
         2048
     });
-    let json = serde_json::json!({
-        "model_type": "llama",
-        "hidden_size": hidden,
-        "intermediate_size": ffn,
-        "num_hidden_layers": layers,
-        "num_attention_heads": heads,
-        "num_key_value_heads": kv,
-        "head_dim": head_dim,
-        "vocab_size": vocab,
-        "max_position_embeddings": positions,
-        "tie_word_embeddings": false,
-    });
+    let json = decoder_json(
+        "llama",
+        &Dims {
+            hidden,
+            ffn,
+            layers,
+            heads,
+            kv,
+            head_dim,
+            vocab,
+            positions,
+            tied: false,
+        },
+    );
     if int("sliding_window").is_some() || sliding {
         guessed.push(
             "a sliding window, which the stand-in caches whole: its KV cache is an upper bound",
