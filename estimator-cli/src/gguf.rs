@@ -15,6 +15,16 @@ use estimator::config::clip;
 
 use crate::CliError;
 
+/// The GGUF architectures read as their families (the others through a Llama stand-in).
+const MAPPED: &str = "llama, qwen2, qwen3, qwen3moe, gemma2, gemma3 and phi3";
+
+/// The start of an error for an architecture not in [`MAPPED`].
+fn unmapped(arch: &str) -> String {
+    format!(
+        "GGUF architecture `{}` is not mapped to a family ({MAPPED} are)",
+        clip(arch)
+    )
+}
 /// The most of a file read: the header (tokenizer vocabularies and merges run to tens of
 /// MiB); the tensor data after it is never read.
 const MAX_HEADER_BYTES: u64 = 256 << 20;
@@ -383,22 +393,11 @@ impl Gguf {
         };
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
             return Err(format!(
-                "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2, gemma3 and phi3 are), and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced",
-                clip(arch)
+                "{}, and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced; give its Hugging Face config instead (--config or --model DIR)",
+                unmapped(arch)
             ));
         }
-        let need = |key: &str| {
-            self.int(&format!("{arch}.{key}")).ok_or_else(|| {
-                if stand_in {
-                    format!(
-                        "GGUF architecture `{}` is not mapped to a family (llama, qwen2, qwen3, qwen3moe, gemma2, gemma3 and phi3 are), and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from",
-                        clip(arch)
-                    )
-                } else {
-                    format!("the header has no `{arch}.{key}` (or it differs by layer)")
-                }
-            })
-        };
+        let need = |key: &str| self.need(arch, key, stand_in);
         let embd = need("embedding_length")?;
         let heads = need("attention.head_count")?;
         let kv = self
@@ -469,6 +468,22 @@ impl Gguf {
         Ok((config.to_string(), Some((clip(arch), read))))
     }
 
+    /// The integer `{arch}.{key}`, or an error that says what to do without it.
+    fn need(&self, arch: &str, key: &str, stand_in: bool) -> Result<u64, String> {
+        self.int(&format!("{arch}.{key}")).ok_or_else(|| {
+            if stand_in {
+                format!(
+                    "{}, and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from; give its Hugging Face config instead",
+                    unmapped(arch)
+                )
+            } else {
+                format!(
+                    "the header has no `{arch}.{key}` (or it differs by layer); convert the model again with llama.cpp's convert_hf_to_gguf.py"
+                )
+            }
+        })
+    }
+
     /// The keys a mapped family reads beyond the decoder's dimensions.
     fn family_keys(
         &self,
@@ -497,7 +512,11 @@ impl Gguf {
         let need = |key: &str| {
             self.int(&format!("qwen3moe.{key}"))
                 .filter(|&v| v > 0)
-                .ok_or_else(|| format!("the header has no `qwen3moe.{key}`"))
+                .ok_or_else(|| {
+                    format!(
+                        "the header has no `qwen3moe.{key}`; not a llama.cpp conversion of a Qwen3-MoE model: convert it again with convert_hf_to_gguf.py"
+                    )
+                })
         };
         let used = need("expert_used_count")?;
         config["num_experts"] = serde_json::json!(need("expert_count")?);

@@ -283,9 +283,6 @@ pub(crate) fn resolve(text: &str) -> Result<Resolved, CliError> {
             weights.push(header);
         }
     }
-    if let Some(h) = hub {
-        h.done();
-    }
     Ok(Resolved {
         config: count_alone.config,
         weights,
@@ -631,9 +628,11 @@ impl<'a> Hub<'a> {
         std::fs::copy(&blob, &link).map(drop).map_err(io)?;
         Ok(())
     }
+}
 
-    /// The progress line's end: what was fetched.
-    fn done(&self) {
+/// The progress lines' end, however the resolution ends: what was fetched.
+impl Drop for Hub<'_> {
+    fn drop(&mut self) {
         if self.fetched > 0 {
             eprintln!(
                 "estimator: fetched {} bytes into {}",
