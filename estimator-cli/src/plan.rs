@@ -1270,6 +1270,21 @@ fn vllm_mamba(
     Ok(Some((layers, state, checkpoint)))
 }
 
+/// Whether `engine` is `wanted`; an error (`refusal`) when it is not and that engine's knobs
+/// were given.
+fn engine_chosen(
+    engine: EngineArg,
+    wanted: EngineArg,
+    knobs: bool,
+    refusal: &str,
+) -> Result<bool, CliError> {
+    match (engine == wanted, knobs) {
+        (true, _) => Ok(true),
+        (false, true) => Err(CliError::new(refusal)),
+        (false, false) => Ok(false),
+    }
+}
+
 /// SGLang's startup for `--engine sglang` (on `--gpu`), with its knobs or their defaults
 /// written down under `assumed:`; nothing for the other engines.
 fn sglang_of(
@@ -1284,12 +1299,12 @@ fn sglang_of(
         || s.max_total_tokens.is_some()
         || s.chunked_prefill_size.is_some()
         || s.page_size.is_some();
-    if engine != EngineArg::Sglang {
-        if knobs {
-            return Err(CliError::new(
-                "SGLang's knobs (--mem-fraction-static, --max-total-tokens, --chunked-prefill-size, --page-size) apply to `--engine sglang`; add it or drop them",
-            ));
-        }
+    if !engine_chosen(
+        engine,
+        EngineArg::Sglang,
+        knobs,
+        "SGLang's knobs (--mem-fraction-static, --max-total-tokens, --chunked-prefill-size, --page-size) apply to `--engine sglang`; add it or drop them",
+    )? {
         return Ok(None);
     }
     let Some(g) = gpu else {
@@ -1377,12 +1392,12 @@ fn llama_cpp_of(
         || s.flash_attn.is_some()
         || s.cache_type_k.is_some()
         || s.cache_type_v.is_some();
-    if engine != EngineArg::LlamaCpp {
-        if knobs {
-            return Err(CliError::new(
-                "llama.cpp's knobs (--n-gpu-layers, --n-ubatch, --flash-attn, --cache-type-k, --cache-type-v) apply to `--engine llama.cpp`; add it or drop them",
-            ));
-        }
+    if !engine_chosen(
+        engine,
+        EngineArg::LlamaCpp,
+        knobs,
+        "llama.cpp's knobs (--n-gpu-layers, --n-ubatch, --flash-attn, --cache-type-k, --cache-type-v) apply to `--engine llama.cpp`; add it or drop them",
+    )? {
         return Ok(None);
     }
     if s.kv_cache.is_some() {
