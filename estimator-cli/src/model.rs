@@ -142,21 +142,31 @@ pub(crate) struct Generic {
     pub(crate) read: String,
     /// What gives the weights: "safetensors headers" or "GGUF tensor list".
     pub(crate) source: &'static str,
-    /// The stored tensors and their elements.
+    /// The stored tensors.
     pub(crate) tensors: usize,
+    /// Their elements: the count reported (packed quantized tensors count storage words).
     pub(crate) elements: u64,
 }
 
 /// A decoder's dimensions, as a Hugging Face config names them.
 pub(crate) struct Dims {
+    /// `hidden_size`.
     pub(crate) hidden: u64,
+    /// `intermediate_size`.
     pub(crate) ffn: u64,
+    /// `num_hidden_layers`.
     pub(crate) layers: u64,
+    /// `num_attention_heads`.
     pub(crate) heads: u64,
+    /// `num_key_value_heads`.
     pub(crate) kv: u64,
+    /// `head_dim`.
     pub(crate) head_dim: u64,
+    /// `vocab_size`.
     pub(crate) vocab: u64,
+    /// `max_position_embeddings`.
     pub(crate) positions: u64,
+    /// `tie_word_embeddings`.
     pub(crate) tied: bool,
 }
 
