@@ -423,8 +423,14 @@ fn quantized_weights() {
     let rest = Lm::PARAMS - matmul;
     assert_eq!(m(DType::BF16), 2 * Lm::PARAMS);
     assert_eq!(m(DType::I4), matmul / 2 + 2 * rest);
-    // NF4: 4 bits + one fp32 absmax per 64 (QLoRA)
-    assert_eq!(m(DType::NF4), matmul / 2 + matmul / 64 * 4 + 2 * rest);
+    // NF4: 4 bits + one fp32 absmax per 64 (QLoRA), and each quantized weight's 16-value fp32
+    // code book (bitsandbytes 0.50's `QuantState.code`, 64 B): 7 a layer and the head, which
+    // this struct does not mark unquantized
+    assert_eq!(Lm::COST.matmul_tensors, 32 * 7 + 1);
+    assert_eq!(
+        m(DType::NF4),
+        matmul / 2 + matmul / 64 * 4 + 2 * rest + (32 * 7 + 1) * 64
+    );
 }
 
 /// Gradient accumulation: PyTorch sums each backward's gradients into `.grad`, which stays
@@ -504,15 +510,13 @@ fn qlora_as_bitsandbytes_and_peft_store_it() {
         - 4 * (2 * 32000 * 4096 + 65 * 4096) // embeddings, head, norms in fp32
         - 4 * 8_388_608 // the adapters, fp32
         - 4 * 128; // the rotary embedding's fp32 buffers
-    // bitsandbytes' measured bytes less the per-tensor code tables and offset the estimate
-    // leaves out (1,092 B each, 245 KB in all)
-    assert_eq!(quantized + 224 * 1092, 3_341_015_936);
+    // bitsandbytes' measured bytes for the 224 quantized weights, their code books and absmax
+    // offsets (1,092 B a tensor) included
+    assert_eq!(cost.frozen_matmul_tensors, 224);
+    assert_eq!(quantized, 3_341_015_936);
     // the base model: 4,390.7 MB (1e6) measured; the QLoRA paper's "5,048 MB" for LLaMA-7B is
     // not what this stack allocates (docs/accuracy.md)
-    assert_eq!(
-        (m.weights.get() - 4 * 8_388_608 + 224 * 1092) / 100_000,
-        43906
-    );
+    assert_eq!((m.weights.get() - 4 * 8_388_608) / 100_000, 43906);
     // bitsandbytes' matmul dequantizes per call and keeps the packed weight: no bf16 copies of
     // the quantized weights under autocast, only of the fp32 head (which autograd keeps for its
     // input gradient)

@@ -203,12 +203,16 @@ fn lora_and_qlora() {
     assert_eq!(LoraDecoder::TRAINABLE, adapters);
     assert_eq!(m.gradients.get(), 2 * adapters);
     assert_eq!(m.master_weights.get(), 4 * adapters);
-    // QLoRA: frozen matmul weights in NF4 with fp32 absmax per 64
+    // QLoRA: frozen matmul weights in NF4 with fp32 absmax per 64, and a 64-byte code book
+    // per quantized tensor (bitsandbytes 0.50's `QuantState.code`: 16 fp32 values)
     let q = full.frozen_weights(DType::NF4).at(Phase::OptimizerStep);
     let frozen = LoraDecoder::COST.frozen_matmul;
+    let tensors = LoraDecoder::COST.frozen_matmul_tensors;
+    // q's and v's bases, k, o and the two MLP weights in each of the 24 blocks
+    assert_eq!(tensors, 24 * 6);
     assert_eq!(
         q.weights.get(),
-        frozen / 2 + frozen / 64 * 4 + 2 * (LoraDecoder::PARAMS - frozen)
+        frozen / 2 + frozen / 64 * 4 + 2 * (LoraDecoder::PARAMS - frozen) + tensors * 64
     );
     assert!(q.weights.get() < m.weights.get() / 2);
 }

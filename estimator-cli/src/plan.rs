@@ -925,7 +925,7 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     if s.qlora {
         t = t.frozen_weights(DType::NF4DoubleQuant);
         assumed.push(
-            "qlora: NF4 with double quantization on every Linear but the head (bitsandbytes through transformers: get_keys_to_not_convert)".to_owned(),
+            "qlora: NF4 with double quantization on every Linear but the head (bitsandbytes through transformers: get_keys_to_not_convert), 1,092 B of code books a tensor".to_owned(),
         );
     }
     let described = format!(

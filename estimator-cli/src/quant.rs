@@ -7,15 +7,16 @@
 //! MXFP4 the mixture-of-experts' stacked experts only. The rest stays in the config's dtype
 //! (16 bits).
 
-use estimator::{Cost, DType};
+use estimator::{Bytes, Cost, DType};
 use serde_json::Value;
 
 /// A quantization method and its parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Quant {
     /// bitsandbytes 4-bit: NF4 or FP4 in blocks of 64 with an fp32 absmax each, or with
-    /// double quantization a uint8 absmax and an fp32 one per 256 of those (plus 1,092 bytes of
-    /// code tables a tensor, not counted).
+    /// double quantization a uint8 absmax and an fp32 one per 256 of those, and the code books
+    /// of each tensor's `QuantState` (64 bytes, 1,092 with double quantization:
+    /// [`DType::tensor_overhead`]).
     Bnb4 { double: bool },
     /// bitsandbytes' LLM.int8: an int8 weight and an fp32 scale per output row (`SCB`, not
     /// counted: 4 bytes a row).
@@ -40,8 +41,9 @@ impl Quant {
     pub(crate) fn describe(&self) -> String {
         match *self {
             Quant::Bnb4 { double } => format!(
-                "bitsandbytes 4-bit{} on every Linear but the head",
-                if double { " with double quantization" } else { "" }
+                "bitsandbytes 4-bit{} on every Linear but the head (its code books, {} bytes a tensor, counted)",
+                if double { " with double quantization" } else { "" },
+                if double { DType::NF4DoubleQuant } else { DType::NF4 }.tensor_overhead()
             ),
             Quant::Bnb8 => "bitsandbytes LLM.int8 on every Linear but the head (its 4-byte row scales not counted)".to_owned(),
             Quant::Grouped { method, bits, group } => format!(
@@ -64,7 +66,10 @@ impl Quant {
         let rest = c.params - converted;
         let n = u128::from(converted);
         // bitsandbytes' formats and a byte a weight are the library's dtypes
-        let dtype = |d: DType| u128::from(d.bytes_for(converted).get());
+        let dtype = |d: DType| {
+            let bytes = d.checked_bytes_for_tensors(converted, c.matmul_tensors);
+            u128::from(bytes.map_or(u64::MAX, Bytes::get))
+        };
         let quantized: u128 = match *self {
             Quant::Bnb4 { double: false } => dtype(DType::NF4),
             Quant::Bnb4 { double: true } => dtype(DType::NF4DoubleQuant),

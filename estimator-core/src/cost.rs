@@ -605,6 +605,13 @@ pub struct Cost {
     /// (transformers' bitsandbytes integration skips it, `get_keys_to_not_convert`:
     /// `lm_head`, or a classifier as the last module; GPTQ and AWQ keep `lm_head` too).
     pub unquantized_matmul: u64,
+    /// Matmul-weight tensors a quantizer converts (those in [`Cost::matmul`] but not in
+    /// [`Cost::unquantized_matmul`]): bitsandbytes keeps a code book per 4-bit tensor
+    /// ([`DType::tensor_overhead`](crate::DType::tensor_overhead)).
+    pub matmul_tensors: u64,
+    /// Of [`Cost::matmul_tensors`], those that do not train (the tensors of
+    /// [`Cost::frozen_matmul`]).
+    pub frozen_matmul_tensors: u64,
     /// Matmul-weight elements used outside autocast, so that it keeps no 16-bit copy of them:
     /// transformers 5's grouped experts, which compute in the parameters' dtype (measured: their
     /// activations stay fp32 under bf16 autocast, `tests/fixtures/memory-families.json`).
@@ -747,6 +754,8 @@ impl Cost {
         frozen_matmul: 0,
         uncast_matmul: 0,
         unquantized_matmul: 0,
+        matmul_tensors: 0,
+        frozen_matmul_tensors: 0,
         factored: 0,
         small_trainable: 0,
         unpaged_trainable: 0,
@@ -843,6 +852,8 @@ impl Cost {
         Cost {
             matmul: self.params,
             frozen_matmul: self.params - self.trainable,
+            matmul_tensors: self.tensors,
+            frozen_matmul_tensors: self.tensors - self.trainable_tensors,
             ..self
         }
     }
@@ -1141,6 +1152,12 @@ impl Cost {
             frozen_matmul: tri!(add(self.frozen_matmul, next.frozen_matmul, P)),
             uncast_matmul: tri!(add(self.uncast_matmul, next.uncast_matmul, P)),
             unquantized_matmul: tri!(add(self.unquantized_matmul, next.unquantized_matmul, P)),
+            matmul_tensors: tri!(add(self.matmul_tensors, next.matmul_tensors, P)),
+            frozen_matmul_tensors: tri!(add(
+                self.frozen_matmul_tensors,
+                next.frozen_matmul_tensors,
+                P
+            )),
             factored: tri!(add(self.factored, next.factored, P)),
             small_trainable: tri!(add(self.small_trainable, next.small_trainable, P)),
             unpaged_trainable: tri!(add(self.unpaged_trainable, next.unpaged_trainable, P)),
@@ -1214,6 +1231,8 @@ impl Cost {
             frozen_matmul: tri!(mul(self.frozen_matmul, n, P)),
             uncast_matmul: tri!(mul(self.uncast_matmul, n, P)),
             unquantized_matmul: tri!(mul(self.unquantized_matmul, n, P)),
+            matmul_tensors: tri!(mul(self.matmul_tensors, n, P)),
+            frozen_matmul_tensors: tri!(mul(self.frozen_matmul_tensors, n, P)),
             factored: tri!(mul(self.factored, n, P)),
             small_trainable: tri!(mul(self.small_trainable, n, P)),
             unpaged_trainable: tri!(mul(self.unpaged_trainable, n, P)),
@@ -1405,6 +1424,7 @@ impl Cost {
     pub const fn unquantized(self) -> Cost {
         Cost {
             unquantized_matmul: self.matmul,
+            matmul_tensors: 0,
             ..self
         }
     }
@@ -1418,6 +1438,7 @@ impl Cost {
             trainable: 0,
             trainable_tensors: 0,
             frozen_matmul: self.matmul - self.unquantized_matmul,
+            frozen_matmul_tensors: self.matmul_tensors,
             factored: 0,
             small_trainable: 0,
             unpaged_trainable: 0,
@@ -1445,6 +1466,8 @@ impl Cost {
             frozen_matmul: 0,
             uncast_matmul: 0,
             unquantized_matmul: 0,
+            matmul_tensors: 0,
+            frozen_matmul_tensors: 0,
             factored: 0,
             small_trainable: 0,
             unpaged_trainable: 0,

@@ -18,6 +18,10 @@ use crate::units::Bytes;
 /// | `NF4DoubleQuant` | 4.127 | `⌈n/2⌉` + one 8-bit absmax per 64 + one fp32 constant per 256 of those (QLoRA §3: 8/64 + 32/(64·256) = 0.127 bits) |
 /// | `Ternary` | 1.6 | `⌈n/5⌉`: five trits {−1, 0, 1} per byte (3⁵ = 243 ≤ 256), the closest byte-aligned packing to BitNet b1.58's log₂3 = 1.58 bits |
 ///
+/// bitsandbytes' 4-bit tensors also keep code books whatever their size (64 B for `NF4`, 1,092 B
+/// for `NF4DoubleQuant`): [`DType::tensor_overhead`], which the model-level prices add per
+/// quantized tensor ([`DType::checked_bytes_for_tensors`]).
+///
 /// The seed tutorial's table holds exactly: one billion parameters take 4 GB in fp32, 2 GB in
 /// fp16/bf16, 1 GB in int8 and 0.5 GB in int4 (SI gigabytes).
 ///
@@ -109,6 +113,34 @@ impl DType {
             DType::F16 | DType::BF16 => Some(2),
             DType::F8E4M3 | DType::F8E5M2 | DType::I8 => Some(1),
             DType::I4 | DType::NF4 | DType::NF4DoubleQuant | DType::Ternary => None,
+        }
+    }
+
+    /// Bytes a tensor in this format keeps beside its elements, whatever its size: the code
+    /// books of bitsandbytes' 4-bit `QuantState` — the 16 fp32 values of NF4 (`code`, 64 B) and,
+    /// with double quantization, the absmax offset (a 0-d fp32, 4 B) and the 256 fp32 values of
+    /// the 8-bit absmax's dynamic map (`state2.code`, 1,024 B): 64 and 1,092 bytes, each tensor
+    /// its own copies (bitsandbytes 0.50 `functional.quantize_4bit`, read on CPU: the storages
+    /// differ between two calls). 0 for every other format.
+    #[must_use]
+    pub const fn tensor_overhead(self) -> u64 {
+        match self {
+            DType::NF4 => 64,
+            DType::NF4DoubleQuant => 64 + 4 + 1024,
+            _ => 0,
+        }
+    }
+
+    /// Storage of `tensors` tensors of `n` elements in all: [`DType::checked_bytes_for`] plus
+    /// [`DType::tensor_overhead`] each, `None` beyond `u64`.
+    #[must_use]
+    pub const fn checked_bytes_for_tensors(self, n: u64, tensors: u64) -> Option<Bytes> {
+        let Some(data) = self.checked_bytes_for(n) else {
+            return None;
+        };
+        match self.tensor_overhead().checked_mul(tensors) {
+            Some(extra) => data.checked_add(Bytes::new(extra)),
+            None => None,
         }
     }
 

@@ -156,7 +156,7 @@ impl Cost {
             return dtype.checked_bytes_for(self.params);
         }
         let converted = self.matmul - self.unquantized_matmul;
-        let Some(matmul) = dtype.checked_bytes_for(converted) else {
+        let Some(matmul) = dtype.checked_bytes_for_tensors(converted, self.matmul_tensors) else {
             return None;
         };
         match (self.params - converted).checked_mul(2) {

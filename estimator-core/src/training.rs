@@ -741,10 +741,12 @@ impl Training {
         let w = self.precision.weight_bytes() as u128;
         let rest = (c.params - c.frozen_matmul) as u128;
         let frozen = match self.frozen_weights {
-            Some(d) => match d.checked_bytes_for(c.frozen_matmul) {
-                Some(b) => b.get() as u128,
-                None => return Err(EstimateError::Overflow),
-            },
+            Some(d) => {
+                match d.checked_bytes_for_tensors(c.frozen_matmul, c.frozen_matmul_tensors) {
+                    Some(b) => b.get() as u128,
+                    None => return Err(EstimateError::Overflow),
+                }
+            }
             None => tri!(mul(c.frozen_matmul as u128, w)),
         };
         let mut weights = tri!(self.split(tri!(add(tri!(mul(rest, w)), frozen))));

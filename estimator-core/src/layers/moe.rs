@@ -45,6 +45,8 @@ pub const fn moe(d: u64, e: u64, top_k: u64, expert: Cost) -> Cost {
     Cost {
         tensors: dim_add(router.tensors, expert.tensors),
         trainable_tensors: dim_add(router.trainable_tensors, expert.trainable_tensors),
+        matmul_tensors: dim_add(router.matmul_tensors, expert.matmul_tensors),
+        frozen_matmul_tensors: dim_add(router.frozen_matmul_tensors, expert.frozen_matmul_tensors),
         largest_tensor: max(router.largest_tensor, dim_mul(e, expert.largest_tensor)),
         active: dim_add(router.params, dim_mul(top_k, expert.active)),
         act: router.act.add(visited),
