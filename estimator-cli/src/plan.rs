@@ -364,6 +364,17 @@ fn lora_of(
         assumed.push(format!("lora-targets {}", default.join(",")));
         default
     };
+    lora_targets(config, rank, &names).map(Some)
+}
+
+/// LoRA of `rank` on peft's `target_modules` `names` (the family's module names, or
+/// `all-linear`), or an error naming an unknown module or an unsupported target.
+pub(crate) fn lora_targets(
+    config: &ModelConfig,
+    rank: u64,
+    names: &[String],
+) -> Result<Lora, CliError> {
+    let family = config.model_type.family();
     let known: Vec<&str> = family
         .lora
         .iter()
@@ -371,7 +382,7 @@ fn lora_of(
         .chain(["all-linear"])
         .collect();
     let mut t = LoraTargets::default();
-    for name in &names {
+    for name in names {
         if name == "all-linear" {
             t = LoraTargets::ALL;
             continue;
@@ -400,7 +411,7 @@ fn lora_of(
             attention.join(", ")
         )));
     }
-    Ok(Some(Lora { rank, targets: t }))
+    Ok(Lora { rank, targets: t })
 }
 
 /// The GPU preset `name`, or an error listing them with the closest.

@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use estimator::config::{ModelConfig, clip};
+use estimator::config::{Lora, ModelConfig, clip};
 use estimator::{
     AttentionKernel, DType, Device, Inference, Logits, Memory, Optimizer, OptimizerImpl, Phase,
-    Precision, Training,
+    Precision, Recompute, Training,
 };
 use serde_json::{Map, Value};
 
@@ -82,10 +82,19 @@ pub(crate) fn compare_all(
     };
     let mut out = String::new();
     let mut within = 0;
+    let mut refused = 0;
     let mut worst: (f64, String) = (0.0, String::new());
     for (name, case) in cases {
-        let rows = compare(name, case, device)?;
-        let _ = writeln!(out, "{name}");
+        let _ = writeln!(out, "{}", estimator::config::clip_to(name, 200));
+        let rows = match compare(name, case, device) {
+            Ok(rows) => rows,
+            Err(e) => {
+                // one case the estimate cannot express does not stop the others
+                let _ = writeln!(out, "  refused: {e}");
+                refused += 1;
+                continue;
+            }
+        };
         let mut ok = true;
         for r in &rows {
             let e = r.error();
@@ -109,12 +118,20 @@ pub(crate) fn compare_all(
         }
         within += usize::from(ok);
     }
+    let worst = if worst.1.is_empty() {
+        "none compared".to_owned()
+    } else {
+        format!("worst {} {:+.2}%", worst.1, 100.0 * worst.0)
+    };
+    let refused = if refused > 0 {
+        format!(", {refused} refused")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "validate: {} cases, {within} within tolerance, worst {} {:+.2}%",
+        "validate: {} cases, {within} within tolerance{refused}, {worst}",
         cases.len(),
-        worst.1,
-        100.0 * worst.0
     );
     Ok((out, within == cases.len()))
 }
@@ -239,6 +256,7 @@ fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliErro
     let m = case
         .get("measured")
         .ok_or_else(|| CliError::new(format!("case `{name}`: no `measured`")))?;
+    unread(name, inputs)?;
     let c = Case {
         name,
         inputs,
@@ -257,18 +275,114 @@ fn compare(name: &str, case: &Value, device: Device) -> Result<Vec<Row>, CliErro
     }
 }
 
-/// The optimizer a case names (`torch.optim.AdamW(...)`) and how its step runs (`fused=True`,
-/// `foreach=…`; CUDA's default is foreach).
-fn optimizer_of(inputs: &Value, device: Device) -> (Optimizer, OptimizerImpl) {
-    let optimizer = text(inputs, "/optimizer");
-    let optimizer = if optimizer.contains("AdamW") {
-        Optimizer::AdamW
-    } else if optimizer.contains("Adam") {
-        Optimizer::Adam
-    } else if optimizer.contains("SGD") {
-        Optimizer::SgdMomentum
-    } else {
-        Optimizer::AdamW
+/// The `inputs` keys validate reads: the model, the shapes, the precision and kernel, the
+/// optimizer, the training settings (see [`settings_of`]) and the generation's.
+const READ: &[&str] = &[
+    "model",
+    "config_kwargs",
+    "batch",
+    "seq",
+    "source_len",
+    "precision",
+    "attn_implementation",
+    "optimizer",
+    "optimizer_impl",
+    "optimizer_name",
+    "gradient_accumulation_steps",
+    "zero_grad",
+    "gradient_checkpointing",
+    "lora",
+    "iterations",
+    "use_cache",
+    "smoke_shapes",
+    "prompt_len",
+    "decode_forward_calls",
+    "dtype",
+    "logits_to_keep",
+    "generation_api",
+];
+
+/// `inputs` keys that record provenance and change nothing validate estimates: the parameter
+/// counts and dtypes PyTorch reported, thread counts, the loop's description, the effective
+/// dropout (the config holds it), Whisper's mel frames (twice `source_len`), and the CUDA
+/// script's additions (`shared/cuda/README.md`).
+const DESCRIPTIVE: &[&str] = &[
+    "params",
+    "labels",
+    "loop",
+    "model_mode",
+    "torch_threads",
+    "tokens_generated",
+    "mel_frames",
+    "device",
+    "model_class",
+    "optimizer_impl_resolved",
+    "dropout",
+    "instruments",
+    "trainable_params",
+    "param_numel_by_dtype",
+    "gradient_checkpointing_info",
+    "cache_class",
+    "cache_kwarg",
+];
+
+/// Refuses a case that records a setting validate does not read: estimating it without the
+/// setting would report the estimator's error for what is the file's.
+fn unread(name: &str, inputs: &Value) -> Result<(), CliError> {
+    let Some(keys) = inputs.as_object() else {
+        return Err(CliError::new(format!(
+            "case `{}`: `inputs` is not an object",
+            clip(name)
+        )));
+    };
+    if let Some(key) = keys
+        .keys()
+        .find(|k| !READ.contains(&k.as_str()) && !DESCRIPTIVE.contains(&k.as_str()))
+    {
+        return Err(CliError::new(format!(
+            "case `{}`: `inputs.{}` is a setting validate does not read (docs/reference.md lists those it does); estimating the case without it would not be comparing like with like",
+            clip(name),
+            clip(key)
+        )));
+    }
+    if inputs.get("smoke_shapes").and_then(Value::as_bool) == Some(true) {
+        return Err(CliError::new(format!(
+            "case `{}`: a smoke run (`smoke_shapes`: its shapes were shrunk), never validated",
+            clip(name)
+        )));
+    }
+    Ok(())
+}
+
+/// The optimizer a case names — `optimizer_name` (the CUDA script's `adamw`, `sgd_momentum`,
+/// `adafactor`), else the description in `optimizer` (`torch.optim.AdamW(...)`,
+/// `torch.optim.SGD(lr=…, momentum=…)`, `transformers.optimization.Adafactor(…, beta1=…)`) —
+/// and how its step runs (`fused=True`, `foreach=True`, else PyTorch's default for the device:
+/// foreach on CUDA, the single-tensor loop on CPU).
+fn optimizer_of(
+    name: &str,
+    inputs: &Value,
+    device: Device,
+) -> Result<(Optimizer, OptimizerImpl), CliError> {
+    let described = text(inputs, "/optimizer");
+    let optimizer = match text(inputs, "/optimizer_name") {
+        "adamw" => Optimizer::AdamW,
+        "sgd_momentum" => Optimizer::SgdMomentum,
+        "adafactor" => Optimizer::Adafactor,
+        "" => optimizer_described(described).ok_or_else(|| {
+            CliError::new(format!(
+                "case `{}`: optimizer `{}` is not one validate reads; it reads torch.optim.AdamW, Adam and SGD (with or without momentum), transformers' Adafactor (with or without beta1) and bitsandbytes' AdamW8bit",
+                clip(name),
+                clip(described)
+            ))
+        })?,
+        other => {
+            return Err(CliError::new(format!(
+                "case `{}`: unknown `optimizer_name` `{}`; expected adamw, sgd_momentum or adafactor",
+                clip(name),
+                clip(other)
+            )));
+        }
     };
     let implementation = text(inputs, "/optimizer_impl");
     let optimizer_impl = if implementation.contains("fused=True") {
@@ -280,7 +394,129 @@ fn optimizer_of(inputs: &Value, device: Device) -> (Optimizer, OptimizerImpl) {
     } else {
         OptimizerImpl::SingleTensor
     };
-    (optimizer, optimizer_impl)
+    Ok((optimizer, optimizer_impl))
+}
+
+/// The optimizer a description names: its class, and the arguments that change its state
+/// (SGD's `momentum`, Adafactor's `beta1`); `None` for one the estimate does not price.
+fn optimizer_described(d: &str) -> Option<Optimizer> {
+    // an argument's value as written: `momentum=0.9`, `beta1=None`
+    let arg = |key: &str| {
+        d.split(['(', ',', ')', ' '])
+            .find_map(|a| a.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or("")
+    };
+    let set = |v: &str| !v.is_empty() && v != "None" && v.parse::<f64>() != Ok(0.0);
+    // the class: `torch.optim.AdamW(lr=1e-4) defaults` → `AdamW`
+    let class = d.split('(').next().unwrap_or("").trim();
+    match class.rsplit('.').next().unwrap_or("") {
+        "AdamW" => Some(Optimizer::AdamW),
+        "Adam" => Some(Optimizer::Adam),
+        "AdamW8bit" => Some(Optimizer::AdamW8bit),
+        "SGD" if set(arg("momentum")) => Some(Optimizer::SgdMomentum),
+        "SGD" => Some(Optimizer::Sgd),
+        "Adafactor" if set(arg("beta1")) => Some(Optimizer::AdafactorMomentum),
+        "Adafactor" => Some(Optimizer::Adafactor),
+        _ => None,
+    }
+}
+
+/// The training settings a case records, as the estimate takes them.
+struct Settings {
+    /// `gradient_accumulation_steps` (1 when absent); `zero_grad` `set_to_none=False` keeps the
+    /// gradients alive the same way, which the estimate prices as accumulation over 2.
+    accumulation: u64,
+    /// `gradient_checkpointing`: transformers checkpoints every decoder layer.
+    recompute: Recompute,
+    /// `lora`: peft's `r` and `target_modules` (its `alpha` scales, allocating nothing).
+    lora: Option<Lora>,
+}
+
+/// Reads a training case's settings, or refuses the case naming the one it cannot express.
+fn settings_of(name: &str, inputs: &Value, config: &ModelConfig) -> Result<Settings, CliError> {
+    let refuse = |what: String| CliError::new(format!("case `{}`: {what}", clip(name)));
+    let mut accumulation = match inputs.get("gradient_accumulation_steps") {
+        None => 1,
+        Some(_) => count(inputs, "/gradient_accumulation_steps", name)?,
+    };
+    if accumulation == 0 {
+        return Err(refuse(
+            "`gradient_accumulation_steps` is 0; it counts micro-batches, at least 1".to_owned(),
+        ));
+    }
+    match text(inputs, "/zero_grad") {
+        "" | "set_to_none=True" => {}
+        // the gradients stay allocated (zeroed) through the next forward, as between
+        // accumulated micro-batches
+        "set_to_none=False" => accumulation = accumulation.max(2),
+        other => {
+            return Err(refuse(format!(
+                "unknown `zero_grad` `{}`; expected set_to_none=True or set_to_none=False",
+                clip(other)
+            )));
+        }
+    }
+    match inputs.get("iterations").map(Value::as_u64) {
+        None | Some(Some(2..)) => {}
+        Some(_) => return Err(refuse("fewer than 2 `iterations`: the estimate is a steady step, with the optimizer's state allocated before the forward".to_owned())),
+    }
+    if inputs.get("use_cache").and_then(Value::as_bool) == Some(true) {
+        return Err(refuse(
+            "`use_cache` true in training: the estimate prices no KV cache in a training step"
+                .to_owned(),
+        ));
+    }
+    let recompute = match inputs.get("gradient_checkpointing") {
+        None | Some(Value::Bool(false)) => Recompute::None,
+        Some(Value::Bool(true)) => Recompute::Full,
+        Some(_) => {
+            return Err(refuse(
+                "`gradient_checkpointing` is not true or false".to_owned(),
+            ));
+        }
+    };
+    let lora = match inputs.get("lora") {
+        None | Some(Value::Null) => None,
+        Some(l) => Some(lora_of(name, l, config)?),
+    };
+    Ok(Settings {
+        accumulation,
+        recompute,
+        lora,
+    })
+}
+
+/// A case's `lora` object (`r`, `target_modules`, `dropout`, and the CUDA script's provenance
+/// keys) as the estimate's LoRA, or a refusal naming what it cannot express.
+fn lora_of(name: &str, l: &Value, config: &ModelConfig) -> Result<Lora, CliError> {
+    let refuse = |what: &str| CliError::new(format!("case `{}`: LoRA {what}", clip(name)));
+    let rank = count(l, "/r", name)?;
+    let targets: Vec<String> = l
+        .get("target_modules")
+        .and_then(Value::as_array)
+        .and_then(|t| t.iter().map(|n| n.as_str().map(str::to_owned)).collect())
+        .ok_or_else(|| refuse("without a `target_modules` list of names"))?;
+    if l.get("dropout")
+        .and_then(Value::as_f64)
+        .is_some_and(|p| p != 0.0)
+    {
+        return Err(refuse(
+            "with dropout: peft's lora_dropout keeps a dropped copy of every adapted input, which the estimate does not price",
+        ));
+    }
+    if !matches!(text(l, "/bias"), "" | "none") {
+        return Err(refuse("with trained biases (`bias` other than none)"));
+    }
+    if !matches!(text(l, "/base_dtype"), "" | "float32") {
+        return Err(refuse(
+            "on a base cast to 16 bits with fp32 adapters: the estimate stores a LoRA base in the precision's weight dtype",
+        ));
+    }
+    if rank == 0 {
+        return Err(refuse("of rank 0"));
+    }
+    crate::plan::lora_targets(config, rank, &targets)
+        .map_err(|e| CliError::new(format!("case `{}`: {e}", clip(name))))
 }
 
 /// A training step: weights, gradients and optimizer state exactly, saved activations, peak.
@@ -293,7 +529,8 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         attn,
         device,
     } = *c;
-    let cost = config.cost();
+    let settings = settings_of(name, inputs, &config)?;
+    let cost = config.architecture(settings.lora).cost();
     let precision = match text(inputs, "/precision") {
         "fp32" => Precision::Fp32,
         "bf16_autocast" => Precision::Autocast(DType::BF16),
@@ -306,7 +543,7 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
             )));
         }
     };
-    let (optimizer, optimizer_impl) = optimizer_of(inputs, device);
+    let (optimizer, optimizer_impl) = optimizer_of(name, inputs, device)?;
     let batch = count(inputs, "/batch", name)?;
     let seq = count(inputs, "/seq", name)?;
     let t = Training::new(cost, "case")
@@ -318,7 +555,9 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         .optimizer_impl(optimizer_impl)
         .attention(kernel(attn, &config, config.attention_dropout(), device))
         .dropout(config.dropout)
-        .device(device);
+        .device(device)
+        .recompute(settings.recompute)
+        .grad_accumulation(settings.accumulation);
     let step = t
         .checked_at(Phase::OptimizerStep)
         .map_err(|e| in_case(name, e))?;
@@ -378,6 +617,43 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     Ok(rows)
 }
 
+/// The prefill's logits a generation case computes: every prompt token's (measure.py's loop
+/// calls the model on the whole prompt, the default) or the last one's (`generation_api`
+/// `generate`, or `logits_to_keep` 1, as `generate()` asks the model for).
+fn logits_of(name: &str, inputs: &Value) -> Result<Logits, CliError> {
+    let refuse = |what: String| CliError::new(format!("case `{}`: {what}", clip(name)));
+    let keep = match inputs.get("logits_to_keep") {
+        None => None,
+        Some(v) => match v.as_u64() {
+            Some(0) => Some(Logits::Prompt),
+            Some(1) => Some(Logits::Last),
+            _ => {
+                return Err(refuse(format!(
+                    "`logits_to_keep` {}: the estimate prices all the prompt's logits (0) or the last token's (1)",
+                    clip(&v.to_string())
+                )));
+            }
+        },
+    };
+    let api = match text(inputs, "/generation_api") {
+        "" => None,
+        "forward" => Some(Logits::Prompt),
+        "generate" => Some(Logits::Last),
+        other => {
+            return Err(refuse(format!(
+                "unknown `generation_api` `{}`; expected forward (the model called on the whole prompt) or generate",
+                clip(other)
+            )));
+        }
+    };
+    match (keep, api) {
+        (Some(a), Some(b)) if a != b => Err(refuse(
+            "`logits_to_keep` and `generation_api` disagree on the prefill's logits".to_owned(),
+        )),
+        (k, a) => Ok(k.or(a).unwrap_or(Logits::Prompt)),
+    }
+}
+
 /// One forward pass without generation (an encoder's inference): the peak.
 fn forward(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     let Case {
@@ -422,9 +698,8 @@ fn inference(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         None => count(m, "/kv_cache_final_len", name)?,
     };
     let weights = weights_of(inputs);
-    // measure.py's loop calls the model on the whole prompt: every token's logits
     let inf = Inference::new(cost, "case")
-        .logits(Logits::Prompt)
+        .logits(logits_of(name, inputs)?)
         .source(source_of(inputs, name)?)
         .batch(count(inputs, "/batch", name)?)
         .prompt(prompt)

@@ -235,6 +235,20 @@ fn validate_reproduces_the_reference_measurements() {
         ),
         "{last}"
     );
+    // training as people set it up (measure.py --set settings): gradient accumulation over 2
+    // micro-batches, zero_grad(set_to_none=False), gradient checkpointing, LoRA through peft
+    // (fp32 and under bf16 autocast), SGD with momentum, Adafactor with and without beta1, and
+    // two combinations — each setting read from the case's `inputs`
+    let settings = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/memory-settings.json"
+    );
+    let out = ok(&["validate", settings, "--tolerance", "0.10"]);
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("validate: 10 cases, 10 within tolerance, worst "),
+        "{last}"
+    );
     // a tolerance no estimate meets: exit status 1 and the same summary line
     estimator()
         .args(["validate", file, "--tolerance", "0"])

@@ -306,23 +306,48 @@ fn validate_names_the_case_and_refuses_wrapping_sums() {
             "measured": measured,
         }}})
     };
+    // a case refused is reported under its name, the others still compared, and the run
+    // fails (exit 1, as outside the tolerance)
+    let refused = |v: &Value, needles: &[&str]| {
+        let f = write(v);
+        let out = common::estimator()
+            .args(["validate", f.path().to_str().expect("UTF-8")])
+            .output()
+            .expect("runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        for needle in needles {
+            assert!(text.contains(needle), "expected `{needle}` in {text}");
+        }
+        assert!(text.contains("1 refused"), "{text}");
+    };
     // parameter + buffer bytes that wrap u64 to a small number would look like a match
-    let f = write(&case(serde_json::json!({
-        "parameter_bytes": u64::MAX, "buffer_bytes": 2, "gradient_bytes": 0,
-        "optimizer_state_bytes": 0, "memtracker_peak_bytes": 0,
-    })));
-    fails(
-        &["validate", f.path().to_str().expect("UTF-8")],
-        &["case `crafted_case`", "past u64 bytes"],
+    refused(
+        &case(serde_json::json!({
+            "parameter_bytes": u64::MAX, "buffer_bytes": 2, "gradient_bytes": 0,
+            "optimizer_state_bytes": 0, "memtracker_peak_bytes": 0,
+        })),
+        &["refused: case `crafted_case`", "past u64 bytes"],
     );
     // an estimate error names the case too: 32 tokens past a 16-position table
     let mut v = case(serde_json::json!({}));
     v["cases"]["crafted_case"]["inputs"]["config_kwargs"]["n_positions"] = 16.into();
-    let f = write(&v);
-    fails(
-        &["validate", f.path().to_str().expect("UTF-8")],
-        &["case `crafted_case`", "32 tokens, 16 positions"],
+    refused(&v, &["case `crafted_case`", "32 tokens, 16 positions"]);
+    // a setting validate does not read, an optimizer it does not price, a LoRA with dropout
+    let mut v = case(serde_json::json!({}));
+    v["cases"]["crafted_case"]["inputs"]["fsdp"] = true.into();
+    refused(&v, &["`inputs.fsdp` is a setting validate does not read"]);
+    let mut v = case(serde_json::json!({}));
+    v["cases"]["crafted_case"]["inputs"]["optimizer"] = "torch.optim.RMSprop(lr=1e-3)".into();
+    refused(
+        &v,
+        &["optimizer `torch.optim.RMSprop(lr=1e-3)` is not one validate reads"],
     );
+    let mut v = case(serde_json::json!({}));
+    v["cases"]["crafted_case"]["inputs"]["lora"] =
+        serde_json::json!({"r": 8, "dropout": 0.05, "target_modules": ["c_attn"]});
+    refused(&v, &["LoRA with dropout"]);
+    let f = write(&v);
     fails(
         &[
             "validate",

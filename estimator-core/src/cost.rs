@@ -633,6 +633,10 @@ pub struct Cost {
     /// Elements of weights shared with another layer (`#[params(tied)]`), not in `params`:
     /// their gradient is still computed twice and summed during backward.
     pub tied: u64,
+    /// Of [`Cost::tied`], the elements that train: their gradient comes from both uses and is
+    /// summed. 0 for a head frozen before it was tied (a LoRA model's: the embedding it shares
+    /// is frozen too).
+    pub tied_trainable: u64,
     /// Buffer elements (`sum(b.numel() for b in model.buffers())`).
     pub buffers: u64,
     /// Buffer bytes: buffers keep their own dtype (BatchNorm's running statistics are fp32, its
@@ -761,6 +765,7 @@ impl Cost {
         unpaged_trainable: 0,
         largest_tensor: 0,
         tied: 0,
+        tied_trainable: 0,
         buffers: 0,
         buffer_bytes: 0,
         float_buffers: 0,
@@ -1163,6 +1168,7 @@ impl Cost {
             unpaged_trainable: tri!(add(self.unpaged_trainable, next.unpaged_trainable, P)),
             largest_tensor: max(self.largest_tensor, next.largest_tensor),
             tied: tri!(add(self.tied, next.tied, P)),
+            tied_trainable: tri!(add(self.tied_trainable, next.tied_trainable, P)),
             buffers: tri!(add(self.buffers, next.buffers, P)),
             buffer_bytes: tri!(add(self.buffer_bytes, next.buffer_bytes, P)),
             float_buffers: tri!(add(self.float_buffers, next.float_buffers, P)),
@@ -1237,6 +1243,7 @@ impl Cost {
             small_trainable: tri!(mul(self.small_trainable, n, P)),
             unpaged_trainable: tri!(mul(self.unpaged_trainable, n, P)),
             tied: tri!(mul(self.tied, n, P)),
+            tied_trainable: tri!(mul(self.tied_trainable, n, P)),
             buffers: tri!(mul(self.buffers, n, P)),
             buffer_bytes: tri!(mul(self.buffer_bytes, n, P)),
             float_buffers: tri!(mul(self.float_buffers, n, P)),
@@ -1439,6 +1446,7 @@ impl Cost {
             trainable_tensors: 0,
             frozen_matmul: self.matmul - self.unquantized_matmul,
             frozen_matmul_tensors: self.matmul_tensors,
+            tied_trainable: 0,
             factored: 0,
             small_trainable: 0,
             unpaged_trainable: 0,
@@ -1473,6 +1481,10 @@ impl Cost {
             unpaged_trainable: 0,
             largest_tensor: 0,
             tied: match add(self.tied, self.params, Overflow::Parameters) {
+                Ok(n) => n,
+                Err(e) => return self.poisoned(e),
+            },
+            tied_trainable: match add(self.tied_trainable, self.trainable, Overflow::Parameters) {
                 Ok(n) => n,
                 Err(e) => return self.poisoned(e),
             },
@@ -1574,11 +1586,15 @@ mod tests {
         let w = Cost::parameter(&[50257, 768]).matmul().widths(768, 50257);
         let t = w.tied();
         assert_eq!((t.params, t.tied, t.output), (0, 50257 * 768, 50257));
+        assert_eq!(t.tied_trainable, 50257 * 768);
         let f = w.frozen();
         assert_eq!(
             (f.params, f.trainable, f.frozen_matmul),
             (50257 * 768, 0, 50257 * 768)
         );
+        // a head frozen, then tied (LoRA's GPT-2): no gradient to sum
+        assert_eq!(f.tied().tied_trainable, 0);
+        assert_eq!(t.frozen().tied_trainable, 0);
     }
 
     #[test]

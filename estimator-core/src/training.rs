@@ -624,16 +624,28 @@ impl Training {
                 let start = tri!(add(
                     tri!(add(
                         tri!(add(parts.activations, parts.logits_backward)),
-                        parts.forward_temporaries
+                        parts.backward_temporaries
                     )),
                     kept
                 ));
+                // the first block's backward (under full recomputation, its replay): every
+                // gradient (that block's and the embeddings' are still to come, and its
+                // backward's own temporaries, not itemized, take their place: measured within
+                // 4 %, tests/fixtures/memory-settings.json) beside one block's activations
+                let late = tri!(add(
+                    tri!(add(parts.gradients, parts.replay)),
+                    parts.replay_copies
+                ));
                 let end = tri!(add(parts.gradients, parts.tied_gradients));
-                if start >= end {
+                if start >= end && start >= late {
                     m.activations = tri!(bytes(parts.activations));
                     m.logits = tri!(bytes(parts.logits_backward));
-                    m.temporaries = tri!(bytes(parts.forward_temporaries));
+                    m.temporaries = tri!(bytes(parts.backward_temporaries));
                     m.gradients = tri!(bytes(kept));
+                } else if late > end {
+                    m.gradients = tri!(bytes(parts.gradients));
+                    m.activations = tri!(bytes(parts.replay));
+                    m.temporaries = tri!(bytes(parts.replay_copies));
                 } else {
                     m.gradients = tri!(bytes(parts.gradients));
                     m.temporaries = tri!(bytes(parts.tied_gradients));
@@ -804,6 +816,7 @@ impl Training {
         }
         // --- activations and logits
         let (activations, stored_activations) = tri!(self.activations());
+        let replay = tri!(self.one_block());
         let tokens = tri!(mul(self.batch as u128, self.seq as u128));
         let vocab = if self.cross_entropy { c.output } else { 0 };
         let logit_elems = share(tri!(mul(tokens, vocab as u128)), self.tensor_parallel);
@@ -829,30 +842,23 @@ impl Training {
             logits_backward
         };
         // --- temporaries during forward and backward
-        let mut forward_temporaries = 0u128;
-        if let Precision::Autocast(_) = p {
-            // autocast keeps a 16-bit copy of every matmul weight it casts (tied uses
-            // included) until backward
-            let mut cast = c.matmul - c.uncast_matmul;
-            if self.frozen_weights.is_some() {
-                // quantized weights are dequantized inside bitsandbytes' matmul, which keeps
-                // the packed weight for backward, not a 16-bit copy (MatMul4Bit.forward:
-                // `ctx.tensors = (None, B)`, bitsandbytes 0.50 autograd/_functions.py)
-                cast = cast.saturating_sub(c.frozen_matmul);
-            }
-            let copies = tri!(add(cast as u128, c.tied as u128));
-            forward_temporaries = tri!(self.split(tri!(mul(copies, cl))));
-        }
+        let (mut forward_temporaries, mut backward_temporaries, mut replay_copies) =
+            tri!(self.autocast_copies());
         if zero >= ZeroStage::Three as u8 && (dp > 1 || gathered_alone) {
             // one block's weights gathered in full
             let gathered = share(tri!(mul(c.block_params as u128, w)), self.tensor_parallel);
             forward_temporaries = tri!(add(forward_temporaries, gathered));
+            backward_temporaries = tri!(add(backward_temporaries, gathered));
+            replay_copies = tri!(add(replay_copies, gathered));
         }
         // two extra gradient buffers per tied weight at the end of backward (the head's
         // gradient, the embedding's, and their sum exist at once), whole on the stage that
         // holds the embedding
         let tied_gradients = share(
-            tri!(mul(tri!(mul(c.tied as u128, 2)), p.grad_bytes() as u128)),
+            tri!(mul(
+                tri!(mul(c.tied_trainable as u128, 2)),
+                p.grad_bytes() as u128
+            )),
             self.tensor_parallel,
         );
         Ok(Parts {
@@ -865,11 +871,53 @@ impl Training {
             logits_forward,
             logits_backward,
             forward_temporaries,
+            backward_temporaries,
+            replay,
+            replay_copies,
             tied_gradients,
             step_temporaries,
             host,
             paged,
         })
+    }
+
+    /// Autocast's 16-bit copies of the matmul weights: alive through the forward, at the start
+    /// of backward, and those of the first block when the others' gradients exist (0, 0, 0 in
+    /// the other precisions).
+    const fn autocast_copies(&self) -> Result<(u128, u128, u128), EstimateError> {
+        let c = &self.cost;
+        let Precision::Autocast(_) = self.precision else {
+            return Ok((0, 0, 0));
+        };
+        let cl = self.precision.compute_bytes() as u128;
+        // autocast keeps a 16-bit copy of every matmul weight it casts (tied uses included)
+        // until backward
+        let mut cast = c.matmul - c.uncast_matmul;
+        // the part inside the repeated blocks (grouped experts are all inside)
+        let mut in_blocks = c.repeated_matmul.saturating_sub(c.uncast_matmul);
+        if self.frozen_weights.is_some() {
+            // quantized weights are dequantized inside bitsandbytes' matmul, which keeps the
+            // packed weight for backward, not a 16-bit copy (MatMul4Bit.forward:
+            // `ctx.tensors = (None, B)`, bitsandbytes 0.50 autograd/_functions.py)
+            cast = cast.saturating_sub(c.frozen_matmul);
+            in_blocks = in_blocks.saturating_sub(c.frozen_matmul);
+        }
+        let copies = tri!(add(cast as u128, c.tied as u128));
+        let forward = tri!(self.split(tri!(mul(copies, cl))));
+        let Some(block) = in_blocks.checked_div(c.blocks) else {
+            return Ok((forward, forward, 0));
+        };
+        // the first block's copies, saved for its backward (or cast again when it is replayed)
+        let replay = tri!(self.split(tri!(mul(block as u128, cl))));
+        if !matches!(self.recompute, Recompute::Full) {
+            return Ok((forward, forward, replay));
+        }
+        // the checkpointed blocks' copies are cached, not saved: autocast drops its cache when
+        // the forward's context exits, and backward casts again the block it replays
+        // (torch.utils.checkpoint restores the autocast state; measured:
+        // tests/fixtures/memory-settings.json)
+        let kept = copies - in_blocks as u128 + block as u128;
+        Ok((forward, tri!(self.split(tri!(mul(kept, cl)))), replay))
     }
 
     /// What CPU offload keeps on the host per GPU's process, and the weights it takes off the
@@ -1019,23 +1067,27 @@ impl Training {
             let checkpoints = tri!(mul(inputs, per_checkpoint));
             let checkpoints = share(checkpoints, self.replicated_share());
             let stored = tri!(add(kept, checkpoints));
-            let replay = match self.activation_model {
-                // one block replayed at a time: a decoder block (its target, source and cross
-                // parts) or an encoder block
-                ActivationModel::PyTorch => {
-                    let decoder = tri!(self.streams(c.block, src.block, src.cross_block));
-                    let encoder =
-                        tri!(self.profile_bytes(src.encoder_block, self.source, self.source));
-                    if decoder > encoder { decoder } else { encoder }
-                }
-                // Korthikanti et al. count the checkpoints only
-                ActivationModel::Textbook => 0,
-            };
-            Ok((tri!(add(stored, replay)), stored))
+            Ok((tri!(add(stored, tri!(self.one_block()))), stored))
         } else {
             let all = tri!(self.streams(c.act, src.act, src.cross));
             Ok((all, all))
         }
+    }
+
+    /// One block's activations: what full recomputation replays at a time, and what the first
+    /// block still holds when the others' gradients exist — a decoder block (its target,
+    /// source and cross parts) or an encoder block. 0 in `Textbook` (Korthikanti et al. count
+    /// the checkpoints only).
+    const fn one_block(&self) -> Result<u128, EstimateError> {
+        let (c, src) = (&self.cost, &self.cost.source);
+        Ok(match self.activation_model {
+            ActivationModel::PyTorch => {
+                let decoder = tri!(self.streams(c.block, src.block, src.cross_block));
+                let encoder = tri!(self.profile_bytes(src.encoder_block, self.source, self.source));
+                if decoder > encoder { decoder } else { encoder }
+            }
+            ActivationModel::Textbook => 0,
+        })
     }
 
     /// Bytes of activations over the target (`target`, its scores over target pairs), the
@@ -1294,6 +1346,14 @@ struct Parts {
     logits_forward: u128,
     logits_backward: u128,
     forward_temporaries: u128,
+    /// at the start of backward: `forward_temporaries`, but under full recomputation only the
+    /// 16-bit copies saved outside the blocks and the replayed block's
+    backward_temporaries: u128,
+    /// one block's activations (replayed under full recomputation, else still saved) when the
+    /// other blocks' gradients exist, and its 16-bit copies (and under ZeRO-3 its gathered
+    /// weights)
+    replay: u128,
+    replay_copies: u128,
     tied_gradients: u128,
     step_temporaries: u128,
     /// per GPU's process on the host (CPU offload)
