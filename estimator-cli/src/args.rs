@@ -270,6 +270,10 @@ pub(crate) enum DTypeArg {
 
 /// Everything that describes one estimate.
 #[derive(Args, Debug, Clone)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each is a command-line switch (--qlora, --fsdp, …), as clap declares them"
+)]
 pub(crate) struct Settings {
     #[command(flatten)]
     pub(crate) source: Source,
@@ -367,6 +371,12 @@ pub(crate) struct Settings {
     /// ZeRO stage over --gpus data-parallel GPUs [default: 0].
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
     pub(crate) zero: Option<u8>,
+    /// PyTorch FSDP2 over --gpus data-parallel GPUs: `fully_shard` on every block, then on the
+    /// model (the root: embeddings, final norm, head); `--precision mixed` is its
+    /// MixedPrecisionPolicy (16-bit params, fp32 reduce); with `--offload optimizer-and-params`,
+    /// CPUOffloadPolicy [default: off].
+    #[arg(long, conflicts_with = "zero")]
+    pub(crate) fsdp: bool,
     /// Data-parallel GPUs [default: 1].
     #[arg(long)]
     pub(crate) gpus: Option<u64>,

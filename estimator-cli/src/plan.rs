@@ -174,6 +174,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("lora-targets", s.lora_targets.is_some()),
         ("qlora", s.qlora),
         ("zero", s.zero.is_some()),
+        ("fsdp", s.fsdp),
         ("gpus", s.gpus.is_some()),
         ("pp", s.pp.is_some()),
         ("device", s.device.is_some()),
@@ -833,11 +834,16 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         DeviceArg::Cpu => Device::Cpu,
     };
     let gpus = positive(or_default(s.gpus, 1, "gpus", "1", &mut assumed), "gpus")?;
-    let stage = match or_default(s.zero, 0, "zero", "0", &mut assumed) {
-        0 => ZeroStage::Off,
-        1 => ZeroStage::One,
-        2 => ZeroStage::Two,
-        _ => ZeroStage::Three,
+    let stage = if s.fsdp {
+        assumed.push("fsdp: fully_shard on every block, then on the model (its root group: embeddings, final norm, head, unsharded from the first forward to the end of backward), default reshard_after_forward; --precision mixed is MixedPrecisionPolicy(param_dtype 16-bit, reduce_dtype float32); every tensor's first dimension a multiple of --gpus (no padding)".to_owned());
+        ZeroStage::Three
+    } else {
+        match or_default(s.zero, 0, "zero", "0", &mut assumed) {
+            0 => ZeroStage::Off,
+            1 => ZeroStage::One,
+            2 => ZeroStage::Two,
+            _ => ZeroStage::Three,
+        }
     };
     let offload = match or_default(s.offload, OffloadArg::None, "offload", "none", &mut assumed) {
         OffloadArg::None => Offload::None,
@@ -848,8 +854,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
     // nothing
     if stage != ZeroStage::Off && gpus < 2 && offload == Offload::None {
         return Err(CliError::new(format!(
-            "`--zero {}` shards over data-parallel GPUs, and {} has one; add `--gpus N` (N ≥ 2) or drop `--zero`",
-            stage as u8,
+            "`{}` shards over data-parallel GPUs, and {} has one; add `--gpus N` (N ≥ 2) or drop it",
+            if s.fsdp {
+                "--fsdp".to_owned()
+            } else {
+                format!("--zero {}", stage as u8)
+            },
             if s.gpus.is_some() {
                 "`--gpus 1`"
             } else {
@@ -926,6 +936,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .offload(offload)
         .paged_optimizer(s.paged_optimizer)
         .overhead(overhead);
+    if s.fsdp {
+        t = t.fsdp(gpus);
+    }
     if let Some(state) = s.optimizer_state {
         t = t.optimizer_state_dtype(match state {
             StateArg::Fp32 => DType::F32,
@@ -979,8 +992,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         },
         if gpus > 1 || tp > 1 || pp > 1 {
             format!(
-                ", ZeRO-{} × {gpus} GPUs, TP {tp}{}, PP {pp}",
-                stage as u8,
+                ", {} × {gpus} GPUs, TP {tp}{}, PP {pp}",
+                if s.fsdp {
+                    "FSDP2".to_owned()
+                } else {
+                    format!("ZeRO-{}", stage as u8)
+                },
                 if s.sequence_parallel { " + SP" } else { "" }
             )
         } else {
@@ -989,6 +1006,9 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         match offload {
             Offload::None => "",
             Offload::Optimizer => ", optimizer offloaded to the CPU",
+            Offload::OptimizerAndParams if s.fsdp => {
+                ", parameters, gradients and optimizer offloaded to the CPU"
+            }
             Offload::OptimizerAndParams => ", optimizer and weights offloaded to the CPU",
         }
     );
@@ -1029,7 +1049,12 @@ fn offload_plan(
     }
     if stage == ZeroStage::Off {
         return Err(CliError::new(
-            "`--offload` moves ZeRO's partitions to the CPU; add `--zero 1`, `--zero 2` or `--zero 3` (one GPU is enough)",
+            "`--offload` moves ZeRO's partitions to the CPU; add `--zero 1`, `--zero 2` or `--zero 3` (one GPU is enough), or `--fsdp`",
+        ));
+    }
+    if s.fsdp && offload == Offload::Optimizer {
+        return Err(CliError::new(
+            "FSDP2's CPUOffloadPolicy moves the parameters, the gradients and the step together; use `--offload optimizer-and-params` with `--fsdp`",
         ));
     }
     if offload == Offload::OptimizerAndParams && stage != ZeroStage::Three {

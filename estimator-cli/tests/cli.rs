@@ -847,6 +847,68 @@ fn offload_reports_the_host() {
 }
 
 #[test]
+fn fsdp2_shards_per_parameter_and_offloads_with_its_policy() {
+    // Llama-2-7B (6,738,415,616 parameters, 291 tensors: tests/fixtures/config-params.json)
+    // under FSDP2 on 8 GPUs with MixedPrecisionPolicy(bf16, reduce fp32): per GPU the fp32
+    // sharded parameters (torch's `_init_sharded_param` keeps the original dtype; the rotary
+    // buffers stay whole, fp32) and gradients, AdamW's moments over the shard and its `step`
+    // per tensor on every GPU (tests/fixtures/fsdp2/README.md, measured on CPU over gloo)
+    let t = 6_738_415_616u64;
+    let args = [
+        "estimate",
+        "--preset",
+        "llama-2-7b",
+        "--fsdp",
+        "--gpus",
+        "8",
+        "--json",
+    ];
+    let out = json(&args);
+    assert_eq!(out["parts"]["weights"], 4 * t / 8 + 4 * 128);
+    assert_eq!(out["parts"]["master_weights"], 0);
+    assert_eq!(out["parts"]["optimizer"], 8 * t / 8 + 4 * 291);
+    // CPUOffloadPolicy: parameters, gradients and the state on the host, the GPU keeping the
+    // unsharded buffers
+    let off = json(&[&args[..], &["--offload", "optimizer-and-params"]].concat());
+    assert_eq!(off["parts"]["weights"], 4 * 128);
+    assert_eq!(off["parts"]["optimizer"], 0);
+    // and the CPU step's temporaries (PyTorch's single-tensor AdamW on the host: two of the
+    // largest shard, the embedding's eighth in fp32)
+    let host = off["host"]["per_gpu_bytes"].as_u64().expect("bytes");
+    assert_eq!(host, 16 * t / 8 + 4 * 291 + 2 * 4 * 32000 * 4096 / 8);
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--fsdp",
+            "--gpus",
+            "2",
+            "--offload",
+            "optimizer",
+        ],
+        "--offload optimizer-and-params",
+    );
+    fails(
+        &["estimate", "--preset", "gpt2", "--fsdp"],
+        "`--fsdp` shards over data-parallel GPUs",
+    );
+    fails(
+        &[
+            "estimate",
+            "--preset",
+            "gpt2",
+            "--fsdp",
+            "--gpus",
+            "2",
+            "--lora-rank",
+            "8",
+        ],
+        "FSDP2 is priced over data parallelism alone",
+    );
+}
+
+#[test]
 fn paged_optimizer_moves_state_off_the_peak() {
     // Llama-2-7B, LoRA r = 64 on q_proj and v_proj (lora_A 64 × 4096 = 262,144 elements, over
     // bitsandbytes' 1e5 paging threshold): the two fp32 moments of all 33,554,432 adapter

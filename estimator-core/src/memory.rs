@@ -63,6 +63,10 @@ pub enum EstimateError {
     },
     /// CPU offload with an optimizer that runs on the GPU only (bitsandbytes' 8-bit AdamW).
     OffloadOptimizer,
+    /// A plan FSDP2 is not priced for here ([`Training::fsdp`](crate::Training::fsdp)): beside
+    /// tensor or pipeline parallelism, with optimizer-only offload, frozen parameters, or
+    /// `MixedFp32Grads`.
+    Fsdp,
     /// A paged optimizer that bitsandbytes does not have (it pages Adam, AdamW, 8-bit AdamW
     /// and Lion), or paging beside CPU offload, which keeps the state on the host already.
     PagedOptimizer,
@@ -159,6 +163,9 @@ impl EstimateError {
             }
             EstimateError::OffloadOptimizer => {
                 "estimator: bitsandbytes' 8-bit optimizers run on the GPU, and CPU offload runs the step on the CPU; offload with AdamW (DeepSpeedCPUAdam) or drop the offload"
+            }
+            EstimateError::Fsdp => {
+                "estimator: FSDP2 is priced over data parallelism alone, every parameter training, in fp32, mixed (param_dtype 16-bit, reduce fp32), pure or autocast precision, offloading parameters, gradients and the step together (CPUOffloadPolicy); drop the tensor or pipeline parallelism, the LoRA or the optimizer-only offload, or use ZeRO-3"
             }
             EstimateError::Overflow => {
                 "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"

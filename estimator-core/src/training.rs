@@ -188,6 +188,7 @@ pub struct Training {
     device: Device,
     zero: ZeroStage,
     gpus: u64,
+    fsdp: bool,
     tensor_parallel: u64,
     sequence_parallel: bool,
     pipeline_parallel: u64,
@@ -275,6 +276,7 @@ impl Training {
             device: Device::Cuda,
             zero: ZeroStage::Off,
             gpus: 1,
+            fsdp: false,
             tensor_parallel: 1,
             sequence_parallel: false,
             pipeline_parallel: 1,
@@ -373,6 +375,41 @@ impl Training {
         Training {
             zero: stage,
             gpus,
+            ..self
+        }
+    }
+
+    /// PyTorch FSDP2 (`torch.distributed.fsdp.fully_shard`) over `gpus` data-parallel GPUs, as
+    /// its documentation applies it: `fully_shard` on every repeated block, then on the model
+    /// (the root group: embeddings, final norm, head), default `reshard_after_forward`. Per GPU,
+    /// as torch 2.15's `_fully_shard` allocates it (`_fsdp_param.py`, `_fsdp_param_group.py`,
+    /// `_fsdp_collectives.py`; measured on CPU over gloo, `tests/memory.rs`):
+    /// - sharded parameters in their original dtype (fp32, or the 16-bit type of
+    ///   `Precision::Pure`: they are the master weights), sharded gradients in that dtype, the
+    ///   optimizer's state over the local shard: `1/gpus` each (each parameter is padded to
+    ///   `⌈rows/gpus⌉` rows on dimension 0 — exact when every tensor's first dimension divides
+    ///   by `gpus`, as in the common sizes; up to `gpus − 1` rows a tensor more otherwise);
+    /// - unsharded, in the compute dtype (`MixedPrecisionPolicy(param_dtype)` for
+    ///   `Precision::Mixed(d)`, with `reduce_dtype=float32`): the root group's parameters from
+    ///   the first forward to the end of backward (the root is never resharded after forward);
+    ///   in forward the running block and its retained all-gather output (`AllGatherState`:
+    ///   two blocks); in backward the running block, the next one prefetched, the block's
+    ///   unsharded gradients (compute dtype: torch 2.15 defers the upcast) and the previous
+    ///   block's reduce-scatter input (fp32, kept in `ReduceScatterState` until the next
+    ///   reduce-scatter), the head's unsharded gradients; at the end the root's own
+    ///   reduce-scatter, over embeddings and head.
+    ///
+    /// With [`Offload::OptimizerAndParams`] (`CPUOffloadPolicy`) the sharded parameters,
+    /// gradients and the optimizer's state are on the host (its step runs there), the GPU
+    /// keeping the unsharded buffers. No tensor or pipeline parallelism beside it, no
+    /// optimizer-only offload, no frozen parameters (LoRA), and no `MixedFp32Grads`
+    /// ([`EstimateError::Fsdp`]). Sets ZeRO stage 3.
+    #[must_use]
+    pub const fn fsdp(self, gpus: u64) -> Training {
+        Training {
+            zero: ZeroStage::Three,
+            gpus,
+            fsdp: true,
             ..self
         }
     }
@@ -636,7 +673,7 @@ impl Training {
                     tri!(add(parts.gradients, parts.replay)),
                     parts.replay_copies
                 ));
-                let end = tri!(add(parts.gradients, parts.tied_gradients));
+                let end = tri!(add(parts.gradients, parts.end_temporaries));
                 if start >= end && start >= late {
                     m.activations = tri!(bytes(parts.activations));
                     m.logits = tri!(bytes(parts.logits_backward));
@@ -648,7 +685,7 @@ impl Training {
                     m.temporaries = tri!(bytes(parts.replay_copies));
                 } else {
                     m.gradients = tri!(bytes(parts.gradients));
-                    m.temporaries = tri!(bytes(parts.tied_gradients));
+                    m.temporaries = tri!(bytes(parts.end_temporaries));
                 }
             }
             _ => {
@@ -709,6 +746,17 @@ impl Training {
         }
         if self.grad_accumulation == 0 {
             return Err(EstimateError::ZeroAccumulation);
+        }
+        if self.fsdp
+            && (!matches!(self.zero, ZeroStage::Three)
+                || self.tensor_parallel > 1
+                || self.pipeline_parallel > 1
+                || matches!(self.offload, Offload::Optimizer)
+                || matches!(self.precision, Precision::MixedFp32Grads(_))
+                || self.frozen_weights.is_some()
+                || self.cost.trainable != self.cost.params)
+        {
+            return Err(EstimateError::Fsdp);
         }
         if self.paged
             && (!matches!(
@@ -844,7 +892,7 @@ impl Training {
         // --- temporaries during forward and backward
         let (mut forward_temporaries, mut backward_temporaries, mut replay_copies) =
             tri!(self.autocast_copies());
-        if zero >= ZeroStage::Three as u8 && (dp > 1 || gathered_alone) {
+        if zero >= ZeroStage::Three as u8 && !self.fsdp && (dp > 1 || gathered_alone) {
             // one block's weights gathered in full
             let gathered = share(tri!(mul(c.block_params as u128, w)), self.tensor_parallel);
             forward_temporaries = tri!(add(forward_temporaries, gathered));
@@ -861,7 +909,7 @@ impl Training {
             )),
             self.tensor_parallel,
         );
-        Ok(Parts {
+        let parts = Parts {
             weights,
             gradients,
             master,
@@ -874,11 +922,93 @@ impl Training {
             backward_temporaries,
             replay,
             replay_copies,
-            tied_gradients,
+            end_temporaries: tied_gradients,
             step_temporaries,
             host,
             paged,
-        })
+        };
+        if self.fsdp {
+            self.fsdp_parts(parts)
+        } else {
+            Ok(parts)
+        }
+    }
+
+    /// FSDP2's parts per GPU ([`Training::fsdp`], where the sources are), from the plain ones:
+    /// its sharded state in place of ZeRO-3's and its unsharded buffers among the temporaries.
+    const fn fsdp_parts(&self, mut p: Parts) -> Result<Parts, EstimateError> {
+        let c = &self.cost;
+        let gpus = self.gpus;
+        // the sharded (original) dtype: fp32, or Pure's 16 bits; the compute dtype (the
+        // mixed-precision policy's `param_dtype`); the reduce-scatter's (`reduce_dtype`)
+        let orig = self.precision.state_bytes() as u128;
+        let compute = self.precision.weight_bytes() as u128;
+        let reduce = orig;
+        let sharded = share(tri!(mul(c.params as u128, orig)), gpus);
+        let gradients = share(tri!(mul(c.trainable as u128, orig)), gpus);
+        let buffers = c.buffer_bytes as u128 - 4 * c.float_buffers as u128
+            + c.float_buffers as u128 * if orig < 4 { orig } else { 4 };
+        p.master = 0;
+        // the optimizer's state over the local shard; Adam's `step` counters, one a tensor,
+        // on every GPU
+        let steps = match self.optimizer {
+            Optimizer::Adam | Optimizer::AdamW => 4 * c.trainable_tensors as u128,
+            _ => 0,
+        };
+        let state = tri!(self.optimizer_state());
+        let state = tri!(add(share(state - steps, gpus), steps));
+        if let Offload::OptimizerAndParams = self.offload {
+            // CPUOffloadPolicy: the sharded parameters and gradients, the optimizer's state and
+            // its step on the host
+            // (the DeepSpeed pricing in `parts` has zeroed these on the GPU); the step runs on
+            // the CPU, where PyTorch's default is the single-tensor loop
+            let on_host = Training {
+                optimizer_impl: OptimizerImpl::SingleTensor,
+                ..*self
+            };
+            let step = share(tri!(on_host.step_temporaries()), gpus);
+            p.host = tri!(add(tri!(add(tri!(add(sharded, gradients)), state)), step));
+            p.weights = buffers;
+            p.gradients = 0;
+            p.optimizer = 0;
+            p.step_temporaries = 0;
+        } else {
+            p.host = 0;
+            p.weights = tri!(add(sharded, buffers));
+            p.gradients = gradients;
+            p.optimizer = state;
+        }
+        // unsharded, in the compute dtype: one block (S), the root group (embeddings, norm,
+        // head), a block's gradients, the head's (or the tied embedding's) gradients; a
+        // block's reduce-scatter input in the reduce dtype
+        let block = tri!(mul(c.block_params as u128, compute));
+        let root_params = (c.params - c.repeated_params) as u128;
+        let root = tri!(mul(root_params, compute));
+        let head = tri!(mul((c.unquantized_matmul + c.tied) as u128, compute));
+        let scatter = tri!(mul(c.block_params as u128, reduce));
+        // forward: the root, the running block and its retained all-gather output
+        p.forward_temporaries = tri!(add(p.forward_temporaries, tri!(add(root, 2 * block))));
+        // backward: the root and the head's gradients, the running block, the next one
+        // prefetched, the block's gradients
+        let running = tri!(add(tri!(add(root, head)), 3 * block));
+        p.backward_temporaries = tri!(add(p.backward_temporaries, running));
+        // the first block (nothing left to prefetch), the second one's reduce-scatter input kept
+        let first = tri!(add(tri!(add(root, head)), tri!(add(2 * block, scatter))));
+        p.replay_copies = tri!(add(p.replay_copies, first));
+        // the root's post-backward: its gradients, and before its own reduce-scatter input
+        // (over embeddings and head) its parameters and the first block's input
+        let root_scatter = tri!(mul(root_params, reduce));
+        let before = tri!(add(root, scatter));
+        let last = tri!(add(
+            root,
+            if before > root_scatter {
+                before
+            } else {
+                root_scatter
+            }
+        ));
+        p.end_temporaries = tri!(add(p.end_temporaries, last));
+        Ok(p)
     }
 
     /// Autocast's 16-bit copies of the matmul weights: alive through the forward, at the start
@@ -1354,7 +1484,8 @@ struct Parts {
     /// weights)
     replay: u128,
     replay_copies: u128,
-    tied_gradients: u128,
+    /// at the end of backward: the tied weights' gradient sums, FSDP2's root reduce-scatter
+    end_temporaries: u128,
     step_temporaries: u128,
     /// per GPU's process on the host (CPU offload)
     host: u128,
