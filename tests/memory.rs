@@ -613,7 +613,10 @@ fn fsdp2_on_a_tiny_llama() {
     // within 3 %, in integers
     let near = |t: Training, measured: u64| {
         let e = t.estimate().total().get();
-        assert!(e.abs_diff(measured) * 100 < 3 * measured, "{e} against {measured}");
+        assert!(
+            e.abs_diff(measured) * 100 < 3 * measured,
+            "{e} against {measured}"
+        );
     };
     // peaks in backward: 43,699,020 B in fp32, 35,121,996 B with
     // MixedPrecisionPolicy(param_dtype=bfloat16, reduce_dtype=float32); the estimate is 2.0 %

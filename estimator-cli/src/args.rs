@@ -330,8 +330,9 @@ pub(crate) struct Settings {
     #[arg(long)]
     pub(crate) paged_optimizer: bool,
     /// DeepSpeed CPU offload (ZeRO-Offload, ZeRO-Infinity's `offload_param`): needs `--zero 1`
-    /// to `3` (`optimizer-and-params`: `--zero 3`), works on one GPU; the host memory it takes
-    /// is printed per GPU and per node [default: none].
+    /// to `3` (`optimizer-and-params`: `--zero 3`), works on one GPU; with `--fsdp`,
+    /// `optimizer-and-params` is FSDP2's CPUOffloadPolicy; the host memory it takes is printed
+    /// per GPU and per node [default: none].
     #[arg(long, value_enum)]
     pub(crate) offload: Option<OffloadArg>,
     /// GPUs per node, for the host memory per node under `--offload` [default: `--gpus`, at

@@ -249,6 +249,20 @@ fn validate_reproduces_the_reference_measurements() {
         last.starts_with("validate: 10 cases, 10 within tolerance, worst "),
         "{last}"
     );
+    // shared/cuda/measure_cuda.py's schema (its added `inputs` keys: device, model_class,
+    // optimizer_name, optimizer_impl_resolved, dropout, gradient_checkpointing_info, lora,
+    // instruments, …), from a run of that script on this CPU (`--device cpu`, four GPT-2 cases:
+    // AdamW, SGD with momentum, Adafactor, eager): read, not refused, and within 1 %
+    let cuda_schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/memory-cuda-script-cpu.json"
+    );
+    let out = ok(&["validate", cuda_schema, "--tolerance", "0.01"]);
+    let last = out.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("validate: 4 cases, 4 within tolerance, worst "),
+        "{last}"
+    );
     // a tolerance no estimate meets: exit status 1 and the same summary line
     estimator()
         .args(["validate", file, "--tolerance", "0"])
