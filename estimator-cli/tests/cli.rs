@@ -196,20 +196,23 @@ fn config_files_and_presets() {
 
 #[test]
 fn validate_reproduces_the_reference_measurements() {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/memory.json");
-    let out = ok(&["validate", file, "--tolerance", "0.10"]);
-    let last = out.lines().last().unwrap_or_default();
+    let fixture = |name: &str| format!("{}/../tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    // validates `name` at `tolerance`, expects the exit status and returns the summary line
+    let summary = |name: &str, tolerance: &str, code: i32| {
+        let run = estimator()
+            .args(["validate", &fixture(name), "--tolerance", tolerance])
+            .assert()
+            .code(code);
+        let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
+        out.lines().last().unwrap_or_default().to_owned()
+    };
+    let last = summary("memory.json", "0.10", 0);
     assert!(
         last.starts_with("validate: 16 cases, 16 within tolerance, worst "),
         "{last}"
     );
     // cases measured the same way at other sizes and on another architecture (measure.py)
-    let extra = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/memory-extra.json"
-    );
-    let out = ok(&["validate", extra, "--tolerance", "0.03"]);
-    let last = out.lines().last().unwrap_or_default();
+    let last = summary("memory-extra.json", "0.03", 0);
     assert!(
         last.starts_with("validate: 12 cases, 12 within tolerance, worst "),
         "{last}"
@@ -219,16 +222,7 @@ fn validate_reproduces_the_reference_measurements() {
     // (see docs/accuracy.md: four s × s tensors alive where the estimate has two), ELECTRA's
     // CPU-autocast step (a 16-bit residual stream that CUDA's autocast does not produce) and
     // Bamba's generation (its layers return the attention probabilities, kept alive)
-    let families = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/memory-families.json"
-    );
-    let run = estimator()
-        .args(["validate", families, "--tolerance", "0.10"])
-        .assert()
-        .code(1);
-    let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
-    let last = out.lines().last().unwrap_or_default();
+    let last = summary("memory-families.json", "0.10", 1);
     assert!(
         last.starts_with(
             "validate: 83 cases, 79 within tolerance, worst falcon_infer_fp32_eager_b2_p256_n16 peak"
@@ -239,12 +233,7 @@ fn validate_reproduces_the_reference_measurements() {
     // micro-batches, zero_grad(set_to_none=False), gradient checkpointing, LoRA through peft
     // (fp32 and under bf16 autocast), SGD with momentum, Adafactor with and without beta1, and
     // two combinations — each setting read from the case's `inputs`
-    let settings = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/memory-settings.json"
-    );
-    let out = ok(&["validate", settings, "--tolerance", "0.10"]);
-    let last = out.lines().last().unwrap_or_default();
+    let last = summary("memory-settings.json", "0.10", 0);
     assert!(
         last.starts_with("validate: 10 cases, 10 within tolerance, worst "),
         "{last}"
@@ -253,22 +242,14 @@ fn validate_reproduces_the_reference_measurements() {
     // optimizer_name, optimizer_impl_resolved, dropout, gradient_checkpointing_info, lora,
     // instruments, …), from a run of that script on this CPU (`--device cpu`, four GPT-2 cases:
     // AdamW, SGD with momentum, Adafactor, eager): read, not refused, and within 1 %
-    let cuda_schema = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../tests/fixtures/memory-cuda-script-cpu.json"
-    );
-    let out = ok(&["validate", cuda_schema, "--tolerance", "0.01"]);
-    let last = out.lines().last().unwrap_or_default();
+    let last = summary("memory-cuda-script-cpu.json", "0.01", 0);
     assert!(
         last.starts_with("validate: 4 cases, 4 within tolerance, worst "),
         "{last}"
     );
     // a tolerance no estimate meets: exit status 1 and the same summary line
-    estimator()
-        .args(["validate", file, "--tolerance", "0"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("validate: 16 cases,"));
+    let last = summary("memory.json", "0", 1);
+    assert!(last.starts_with("validate: 16 cases,"), "{last}");
 }
 
 #[test]
