@@ -206,47 +206,60 @@ fn validate_reproduces_the_reference_measurements() {
         let out = String::from_utf8_lossy(&run.get_output().stdout).into_owned();
         out.lines().last().unwrap_or_default().to_owned()
     };
-    let last = summary("memory.json", "0.10", 0);
-    assert!(
-        last.starts_with("validate: 16 cases, 16 within tolerance, worst "),
-        "{last}"
-    );
-    // cases measured the same way at other sizes and on another architecture (measure.py)
-    let last = summary("memory-extra.json", "0.03", 0);
-    assert!(
-        last.starts_with("validate: 12 cases, 12 within tolerance, worst "),
-        "{last}"
-    );
-    // tiny versions of 27 families of the config importer and Falcon's new decoder layout
-    // (measure.py --set families): every case within 10 % but Falcon's two eager generations
-    // (see docs/accuracy.md: four s × s tensors alive where the estimate has two), ELECTRA's
-    // CPU-autocast step (a 16-bit residual stream that CUDA's autocast does not produce) and
-    // Bamba's generation (its layers return the attention probabilities, kept alive)
-    let last = summary("memory-families.json", "0.10", 1);
-    assert!(
-        last.starts_with(
-            "validate: 83 cases, 79 within tolerance, worst falcon_infer_fp32_eager_b2_p256_n16 peak"
+    for (name, tolerance, code, expected) in [
+        // the reference data
+        (
+            "memory.json",
+            "0.10",
+            0,
+            "16 cases, 16 within tolerance, worst ",
         ),
-        "{last}"
-    );
-    // training as people set it up (measure.py --set settings): gradient accumulation over 2
-    // micro-batches, zero_grad(set_to_none=False), gradient checkpointing, LoRA through peft
-    // (fp32 and under bf16 autocast), SGD with momentum, Adafactor with and without beta1, and
-    // two combinations — each setting read from the case's `inputs`
-    let last = summary("memory-settings.json", "0.10", 0);
-    assert!(
-        last.starts_with("validate: 10 cases, 10 within tolerance, worst "),
-        "{last}"
-    );
-    // shared/cuda/measure_cuda.py's schema (its added `inputs` keys: device, model_class,
-    // optimizer_name, optimizer_impl_resolved, dropout, gradient_checkpointing_info, lora,
-    // instruments, …), from a run of that script on this CPU (`--device cpu`, four GPT-2 cases:
-    // AdamW, SGD with momentum, Adafactor, eager): read, not refused, and within 1 %
-    let last = summary("memory-cuda-script-cpu.json", "0.01", 0);
-    assert!(
-        last.starts_with("validate: 4 cases, 4 within tolerance, worst "),
-        "{last}"
-    );
+        // cases measured the same way at other sizes and on another architecture (measure.py)
+        (
+            "memory-extra.json",
+            "0.03",
+            0,
+            "12 cases, 12 within tolerance, worst ",
+        ),
+        // tiny versions of 27 families of the config importer and Falcon's new decoder layout
+        // (measure.py --set families): every case within 10 % but Falcon's two eager
+        // generations (see docs/accuracy.md: four s × s tensors alive where the estimate has
+        // two), ELECTRA's CPU-autocast step (a 16-bit residual stream that CUDA's autocast
+        // does not produce) and Bamba's generation (its layers return the attention
+        // probabilities, kept alive)
+        (
+            "memory-families.json",
+            "0.10",
+            1,
+            "83 cases, 79 within tolerance, worst falcon_infer_fp32_eager_b2_p256_n16 peak",
+        ),
+        // training as people set it up (measure.py --set settings): gradient accumulation over
+        // 2 micro-batches, zero_grad(set_to_none=False), gradient checkpointing, LoRA through
+        // peft (fp32 and under bf16 autocast), SGD with momentum, Adafactor with and without
+        // beta1, and two combinations — each setting read from the case's `inputs`
+        (
+            "memory-settings.json",
+            "0.10",
+            0,
+            "10 cases, 10 within tolerance, worst ",
+        ),
+        // shared/cuda/measure_cuda.py's schema (its added `inputs` keys: device, model_class,
+        // optimizer_name, optimizer_impl_resolved, dropout, gradient_checkpointing_info, lora,
+        // instruments, …), from a run of that script on this CPU (`--device cpu`, four GPT-2
+        // cases: AdamW, SGD with momentum, Adafactor, eager): read, not refused, within 1 %
+        (
+            "memory-cuda-script-cpu.json",
+            "0.01",
+            0,
+            "4 cases, 4 within tolerance, worst ",
+        ),
+    ] {
+        let last = summary(name, tolerance, code);
+        assert!(
+            last.starts_with(&format!("validate: {expected}")),
+            "{name}: {last}"
+        );
+    }
     // a tolerance no estimate meets: exit status 1 and the same summary line
     let last = summary("memory.json", "0", 1);
     assert!(last.starts_with("validate: 16 cases,"), "{last}");
@@ -871,36 +884,23 @@ fn fsdp2_shards_per_parameter_and_offloads_with_its_policy() {
     // largest shard, the embedding's eighth in fp32)
     let host = off["host"]["per_gpu_bytes"].as_u64().expect("bytes");
     assert_eq!(host, 16 * t / 8 + 4 * 291 + 2 * 4 * 32000 * 4096 / 8);
-    fails(
-        &[
-            "estimate",
-            "--preset",
-            "gpt2",
-            "--fsdp",
-            "--gpus",
-            "2",
-            "--offload",
-            "optimizer",
-        ],
-        "--offload optimizer-and-params",
-    );
-    fails(
-        &["estimate", "--preset", "gpt2", "--fsdp"],
-        "`--fsdp` shards over data-parallel GPUs",
-    );
-    fails(
-        &[
-            "estimate",
-            "--preset",
-            "gpt2",
-            "--fsdp",
-            "--gpus",
-            "2",
-            "--lora-rank",
-            "8",
-        ],
-        "FSDP2 is priced over data parallelism alone",
-    );
+    let gpt2 = ["estimate", "--preset", "gpt2", "--fsdp", "--gpus", "2"];
+    for (extra, needle) in [
+        (
+            &["--offload", "optimizer"][..],
+            "--offload optimizer-and-params",
+        ),
+        (
+            &["--lora-rank", "8"][..],
+            "FSDP2 is priced over data parallelism alone",
+        ),
+        (
+            &["--gpus", "1"][..],
+            "`--fsdp` shards over data-parallel GPUs",
+        ),
+    ] {
+        fails(&[&gpt2[..], extra].concat(), needle);
+    }
 }
 
 #[test]
