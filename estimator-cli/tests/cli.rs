@@ -884,14 +884,14 @@ fn fsdp2_shards_per_parameter_and_offloads_with_its_policy() {
     // largest shard, the embedding's eighth in fp32)
     let host = off["host"]["per_gpu_bytes"].as_u64().expect("bytes");
     assert_eq!(host, 16 * t / 8 + 4 * 291 + 2 * 4 * 32000 * 4096 / 8);
-    let gpt2 = ["estimate", "--preset", "gpt2", "--fsdp", "--gpus", "2"];
+    let gpt2 = ["estimate", "--preset", "gpt2", "--fsdp"];
     for (extra, needle) in [
         (
-            &["--offload", "optimizer"][..],
+            &["--gpus", "2", "--offload", "optimizer"][..],
             "--offload optimizer-and-params",
         ),
         (
-            &["--lora-rank", "8"][..],
+            &["--gpus", "2", "--lora-rank", "8"][..],
             "FSDP2 is priced over data parallelism alone",
         ),
         (
