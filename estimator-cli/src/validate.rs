@@ -369,6 +369,12 @@ fn optimizer_of(
         "adamw" => Optimizer::AdamW,
         "sgd_momentum" => Optimizer::SgdMomentum,
         "adafactor" => Optimizer::Adafactor,
+        "" if described.is_empty() => {
+            return Err(CliError::new(format!(
+                "case `{}`: no `optimizer` (or `optimizer_name`): the optimizer's state is part of the step, so the case must say which ran",
+                clip(name)
+            )));
+        }
         "" => optimizer_described(described).ok_or_else(|| {
             CliError::new(format!(
                 "case `{}`: optimizer `{}` is not one validate reads; it reads torch.optim.AdamW, Adam and SGD (with or without momentum), transformers' Adafactor (with or without beta1) and bitsandbytes' AdamW8bit",
@@ -410,6 +416,8 @@ fn optimizer_described(d: &str) -> Option<Optimizer> {
     // the class: `torch.optim.AdamW(lr=1e-4) defaults` → `AdamW`
     let class = d.split('(').next().unwrap_or("").trim();
     match class.rsplit('.').next().unwrap_or("") {
+        // AMSGrad keeps a third state, `max_exp_avg_sq`, the estimate does not price
+        "AdamW" | "Adam" if arg("amsgrad") == "True" => None,
         "AdamW" => Some(Optimizer::AdamW),
         "Adam" => Some(Optimizer::Adam),
         "AdamW8bit" => Some(Optimizer::AdamW8bit),

@@ -343,6 +343,13 @@ fn validate_names_the_case_and_refuses_wrapping_sums() {
         &v,
         &["optimizer `torch.optim.RMSprop(lr=1e-3)` is not one validate reads"],
     );
+    v["cases"]["crafted_case"]["inputs"]["optimizer"] = "torch.optim.AdamW(amsgrad=True)".into();
+    refused(&v, &["is not one validate reads"]);
+    v["cases"]["crafted_case"]["inputs"]
+        .as_object_mut()
+        .expect("an object")
+        .remove("optimizer");
+    refused(&v, &["no `optimizer`"]);
     let mut v = case(serde_json::json!({}));
     v["cases"]["crafted_case"]["inputs"]["lora"] =
         serde_json::json!({"r": 8, "dropout": 0.05, "target_modules": ["c_attn"]});

@@ -959,9 +959,8 @@ impl Training {
         let state = tri!(add(share(state - steps, gpus), steps));
         if let Offload::OptimizerAndParams = self.offload {
             // CPUOffloadPolicy: the sharded parameters and gradients, the optimizer's state and
-            // its step on the host
-            // (the DeepSpeed pricing in `parts` has zeroed these on the GPU); the step runs on
-            // the CPU, where PyTorch's default is the single-tensor loop
+            // its step on the host (priced here: `parts` has zeroed them as DeepSpeed's), the
+            // step in PyTorch's CPU default, the single-tensor loop
             let on_host = Training {
                 optimizer_impl: OptimizerImpl::SingleTensor,
                 ..*self
