@@ -49,9 +49,9 @@
 
 pub use estimator_core::{
     ActivationModel, Activations, AttentionKernel, Bytes, Cost, DType, Device, EstimateError,
-    GgmlType, Inference, KvPlan, Layer, LlamaCpp, LlamaCppPlan, Logits, Memory, Message, Offload,
-    Optimizer, OptimizerImpl, Overflow, Params, Phase, Precision, Recompute, Sglang, SglangPlan,
-    Si, Source, Summary, Training, Vllm, Workload, ZeroStage,
+    GgmlType, Inference, KvPlan, Layer, LlamaCpp, LlamaCppPlan, Logits, Loss, Memory, Message,
+    Offload, Optimizer, OptimizerImpl, Overflow, Params, Phase, Precision, Recompute, Sglang,
+    SglangPlan, Si, Source, Summary, Training, Vllm, Workload, ZeroStage,
 };
 pub use estimator_core::{assert_fits, const_assert};
 pub use estimator_core::{config, gpu, layers};
@@ -157,8 +157,8 @@ pub mod prelude {
         Rotary, Silu, Softmax, StackedMoe, TransformerLayer,
     };
     pub use estimator_core::{
-        ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Logits, Memory,
-        Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Summary, Training,
+        ActivationModel, AttentionKernel, Bytes, Cost, DType, Device, Inference, Logits, Loss,
+        Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute, Summary, Training,
         ZeroStage,
     };
     pub use estimator_core::{assert_fits, const_assert};

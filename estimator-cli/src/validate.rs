@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use estimator::config::{Lora, ModelConfig, clip};
 use estimator::{
-    AttentionKernel, DType, Device, Inference, Logits, Memory, Optimizer, OptimizerImpl, Phase,
-    Precision, Recompute, Training,
+    AttentionKernel, DType, Device, Inference, Logits, Loss, Memory, Optimizer, OptimizerImpl,
+    Phase, Precision, Recompute, Training,
 };
 use serde_json::{Map, Value};
 
@@ -292,6 +292,7 @@ const READ: &[&str] = &[
     "zero_grad",
     "gradient_checkpointing",
     "lora",
+    "loss",
     "iterations",
     "use_cache",
     "smoke_shapes",
@@ -324,6 +325,7 @@ const DESCRIPTIVE: &[&str] = &[
     "gradient_checkpointing_info",
     "cache_class",
     "cache_kwarg",
+    "trl_version",
 ];
 
 /// Refuses a case that records a setting validate does not read: estimating it without the
@@ -438,6 +440,8 @@ struct Settings {
     recompute: Recompute,
     /// `lora`: peft's `r` and `target_modules` (its `alpha` scales, allocating nothing).
     lora: Option<Lora>,
+    /// `loss`: `logits` (the default) or `trl_fused_lm_head` (TRL's `add_fused_lm_head`).
+    loss: Loss,
 }
 
 /// Reads a training case's settings, or refuses the case naming the one it cannot express.
@@ -487,10 +491,21 @@ fn settings_of(name: &str, inputs: &Value, config: &ModelConfig) -> Result<Setti
         None | Some(Value::Null) => None,
         Some(l) => Some(lora_of(name, l, config)?),
     };
+    let loss = match text(inputs, "/loss") {
+        "" | "logits" => Loss::Logits,
+        "trl_fused_lm_head" => Loss::Chunked,
+        other => {
+            return Err(refuse(format!(
+                "unknown `loss` `{}`; expected logits or trl_fused_lm_head",
+                clip(other)
+            )));
+        }
+    };
     Ok(Settings {
         accumulation,
         recompute,
         lora,
+        loss,
     })
 }
 
@@ -565,16 +580,22 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         .dropout(config.dropout)
         .device(device)
         .recompute(settings.recompute)
-        .grad_accumulation(settings.accumulation);
+        .grad_accumulation(settings.accumulation)
+        .loss(settings.loss);
     let step = t
         .checked_at(Phase::OptimizerStep)
         .map_err(|e| in_case(name, e))?;
     let forward = t.checked_at(Phase::Forward).map_err(|e| in_case(name, e))?;
     let peak: Memory = t.checked_estimate().map_err(|e| in_case(name, e))?;
-    // saved for backward: activations, the loss's fp32 log-softmax, autocast's copies
+    // saved for backward: activations, the loss's fp32 log-softmax (TRL's fused head keeps
+    // none: its saves are among the activations), autocast's copies
+    let vocab = match settings.loss {
+        Loss::Logits => cost.output,
+        Loss::Chunked => 0,
+    };
     let log_softmax = batch
         .checked_mul(seq)
-        .and_then(|n| n.checked_mul(cost.output))
+        .and_then(|n| n.checked_mul(vocab))
         .and_then(|n| n.checked_mul(4))
         .ok_or_else(|| in_case(name, estimator::EstimateError::Overflow))?;
     let saved = m.pointer("/saved_for_backward_last_iter/by_kind");

@@ -35,7 +35,7 @@ pub use llamacpp::{GgmlType, LlamaCpp, LlamaCppPlan};
 pub use memory::{EstimateError, Memory, Message, Phase, Workload};
 pub use params::{Layer, Params, Summary};
 pub use policy::{
-    ActivationModel, AttentionKernel, Device, Offload, Optimizer, OptimizerImpl, Precision,
+    ActivationModel, AttentionKernel, Device, Loss, Offload, Optimizer, OptimizerImpl, Precision,
     Recompute, ZeroStage,
 };
 pub use serving::{KvPlan, Vllm};

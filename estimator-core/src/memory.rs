@@ -67,6 +67,9 @@ pub enum EstimateError {
     /// tensor or pipeline parallelism, with optimizer-only offload, frozen parameters, or
     /// `MixedFp32Grads`.
     Fsdp,
+    /// TRL's fused head ([`Loss::Chunked`](crate::Loss::Chunked)) for a model without a
+    /// language model's generation head, or beside tensor parallelism.
+    ChunkedLoss,
     /// A paged optimizer that bitsandbytes does not have (it pages Adam, AdamW, 8-bit AdamW
     /// and Lion), or paging beside CPU offload, which keeps the state on the host already.
     PagedOptimizer,
@@ -166,6 +169,9 @@ impl EstimateError {
             }
             EstimateError::Fsdp => {
                 "estimator: FSDP2 is priced over data parallelism alone, every parameter training, in fp32, mixed (param_dtype 16-bit, reduce fp32), pure or autocast precision, offloading parameters, gradients and the step together (CPUOffloadPolicy); drop the tensor or pipeline parallelism, the LoRA or the optimizer-only offload, or use ZeRO-3"
+            }
+            EstimateError::ChunkedLoss => {
+                "estimator: TRL's fused head replaces a language model's generation head, on one tensor-parallel rank; use the logits loss for this model or plan"
             }
             EstimateError::Overflow => {
                 "estimator: the memory total exceeds u64 bytes (16 EiB); check the sizes, they are far beyond any GPU"

@@ -228,6 +228,23 @@ pub enum ActivationModel {
     Textbook,
 }
 
+/// How a language model's loss is computed from its last hidden states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Loss {
+    /// The model's head computes every token's logits and transformers' cross-entropy reads
+    /// them (`model(input_ids, labels=…)`: the logits, their fp32 upcast and log-softmax).
+    Logits,
+    /// TRL's fused head (trl 1.16 `add_fused_lm_head`, what `SFTTrainer` trains with): the
+    /// shifted tokens' hidden states projected in tiles of 4,096 tokens × 32,768 vocabulary
+    /// entries, folded into per-token log-sum-exp statistics; the logits never exist. It keeps
+    /// a copy of the hidden states and four per-token vectors for backward, one tile buffer
+    /// (`mm_buf`, 32,768 wide whatever the vocabulary) in forward and again in backward, and in
+    /// backward fp32 gradients of the hidden states and of the whole head
+    /// (`trl/kernels/chunked_logprob.py`, `ChunkedLogProbFunction`).
+    Chunked,
+}
+
 /// ZeRO data-parallel sharding (Rajbhandari et al. 2020); stage 3 is FSDP's full sharding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

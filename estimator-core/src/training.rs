@@ -5,7 +5,7 @@ use crate::dtype::DType;
 use crate::memory::{EstimateError, Memory, Phase, Workload};
 use crate::params::Params;
 use crate::policy::{
-    ActivationModel, AttentionKernel, Device, Offload, Optimizer, OptimizerImpl, Precision,
+    ActivationModel, AttentionKernel, Device, Loss, Offload, Optimizer, OptimizerImpl, Precision,
     Recompute, ZeroStage,
 };
 use crate::units::Bytes;
@@ -196,6 +196,7 @@ pub struct Training {
     paged: bool,
     frozen_weights: Option<DType>,
     cross_entropy: bool,
+    loss: Loss,
     grad_accumulation: u64,
     state_dtype: Option<DType>,
     overhead: Bytes,
@@ -284,6 +285,7 @@ impl Training {
             paged: false,
             frozen_weights: None,
             cross_entropy: true,
+            loss: Loss::Logits,
             grad_accumulation: 1,
             state_dtype: None,
             overhead: Bytes::ZERO,
@@ -521,6 +523,14 @@ impl Training {
         }
     }
 
+    /// How the loss reads the last hidden states (default [`Loss::Logits`]): [`Loss::Chunked`]
+    /// is TRL's fused head, for a language model's generation head
+    /// ([`EstimateError::ChunkedLoss`] otherwise). CLI `--loss chunked`.
+    #[must_use]
+    pub const fn loss(self, loss: Loss) -> Training {
+        Training { loss, ..self }
+    }
+
     /// Adds a fixed amount to every phase (allocator reserve, workspaces; default zero). The CUDA
     /// context is not here but in the budget: [`Gpu::usable`](crate::gpu::Gpu::usable).
     #[must_use]
@@ -747,6 +757,12 @@ impl Training {
         if self.grad_accumulation == 0 {
             return Err(EstimateError::ZeroAccumulation);
         }
+        if matches!(self.loss, Loss::Chunked)
+            && self.cross_entropy
+            && (self.cost.logits_input == 0 || self.cost.output == 0 || self.tensor_parallel > 1)
+        {
+            return Err(EstimateError::ChunkedLoss);
+        }
         if self.fsdp
             && (!matches!(self.zero, ZeroStage::Three)
                 || self.tensor_parallel > 1
@@ -863,7 +879,7 @@ impl Training {
             weights -= offloaded_weights;
         }
         // --- activations and logits
-        let (activations, stored_activations) = tri!(self.activations());
+        let (mut activations, mut stored_activations) = tri!(self.activations());
         let replay = tri!(self.one_block());
         let tokens = tri!(mul(self.batch as u128, self.seq as u128));
         let vocab = if self.cross_entropy { c.output } else { 0 };
@@ -872,11 +888,19 @@ impl Training {
         // the logits, their fp32 upcast in the loss (none when already fp32), the saved
         // log-softmax
         let forward_bytes = cl + if cl == 4 { 0 } else { 4 } + 4;
-        let logits_forward = tri!(mul(logit_elems, forward_bytes));
+        let mut logits_forward = tri!(mul(logit_elems, forward_bytes));
         // the saved log-softmax and two fp32 gradients (of it, and of the logits); or, when
         // larger, what the largest block's backward allocates at once (the reference Mamba
         // scan's gradients), which comes after the logits' are freed
-        let logits_backward = tri!(mul(logit_elems, 12));
+        let mut logits_backward = tri!(mul(logit_elems, 12));
+        if let (Loss::Chunked, true) = (self.loss, self.cross_entropy) {
+            let fused = tri!(self.chunked_loss());
+            // the fused head's saves in place of the head's own input
+            activations = tri!(add(activations - fused.head_input, fused.saved));
+            stored_activations = tri!(add(stored_activations - fused.head_input, fused.saved));
+            logits_forward = fused.forward;
+            logits_backward = fused.backward;
+        }
         let transient = share(
             tri!(mul(
                 tokens,
@@ -1010,6 +1034,78 @@ impl Training {
         Ok(p)
     }
 
+    /// TRL's fused head ([`Loss::Chunked`]) over the shifted tokens, as
+    /// `ChunkedLogProbFunction` (trl 1.16 `kernels/chunked_logprob.py`) allocates it.
+    const fn chunked_loss(&self) -> Result<Chunked, EstimateError> {
+        let c = &self.cost;
+        let p = self.precision;
+        let (d, v) = (c.logits_input as u128, c.output as u128);
+        let n = tri!(mul(self.batch as u128, self.seq.saturating_sub(1) as u128));
+        // `TOKEN_CHUNK_SIZE` tokens a tile, `_CHUNKED_LOGPROB_CHUNK_SIZE` (trainer/utils.py)
+        // its width: `mm_buf = torch.empty((min(N, 4096), chunk_size))`
+        let rows = if n < 4096 { n } else { 4096 };
+        let vocab_chunk = if v < 32768 { v } else { 32768 };
+        // the tile in the compute dtype (autocast's, else the hidden states'); the hidden
+        // states in the residual stream's; the head's weight in the weights'
+        let (cl, rb, wb) = (
+            p.compute_bytes() as u128,
+            p.residual_bytes() as u128,
+            p.weight_bytes() as u128,
+        );
+        let tile = tri!(mul(rows, 32768 * cl));
+        // `.to(compute_dtype)` of a token chunk and of a vocabulary chunk of the weight
+        let mut casts = 0;
+        if rb != cl {
+            casts = tri!(mul(rows, d * cl));
+        }
+        if wb != cl {
+            casts = tri!(add(casts, tri!(mul(vocab_chunk, d * cl))));
+        }
+        let hidden = tri!(mul(n, d));
+        // saved: the hidden states' copy (`hidden_states[mask]`, or the reshape of the
+        // shifted slice), the int64 targets, `log_z` and the entropy
+        let saved = tri!(add(tri!(mul(hidden, rb)), tri!(mul(n, 16))));
+        // what the model's own head would have saved: its input (autocast's 16-bit cast of it)
+        // for its weight's gradient — when it trains: with parameters frozen (LoRA: peft
+        // freezes the head with the base) it saves none
+        let head_input = if c.trainable == c.params {
+            tri!(mul(tri!(mul(self.batch as u128, self.seq as u128)), d * cl))
+        } else {
+            0
+        };
+        // forward: seven fp32 statistics a token, the tile, the casts
+        let mut forward = tri!(add(tri!(add(tri!(mul(n, 28)), tile)), casts));
+        // backward: fp32 gradients of the hidden states and of the whole head (the head's
+        // gradient itself, cast once more when the weights are not fp32), the incoming
+        // gradient in fp32, the tile and the casts again
+        let mut backward = tri!(add(tri!(mul(hidden, 4)), tri!(mul(v * d, 4))));
+        backward = tri!(add(
+            backward,
+            tri!(add(tri!(mul(n, 4)), tri!(add(tile, casts))))
+        ));
+        if wb != 4 {
+            backward = tri!(add(backward, tri!(mul(v * d, wb))));
+        }
+        if let Device::Cpu = self.device {
+            // without Triton the tile is folded by torch ops (`_forward_tile`,
+            // `_backward_tile`), their locals alive together: 13 bytes a tile element in
+            // forward (`z`, the two masks, `masked_fill`'s copy or `exp`'s), 33 in backward
+            // (`y`, `z`, `log_p`, `p`, `grad`, the target mask and three temporaries of the
+            // gradient's update), 4 more when `.float()` copies a 16-bit tile
+            let elems = tri!(mul(rows, vocab_chunk));
+            let copy = if cl == 4 { 0 } else { 4 };
+            forward = tri!(add(forward, tri!(mul(elems, 13 + copy))));
+            backward = tri!(add(backward, tri!(mul(elems, 33 + copy))));
+        }
+        // (one tensor-parallel rank: `validate` refuses more)
+        Ok(Chunked {
+            saved,
+            head_input,
+            forward,
+            backward,
+        })
+    }
+
     /// Autocast's 16-bit copies of the matmul weights: alive through the forward, at the start
     /// of backward, and those of the first block when the others' gradients exist (0, 0, 0 in
     /// the other precisions).
@@ -1031,7 +1127,13 @@ impl Training {
             cast = cast.saturating_sub(c.frozen_matmul);
             in_blocks = in_blocks.saturating_sub(c.frozen_matmul);
         }
-        let copies = tri!(add(cast as u128, c.tied as u128));
+        let mut tied = c.tied;
+        if let (Loss::Chunked, true) = (self.loss, self.cross_entropy) {
+            // the fused head casts its weight a vocabulary chunk at a time, saving no copy
+            cast = cast.saturating_sub(c.unquantized_matmul);
+            tied = 0;
+        }
+        let copies = tri!(add(cast as u128, tied as u128));
         let forward = tri!(self.split(tri!(mul(copies, cl))));
         let Some(block) = in_blocks.checked_div(c.blocks) else {
             return Ok((forward, forward, 0));
@@ -1463,6 +1565,18 @@ impl Training {
 }
 
 /// Every part of every phase, in bytes per GPU.
+/// TRL's fused head ([`Training::chunked_loss`]), in bytes per GPU.
+struct Chunked {
+    /// saved for backward: the hidden states' copy, targets, log-sum-exp, entropy
+    saved: u128,
+    /// what the model's head would have saved instead (its input)
+    head_input: u128,
+    /// alive at once in the head's forward, beside `saved`
+    forward: u128,
+    /// alive at once in its backward, beside `saved`
+    backward: u128,
+}
+
 struct Parts {
     weights: u128,
     gradients: u128,
