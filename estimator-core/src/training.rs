@@ -879,40 +879,9 @@ impl Training {
             weights -= offloaded_weights;
         }
         // --- activations and logits
-        let (mut activations, mut stored_activations) = tri!(self.activations());
+        let (activations, stored_activations, logits_forward, logits_backward) =
+            tri!(self.activations_and_logits());
         let replay = tri!(self.one_block());
-        let tokens = tri!(mul(self.batch as u128, self.seq as u128));
-        let vocab = if self.cross_entropy { c.output } else { 0 };
-        let logit_elems = share(tri!(mul(tokens, vocab as u128)), self.tensor_parallel);
-        let cl = p.compute_bytes() as u128;
-        // the logits, their fp32 upcast in the loss (none when already fp32), the saved
-        // log-softmax
-        let forward_bytes = cl + if cl == 4 { 0 } else { 4 } + 4;
-        let mut logits_forward = tri!(mul(logit_elems, forward_bytes));
-        // the saved log-softmax and two fp32 gradients (of it, and of the logits); or, when
-        // larger, what the largest block's backward allocates at once (the reference Mamba
-        // scan's gradients), which comes after the logits' are freed
-        let mut logits_backward = tri!(mul(logit_elems, 12));
-        if let (Loss::Chunked, true) = (self.loss, self.cross_entropy) {
-            let fused = tri!(self.chunked_loss());
-            // the fused head's saves in place of the head's own input
-            activations = tri!(add(activations - fused.head_input, fused.saved));
-            stored_activations = tri!(add(stored_activations - fused.head_input, fused.saved));
-            logits_forward = fused.forward;
-            logits_backward = fused.backward;
-        }
-        let transient = share(
-            tri!(mul(
-                tokens,
-                tri!(mul(c.block.backward_f32_per_token as u128, 4))
-            )),
-            self.tensor_parallel,
-        );
-        let logits_backward = if transient > logits_backward {
-            transient
-        } else {
-            logits_backward
-        };
         // --- temporaries during forward and backward
         let (mut forward_temporaries, mut backward_temporaries, mut replay_copies) =
             tri!(self.autocast_copies());
@@ -1032,6 +1001,49 @@ impl Training {
         ));
         p.end_temporaries = tri!(add(p.end_temporaries, last));
         Ok(p)
+    }
+
+    /// The activations at the start of backward and at the end of forward, and what the loss
+    /// holds in its forward and in its backward.
+    const fn activations_and_logits(&self) -> Result<(u128, u128, u128, u128), EstimateError> {
+        let c = &self.cost;
+        let (mut activations, mut stored_activations) = tri!(self.activations());
+        let tokens = tri!(mul(self.batch as u128, self.seq as u128));
+        let vocab = if self.cross_entropy { c.output } else { 0 };
+        let logit_elems = share(tri!(mul(tokens, vocab as u128)), self.tensor_parallel);
+        let cl = self.precision.compute_bytes() as u128;
+        // the logits, their fp32 upcast in the loss (none when already fp32), the saved
+        // log-softmax
+        let forward_bytes = cl + if cl == 4 { 0 } else { 4 } + 4;
+        let mut logits_forward = tri!(mul(logit_elems, forward_bytes));
+        // the saved log-softmax and two fp32 gradients (of it, and of the logits); or, when
+        // larger, what the largest block's backward allocates at once (the reference Mamba
+        // scan's gradients), which comes after the logits' are freed
+        let mut logits_backward = tri!(mul(logit_elems, 12));
+        if let (Loss::Chunked, true) = (self.loss, self.cross_entropy) {
+            let fused = tri!(self.chunked_loss());
+            // the fused head's saves in place of the head's own input
+            activations = tri!(add(activations - fused.head_input, fused.saved));
+            stored_activations = tri!(add(stored_activations - fused.head_input, fused.saved));
+            logits_forward = fused.forward;
+            logits_backward = fused.backward;
+        }
+        let transient = share(
+            tri!(mul(
+                tokens,
+                tri!(mul(c.block.backward_f32_per_token as u128, 4))
+            )),
+            self.tensor_parallel,
+        );
+        if transient > logits_backward {
+            logits_backward = transient;
+        }
+        Ok((
+            activations,
+            stored_activations,
+            logits_forward,
+            logits_backward,
+        ))
     }
 
     /// TRL's fused head ([`Loss::Chunked`]) over the shifted tokens, as
