@@ -236,12 +236,13 @@ fn validate_reproduces_the_reference_measurements() {
         // training as people set it up (measure.py --set settings): gradient accumulation over
         // 2 micro-batches, zero_grad(set_to_none=False), gradient checkpointing, LoRA through
         // peft (fp32 and under bf16 autocast), SGD with momentum, Adafactor with and without
-        // beta1, and two combinations — each setting read from the case's `inputs`
+        // beta1, TRL's fused head (alone, and with SFTTrainer's other defaults), and two
+        // combinations — each setting read from the case's `inputs`
         (
             "memory-settings.json",
             "0.10",
             0,
-            "10 cases, 10 within tolerance, worst ",
+            "13 cases, 13 within tolerance, worst ",
         ),
         // shared/cuda/measure_cuda.py's schema (its added `inputs` keys: device, model_class,
         // optimizer_name, optimizer_impl_resolved, dropout, gradient_checkpointing_info, lora,

@@ -668,13 +668,12 @@ impl Training {
                 } else {
                     0
                 };
-                let start = tri!(add(
-                    tri!(add(
-                        tri!(add(parts.activations, parts.logits_backward)),
-                        parts.backward_temporaries
-                    )),
-                    kept
-                ));
+                // the loss's backward comes first; under full recomputation the last block is
+                // replayed only once it is done (its logits' buffers freed)
+                let head = tri!(add(parts.stored_activations, parts.logits_backward));
+                let replaying = parts.activations > head;
+                let first = if replaying { parts.activations } else { head };
+                let start = tri!(add(tri!(add(first, parts.backward_temporaries)), kept));
                 // the first block's backward (under full recomputation, its replay): every
                 // gradient (that block's and the embeddings' are still to come, and its
                 // backward's own temporaries, not itemized, take their place: measured within
@@ -685,8 +684,12 @@ impl Training {
                 ));
                 let end = tri!(add(parts.gradients, parts.end_temporaries));
                 if start >= end && start >= late {
-                    m.activations = tri!(bytes(parts.activations));
-                    m.logits = tri!(bytes(parts.logits_backward));
+                    if replaying {
+                        m.activations = tri!(bytes(parts.activations));
+                    } else {
+                        m.activations = tri!(bytes(parts.stored_activations));
+                        m.logits = tri!(bytes(parts.logits_backward));
+                    }
                     m.temporaries = tri!(bytes(parts.backward_temporaries));
                     m.gradients = tri!(bytes(kept));
                 } else if late > end {
@@ -1100,14 +1103,14 @@ impl Training {
         }
         if let Device::Cpu = self.device {
             // without Triton the tile is folded by torch ops (`_forward_tile`,
-            // `_backward_tile`), their locals alive together: 13 bytes a tile element in
-            // forward (`z`, the two masks, `masked_fill`'s copy or `exp`'s), 33 in backward
-            // (`y`, `z`, `log_p`, `p`, `grad`, the target mask and three temporaries of the
-            // gradient's update), 4 more when `.float()` copies a 16-bit tile
+            // `_backward_tile`), their locals alive together at the widest point: 13 bytes a
+            // tile element in forward (`z`, the target mask, `z - max` and `exp`'s result),
+            // 29 in backward (`y`, `z`, `log_p`, `p`, `grad`, the target mask, and the
+            // difference and product of the gradient's update); measured on the tiny Llama
+            // (tests/fixtures/memory-settings.json)
             let elems = tri!(mul(rows, vocab_chunk));
-            let copy = if cl == 4 { 0 } else { 4 };
-            forward = tri!(add(forward, tri!(mul(elems, 13 + copy))));
-            backward = tri!(add(backward, tri!(mul(elems, 33 + copy))));
+            forward = tri!(add(forward, tri!(mul(elems, 13))));
+            backward = tri!(add(backward, tri!(mul(elems, 29))));
         }
         // (one tensor-parallel rank: `validate` refuses more)
         Ok(Chunked {
@@ -1594,7 +1597,7 @@ struct Parts {
     gradients: u128,
     master: u128,
     optimizer: u128,
-    /// at the start of backward (with a replayed block under full recomputation)
+    /// when the last block is replayed under full recomputation (else `stored_activations`)
     activations: u128,
     /// at the end of forward
     stored_activations: u128,
