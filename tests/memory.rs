@@ -633,3 +633,39 @@ fn fsdp2_on_a_tiny_llama() {
         Err(EstimateError::Fsdp)
     );
 }
+
+/// TRL's fused head (`Loss::Chunked`, trl 1.16 `trl/kernels/chunked_logprob.py`) on
+/// Llama-3.1-8B's head (vocabulary 128,256, hidden 4096), batch 8 × 1024 under bf16 autocast on
+/// CUDA: what the head's forward holds beside what it saves, from `ChunkedLogProbFunction.forward`
+/// — seven fp32 statistics per scored token (`running_max` … `target_logit`, lines 341-346),
+/// `mm_buf` of min(N, 4096) × 32,768 in bf16 (line 347: the chunk size, not the vocabulary),
+/// a token chunk of the fp32 hidden states cast to bf16 (line 352) and a 32,768-row chunk of the
+/// fp32 head cast to bf16 (line 356); N = 8 × 1023 shifted tokens. The transformers loss holds
+/// the bf16 logits, their fp32 upcast and the fp32 log-softmax instead.
+#[test]
+fn trl_fused_head_holds_tiles_not_logits() {
+    use estimator::config::ModelConfig;
+    let config =
+        ModelConfig::from_json(include_str!("../configs/llama-3.1-8b.json")).expect("parses");
+    let t = Training::new(config.cost(), "llama")
+        .precision(Precision::Autocast(DType::BF16))
+        .batch(8)
+        .seq(1024);
+    let n = 8 * 1023;
+    let fused = t.loss(Loss::Chunked).at(Phase::Forward).logits.get();
+    assert_eq!(
+        fused,
+        28 * n + 4096 * 32768 * 2 + 4096 * 4096 * 2 + 32768 * 4096 * 2
+    );
+    let full = t.at(Phase::Forward).logits.get();
+    assert_eq!(full, 8 * 1024 * 128_256 * (2 + 4 + 4));
+    // a head that is not a language model's refuses it
+    let roberta =
+        ModelConfig::from_json(include_str!("../configs/roberta-base.json")).expect("parses");
+    assert_eq!(
+        Training::new(roberta.cost(), "roberta")
+            .loss(Loss::Chunked)
+            .checked_estimate(),
+        Err(EstimateError::ChunkedLoss)
+    );
+}

@@ -236,6 +236,15 @@ pub(crate) enum ActivationArg {
     Textbook,
 }
 
+/// `--loss`.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LossArg {
+    /// transformers' cross-entropy over every token's logits.
+    Logits,
+    /// TRL's fused head (SFTTrainer): the head in tiles, no logits.
+    Chunked,
+}
+
 /// `--device`.
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DeviceArg {
@@ -339,6 +348,11 @@ pub(crate) struct Settings {
     /// most 8].
     #[arg(long)]
     pub(crate) gpus_per_node: Option<u64>,
+    /// The loss over the last hidden states: transformers' cross-entropy over the logits, or
+    /// TRL's fused head (`chunked`, what SFTTrainer trains with: the head projected in tiles of
+    /// 4096 tokens × 32768 entries, no logits) [default: logits].
+    #[arg(long, value_enum)]
+    pub(crate) loss: Option<LossArg>,
     /// Micro-batches accumulated per optimizer step: from the second on, the gradients are alive
     /// beside the activations (also what `zero_grad(set_to_none=False)` costs) [default: 1].
     #[arg(long)]

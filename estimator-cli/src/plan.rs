@@ -5,14 +5,14 @@ use estimator::config::{Lora, LoraTargets, ModelConfig, Positions};
 use estimator::gpu::{self, Gpu};
 use estimator::{
     ActivationModel, AttentionKernel, Bytes, DType, Device, EstimateError, GgmlType, Inference,
-    LlamaCpp, Logits, Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute,
+    LlamaCpp, Logits, Loss, Memory, Offload, Optimizer, OptimizerImpl, Phase, Precision, Recompute,
     Sglang, Training, Vllm, ZeroStage,
 };
 
 use crate::CliError;
 use crate::args::{
     ActivationArg, AttentionArg, DTypeArg, DeviceArg, EngineArg, GgmlArg, Half, ImplArg, LogitsArg,
-    Mode, OffloadArg, OnOff, OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
+    LossArg, Mode, OffloadArg, OnOff, OptimizerArg, PrecisionArg, RecomputeArg, Settings, StateArg,
 };
 use crate::model::Model;
 use estimator::config::closest;
@@ -164,6 +164,7 @@ fn check_mode(s: &Settings, mode: Mode) -> Result<(), CliError> {
         ("recompute", s.recompute.is_some()),
         ("dropout", s.dropout.is_some()),
         ("grad-accum", s.grad_accum.is_some()),
+        ("loss", s.loss.is_some()),
         ("sequence-parallel", s.sequence_parallel),
         ("offload", s.offload.is_some()),
         ("paged-optimizer", s.paged_optimizer),
@@ -933,6 +934,10 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .sequence_parallel(s.sequence_parallel)
         .pipeline_parallel(pp)
         .grad_accumulation(accumulation)
+        .loss(match s.loss {
+            Some(LossArg::Chunked) => Loss::Chunked,
+            Some(LossArg::Logits) | None => Loss::Logits,
+        })
         .offload(offload)
         .paged_optimizer(s.paged_optimizer)
         .overhead(overhead);
@@ -984,7 +989,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             Recompute::Selective => "selective",
             Recompute::Full => "full",
         },
-        if dropout { ", dropout" } else { "" },
+        match (dropout, s.loss) {
+            (true, Some(LossArg::Chunked)) => ", dropout, TRL's fused head",
+            (false, Some(LossArg::Chunked)) => ", TRL's fused head",
+            (true, _) => ", dropout",
+            (false, _) => "",
+        },
         match lora {
             Some(l) if s.qlora => format!(", QLoRA r={} (NF4 base)", l.rank),
             Some(l) => format!(", LoRA r={}", l.rank),

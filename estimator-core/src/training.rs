@@ -1082,8 +1082,10 @@ impl Training {
         let saved = tri!(add(tri!(mul(hidden, rb)), tri!(mul(n, 16))));
         // what the model's own head would have saved: its input (autocast's 16-bit cast of it)
         // for its weight's gradient — when it trains: with parameters frozen (LoRA: peft
-        // freezes the head with the base) it saves none
-        let head_input = if c.trainable == c.params {
+        // freezes the head with the base) it saves none, and the fused head computes no
+        // gradient for it
+        let head_trains = c.trainable == c.params;
+        let head_input = if head_trains {
             tri!(mul(tri!(mul(self.batch as u128, self.seq as u128)), d * cl))
         } else {
             0
@@ -1093,13 +1095,15 @@ impl Training {
         // backward: fp32 gradients of the hidden states and of the whole head (the head's
         // gradient itself, cast once more when the weights are not fp32), the incoming
         // gradient in fp32, the tile and the casts again
-        let mut backward = tri!(add(tri!(mul(hidden, 4)), tri!(mul(v * d, 4))));
-        backward = tri!(add(
-            backward,
+        let mut backward = tri!(add(
+            tri!(mul(hidden, 4)),
             tri!(add(tri!(mul(n, 4)), tri!(add(tile, casts))))
         ));
-        if wb != 4 {
-            backward = tri!(add(backward, tri!(mul(v * d, wb))));
+        if head_trains {
+            backward = tri!(add(backward, tri!(mul(v * d, 4))));
+            if wb != 4 {
+                backward = tri!(add(backward, tri!(mul(v * d, wb))));
+            }
         }
         if let Device::Cpu = self.device {
             // without Triton the tile is folded by torch ops (`_forward_tile`,
