@@ -934,10 +934,12 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
         .sequence_parallel(s.sequence_parallel)
         .pipeline_parallel(pp)
         .grad_accumulation(accumulation)
-        .loss(match s.loss {
-            Some(LossArg::Chunked) => Loss::Chunked,
-            Some(LossArg::Logits) | None => Loss::Logits,
-        })
+        .loss(
+            match or_default(s.loss, LossArg::Logits, "loss", "logits", &mut assumed) {
+                LossArg::Chunked => Loss::Chunked,
+                LossArg::Logits => Loss::Logits,
+            },
+        )
         .offload(offload)
         .paged_optimizer(s.paged_optimizer)
         .overhead(overhead);

@@ -905,6 +905,54 @@ fn fsdp2_shards_per_parameter_and_offloads_with_its_policy() {
 }
 
 #[test]
+fn trl_fused_head_on_the_command_line() {
+    // TRL's fused head in place of transformers' loss: the forward holds its tiles (a
+    // 1023 × 32768 bf16 buffer for the 1,023 scored tokens, the casts of a token chunk and of a
+    // 32,768-row head chunk, seven fp32 statistics a token: trl 1.16 chunked_logprob.py) instead
+    // of GPT-2's logits; the plain loss is the default, written under `assumed:`
+    let base = [
+        "estimate",
+        "--preset",
+        "gpt2",
+        "--precision",
+        "autocast",
+        "--json",
+    ];
+    let plain = json(&base);
+    assert!(
+        plain["assumed"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|a| a == "loss logits"),
+        "{plain}"
+    );
+    let fused = json(&[&base[..], &["--loss", "chunked"]].concat());
+    let forward = |v: &serde_json::Value| v["phases"][0]["total_bytes"].as_u64().expect("bytes");
+    let tiles = 1023 * 32768 * 2 + 1023 * 768 * 2 + 32768 * 768 * 2 + 28 * 1023;
+    let logits = 1024 * 50257 * (2 + 4 + 4);
+    // GPT-2's head is tied: autocast's bf16 copy of it is not made either
+    let head_copy = 2 * 50257 * 768;
+    // the head's saved bf16 input gives way to the fp32 copy of the shifted hidden states and
+    // four per-token vectors
+    let saved = 1023 * 768 * 4 + 1023 * 16 - 1024 * 768 * 2;
+    assert_eq!(
+        forward(&fused) + logits + head_copy,
+        forward(&plain) + tiles + saved
+    );
+    fails(
+        &["estimate", "--preset", "roberta-base", "--loss", "chunked"],
+        "TRL's fused head replaces a language model's generation head",
+    );
+    fails(
+        &[
+            "estimate", "--preset", "gpt2", "--mode", "infer", "--loss", "chunked",
+        ],
+        "`--loss` applies to `--mode train`",
+    );
+}
+
+#[test]
 fn paged_optimizer_moves_state_off_the_peak() {
     // Llama-2-7B, LoRA r = 64 on q_proj and v_proj (lora_A 64 × 4096 = 262,144 elements, over
     // bitsandbytes' 1e5 paging threshold): the two fp32 moments of all 33,554,432 adapter
