@@ -371,7 +371,8 @@ pub(crate) struct Settings {
     /// Device behaviour [default: cuda].
     #[arg(long, value_enum)]
     pub(crate) device: Option<DeviceArg>,
-    /// LoRA rank: adapters on --lora-targets, everything else frozen.
+    /// LoRA rank: adapters on --lora-targets, everything else frozen; as peft and the Trainer
+    /// run it unless --precision says otherwise: a 16-bit base, fp32 adapters, autocast.
     #[arg(long, value_name = "R")]
     pub(crate) lora_rank: Option<u64>,
     /// LoRA target modules, comma-separated [default: q_proj,v_proj].

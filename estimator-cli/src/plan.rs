@@ -744,6 +744,15 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             RecomputeArg::Full,
             "full (prepare_model_for_kbit_training turns gradient checkpointing on)",
         )
+    } else if lora.is_some() {
+        // LoRA as peft and the Trainer run it: the base loaded in 16 bits, the adapters fp32
+        // (get_peft_model's autocast_adapter_dtype), bf16 autocast
+        (
+            PrecisionArg::Pure,
+            "pure (LoRA with peft: the base in 16 bits, the adapters fp32 — autocast_adapter_dtype — under autocast)",
+            RecomputeArg::None,
+            "none",
+        )
     } else {
         (PrecisionArg::Mixed, "mixed", RecomputeArg::None, "none")
     };
@@ -952,6 +961,11 @@ pub(crate) fn build(s: &Settings, model: &Model) -> Result<Built, CliError> {
             StateArg::Bf16 => DType::BF16,
             StateArg::Fp16 => DType::F16,
         });
+    }
+    if lora.is_some() && !s.qlora && matches!(precision, Precision::Pure(_)) {
+        // peft's adapters on a 16-bit base
+        t = t.trainable_dtype(DType::F32);
+        assumed.push("lora adapters fp32 (peft's autocast_adapter_dtype), with their gradients and optimizer state".to_owned());
     }
     if s.qlora {
         t = t.frozen_weights(DType::NF4DoubleQuant);

@@ -530,9 +530,20 @@ fn lora_of(name: &str, l: &Value, config: &ModelConfig) -> Result<Lora, CliError
     if !matches!(text(l, "/bias"), "" | "none") {
         return Err(refuse("with trained biases (`bias` other than none)"));
     }
-    if !matches!(text(l, "/base_dtype"), "" | "float32") {
+    // a 16-bit base is read in `training` (with its precision); adapters other than peft's
+    // fp32 default are not
+    if !matches!(
+        text(l, "/base_dtype"),
+        "" | "float32" | "bfloat16" | "float16"
+    ) {
         return Err(refuse(
-            "on a base cast to 16 bits with fp32 adapters: the estimate stores a LoRA base in the precision's weight dtype",
+            "on a base in a dtype other than float32, bfloat16 or float16",
+        ));
+    }
+    let adapters = l.get("adapter_dtypes").and_then(Value::as_array);
+    if adapters.is_some_and(|a| a.iter().any(|d| d.as_str() != Some("float32"))) {
+        return Err(refuse(
+            "with adapters other than fp32 (peft's default, `autocast_adapter_dtype=True`)",
         ));
     }
     if rank == 0 {
@@ -540,6 +551,38 @@ fn lora_of(name: &str, l: &Value, config: &ModelConfig) -> Result<Lora, CliError
     }
     crate::plan::lora_targets(config, rank, &targets)
         .map_err(|e| CliError::new(format!("case `{}`: {e}", clip(name))))
+}
+
+/// A training case's precision, and whether it is LoRA on a 16-bit base (the model loaded in
+/// bf16, peft's adapters fp32) under autocast: the base and its activations as in pure 16 bits,
+/// the adapters fp32.
+fn precision_of(name: &str, inputs: &Value) -> Result<(Precision, bool), CliError> {
+    let precision = text(inputs, "/precision");
+    match (text(inputs, "/lora/base_dtype"), precision) {
+        ("bfloat16", "bf16_autocast") => return Ok((Precision::Pure(DType::BF16), true)),
+        ("float16", "fp16_autocast") => return Ok((Precision::Pure(DType::F16), true)),
+        ("" | "float32", _) => {}
+        (base, _) => {
+            return Err(CliError::new(format!(
+                "case `{name}`: a LoRA base in {} under `{}`: the estimate reads a 16-bit base under autocast in the same type",
+                clip(base),
+                clip(precision)
+            )));
+        }
+    }
+    let precision = match precision {
+        "fp32" => Precision::Fp32,
+        "bf16_autocast" => Precision::Autocast(DType::BF16),
+        "fp16_autocast" => Precision::Autocast(DType::F16),
+        "bf16_pure" => Precision::Pure(DType::BF16),
+        "fp16_pure" => Precision::Pure(DType::F16),
+        other => {
+            return Err(CliError::new(format!(
+                "case `{name}`: unknown precision `{other}`; expected fp32, bf16_autocast, bf16_pure"
+            )));
+        }
+    };
+    Ok((precision, false))
 }
 
 /// A training step: weights, gradients and optimizer state exactly, saved activations, peak.
@@ -554,18 +597,7 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
     } = *c;
     let settings = settings_of(name, inputs, &config)?;
     let cost = config.architecture(settings.lora).cost();
-    let precision = match text(inputs, "/precision") {
-        "fp32" => Precision::Fp32,
-        "bf16_autocast" => Precision::Autocast(DType::BF16),
-        "fp16_autocast" => Precision::Autocast(DType::F16),
-        "bf16_pure" => Precision::Pure(DType::BF16),
-        "fp16_pure" => Precision::Pure(DType::F16),
-        other => {
-            return Err(CliError::new(format!(
-                "case `{name}`: unknown precision `{other}`; expected fp32, bf16_autocast, bf16_pure"
-            )));
-        }
-    };
+    let (precision, base16) = precision_of(name, inputs)?;
     let (optimizer, optimizer_impl) = optimizer_of(name, inputs, device)?;
     let batch = count(inputs, "/batch", name)?;
     let seq = count(inputs, "/seq", name)?;
@@ -582,6 +614,11 @@ fn training(c: &Case<'_>) -> Result<Vec<Row>, CliError> {
         .recompute(settings.recompute)
         .grad_accumulation(settings.accumulation)
         .loss(settings.loss);
+    let t = if base16 {
+        t.trainable_dtype(DType::F32)
+    } else {
+        t
+    };
     let step = t
         .checked_at(Phase::OptimizerStep)
         .map_err(|e| in_case(name, e))?;

@@ -242,7 +242,7 @@ fn validate_reproduces_the_reference_measurements() {
             "memory-settings.json",
             "0.10",
             0,
-            "13 cases, 13 within tolerance, worst ",
+            "14 cases, 14 within tolerance, worst ",
         ),
         // shared/cuda/measure_cuda.py's schema (its added `inputs` keys: device, model_class,
         // optimizer_name, optimizer_impl_resolved, dropout, gradient_checkpointing_info, lora,

@@ -195,6 +195,7 @@ pub struct Training {
     offload: Offload,
     paged: bool,
     frozen_weights: Option<DType>,
+    trainable_dtype: Option<DType>,
     cross_entropy: bool,
     loss: Loss,
     grad_accumulation: u64,
@@ -284,6 +285,7 @@ impl Training {
             offload: Offload::None,
             paged: false,
             frozen_weights: None,
+            trainable_dtype: None,
             cross_entropy: true,
             loss: Loss::Logits,
             grad_accumulation: 1,
@@ -523,6 +525,20 @@ impl Training {
         }
     }
 
+    /// Stores the trainable parameters in `dtype` whatever the precision, their gradients and
+    /// optimizer state with them, and no master copy: peft's LoRA adapters on a 16-bit base are
+    /// fp32 (`get_peft_model(..., autocast_adapter_dtype=True)`, its default), trained under
+    /// autocast — `Precision::Pure(BF16)` for the base and its activations,
+    /// `.trainable_dtype(DType::F32)` for the adapters, whose 16-bit casts autocast caches
+    /// through the step (default: the precision's weights).
+    #[must_use]
+    pub const fn trainable_dtype(self, dtype: DType) -> Training {
+        Training {
+            trainable_dtype: Some(dtype),
+            ..self
+        }
+    }
+
     /// How the loss reads the last hidden states (default [`Loss::Logits`]): [`Loss::Chunked`]
     /// is TRL's fused head, for a language model's generation head
     /// ([`EstimateError::ChunkedLoss`] otherwise). CLI `--loss chunked`.
@@ -571,7 +587,21 @@ impl Training {
                 Some(b) => b as u128,
                 None => 1,
             },
-            None => self.precision.state_bytes() as u128,
+            None => match self.trainable_bytes() {
+                Some(t) => t,
+                None => self.precision.state_bytes() as u128,
+            },
+        }
+    }
+
+    /// Bytes of a trainable parameter set apart by [`Training::trainable_dtype`].
+    const fn trainable_bytes(&self) -> Option<u128> {
+        match self.trainable_dtype {
+            Some(d) => match d.whole_bytes() {
+                Some(b) => Some(b as u128),
+                None => None,
+            },
+            None => None,
         }
     }
 
@@ -828,7 +858,13 @@ impl Training {
             }
             None => tri!(mul(c.frozen_matmul as u128, w)),
         };
-        let mut weights = tri!(self.split(tri!(add(tri!(mul(rest, w)), frozen))));
+        let mut stored = tri!(add(tri!(mul(rest, w)), frozen));
+        if let Some(t) = self.trainable_bytes() {
+            // the trainable ones in their own dtype
+            let trainable = c.trainable as u128;
+            stored = tri!(add(stored - trainable * w, tri!(mul(trainable, t))));
+        }
+        let mut weights = tri!(self.split(stored));
         if matches!(self.zero, ZeroStage::Three) {
             weights = share(weights, self.gpus);
         }
@@ -847,11 +883,15 @@ impl Training {
         let (mut weights, buffers) = tri!(self.weights());
         // --- gradients, master weights, optimizer state
         let trainable = c.trainable as u128;
-        let mut gradients = tri!(self.split(tri!(mul(trainable, p.grad_bytes() as u128))));
+        let (grad_bytes, master_bytes) = match self.trainable_bytes() {
+            Some(t) => (t, 0),
+            None => (p.grad_bytes() as u128, p.master_bytes() as u128),
+        };
+        let mut gradients = tri!(self.split(tri!(mul(trainable, grad_bytes))));
         if zero >= ZeroStage::Two as u8 {
             gradients = share(gradients, dp);
         }
-        let mut master = tri!(self.split(tri!(mul(trainable, p.master_bytes() as u128))));
+        let mut master = tri!(self.split(tri!(mul(trainable, master_bytes))));
         let mut optimizer = tri!(self.split(tri!(self.optimizer_state())));
         let mut paged = if self.paged {
             tri!(self.split(tri!(self.paged_state())))
@@ -1131,7 +1171,16 @@ impl Training {
     const fn autocast_copies(&self) -> Result<(u128, u128, u128), EstimateError> {
         let c = &self.cost;
         let Precision::Autocast(_) = self.precision else {
-            return Ok((0, 0, 0));
+            // trainable parameters kept wider than the compute dtype (peft's fp32 adapters on
+            // a 16-bit base) are cast by autocast, which caches the copies through the step
+            let cl = self.precision.compute_bytes() as u128;
+            return Ok(match self.trainable_bytes() {
+                Some(t) if t > cl => {
+                    let copies = tri!(self.split(tri!(mul(c.trainable as u128, cl))));
+                    (copies, copies, 0)
+                }
+                _ => (0, 0, 0),
+            });
         };
         let cl = self.precision.compute_bytes() as u128;
         // autocast keeps a 16-bit copy of every matmul weight it casts (tied uses included)
@@ -1537,10 +1586,16 @@ impl Training {
             attention += a.flash_per_token as u128;
         }
         per_token += share(tri!(mul(attention, attn_b)), t);
-        // autocast casts a shared input once per Linear, and `.float()` copies 16-bit tensors
+        // autocast casts a shared input once per Linear, and `.float()` copies 16-bit tensors;
+        // peft's fp32 adapters on a 16-bit base recast theirs likewise (`_cast_input_dtype`
+        // to fp32, autocast back to 16 bits: one saved copy per adapted Linear)
         if let Precision::Autocast(_) = p {
             per_token += share(tri!(mul(a.shared_input_per_token as u128, cb)), t);
             per_token += share(tri!(mul(a.upcast_per_token as u128, 4)), t);
+        } else if let Some(tb) = self.trainable_bytes()
+            && tb > cb
+        {
+            per_token += share(tri!(mul(a.shared_input_per_token as u128, cb)), t);
         }
         // replicated unless sequence parallelism splits them: the residual stream, fp32
         // statistics, dropout masks
