@@ -1066,8 +1066,15 @@ impl Training {
         if let (Loss::Chunked, true) = (self.loss, self.cross_entropy) {
             let fused = tri!(self.chunked_loss());
             // the fused head's saves in place of the head's own input
-            activations = tri!(add(activations - fused.head_input, fused.saved));
-            stored_activations = tri!(add(stored_activations - fused.head_input, fused.saved));
+            // (`Textbook` never counted the head's input)
+            activations = tri!(add(
+                activations.saturating_sub(fused.head_input),
+                fused.saved
+            ));
+            stored_activations = tri!(add(
+                stored_activations.saturating_sub(fused.head_input),
+                fused.saved
+            ));
             logits_forward = fused.forward;
             logits_backward = fused.backward;
         }
@@ -1215,7 +1222,7 @@ impl Training {
         // the forward's context exits, and backward casts again the block it replays
         // (torch.utils.checkpoint restores the autocast state; measured:
         // tests/fixtures/memory-settings.json)
-        let kept = copies - in_blocks as u128 + block as u128;
+        let kept = copies.saturating_sub(in_blocks as u128) + block as u128;
         Ok((forward, tri!(self.split(tri!(mul(kept, cl)))), replay))
     }
 
