@@ -16,7 +16,7 @@ use estimator::config::clip;
 use crate::CliError;
 
 /// The GGUF architectures read as their families (the others through a Llama stand-in).
-const MAPPED: &str = "llama, qwen2, qwen3, qwen3moe, gemma2, gemma3 and phi3";
+const MAPPED: &str = "llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3 and gpt-oss";
 
 /// The start of an error for an architecture not in [`MAPPED`].
 fn unmapped(arch: &str) -> String {
@@ -389,6 +389,7 @@ impl Gguf {
             "phi3" => ("phi3", "Phi3ForCausalLM", false),
             "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
             "qwen3moe" => ("qwen3_moe", "Qwen3MoeForCausalLM", false),
+            "gpt-oss" => ("gpt_oss", "GptOssForCausalLM", false),
             _ => ("llama", "LlamaForCausalLM", true),
         };
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
@@ -497,6 +498,9 @@ impl Gguf {
         if arch == "qwen3moe" {
             self.qwen3moe(config, ffn)?;
         }
+        if arch == "gpt-oss" {
+            self.gpt_oss(config, layers, ffn)?;
+        }
         if arch == "phi3" {
             // `src/models/phi3.cpp`: llama.cpp disables Phi-3's sliding window ("Phi SWA is
             // currently disabled"), so every layer caches every cell
@@ -547,17 +551,42 @@ impl Gguf {
             _ => None,
         };
         let default = if gemma2 { 2 } else { 6 };
-        let sliding: Vec<bool> = match (
-            window,
-            self.metadata.get(&key("attention.sliding_window_pattern")),
-        ) {
-            (None, _) => vec![false; layers as usize],
-            (Some(_), Some(Value::Array(n, flags)))
+        config["layer_types"] = self.layer_types(arch, layers, window.is_some(), default);
+        config["sliding_window"] = serde_json::json!(window);
+        config["hidden_activation"] = serde_json::json!("gelu_pytorch_tanh");
+        if gemma2 {
+            config["attn_logit_softcapping"] =
+                serde_json::json!(self.float(&key("attn_logit_softcapping")).unwrap_or(50.0));
+            config["final_logit_softcapping"] =
+                serde_json::json!(self.float(&key("final_logit_softcapping")).unwrap_or(30.0));
+        }
+        if let Some(o) = config.as_object_mut() {
+            o.remove("hidden_act");
+        }
+    }
+
+    /// transformers' `layer_types` of llama.cpp's sliding pattern (`load_swa_pattern`): with
+    /// a window, `attention.sliding_window_pattern` — a per-layer list, or `n` — else the
+    /// architecture's `default` `n` (`llama_hparams::set_swa_pattern`: layer `i` slides when
+    /// `i % n < n − 1`); every layer full without one.
+    fn layer_types(
+        &self,
+        arch: &str,
+        layers: u64,
+        window: bool,
+        default: u64,
+    ) -> serde_json::Value {
+        let pattern = self
+            .metadata
+            .get(&format!("{arch}.attention.sliding_window_pattern"));
+        let sliding: Vec<bool> = match (window, pattern) {
+            (false, _) => vec![false; usize::try_from(layers).unwrap_or(0)],
+            (true, Some(Value::Array(n, flags)))
                 if *n == layers && flags.len() as u64 == layers =>
             {
                 flags.iter().map(|&f| f != 0).collect()
             }
-            (Some(_), pattern) => {
+            (true, pattern) => {
                 let n = match pattern {
                     Some(Value::Int(n)) if *n > 0 => u64::try_from(*n).unwrap_or(default),
                     _ => default,
@@ -575,18 +604,34 @@ impl Gguf {
                 }
             })
             .collect();
-        config["layer_types"] = serde_json::json!(types);
-        config["sliding_window"] = serde_json::json!(window);
-        config["hidden_activation"] = serde_json::json!("gelu_pytorch_tanh");
-        if gemma2 {
-            config["attn_logit_softcapping"] =
-                serde_json::json!(self.float(&key("attn_logit_softcapping")).unwrap_or(50.0));
-            config["final_logit_softcapping"] =
-                serde_json::json!(self.float(&key("final_logit_softcapping")).unwrap_or(30.0));
-        }
-        if let Some(o) = config.as_object_mut() {
-            o.remove("hidden_act");
-        }
+        serde_json::json!(types)
+    }
+
+    /// gpt-oss's keys as llama.cpp reads them (`src/models/openai-moe.cpp`): every layer a
+    /// mixture of `expert_count` biased experts of `expert_feed_forward_length` (else
+    /// `feed_forward_length`), `expert_used_count` a token; `attention.sliding_window` required,
+    /// on llama.cpp's pattern of 2 (even layers slide, as transformers' `layer_types`); q/k/v/o
+    /// biased, a sink per head.
+    fn gpt_oss(&self, config: &mut serde_json::Value, layers: u64, ffn: u64) -> Result<(), String> {
+        let need = |key: &str| {
+            self.int(&format!("gpt-oss.{key}"))
+                .filter(|&v| v > 0)
+                .ok_or_else(|| {
+                    format!(
+                        "the header has no `gpt-oss.{key}`; not a llama.cpp conversion of a gpt-oss model: convert it again with convert_hf_to_gguf.py"
+                    )
+                })
+        };
+        config["num_local_experts"] = serde_json::json!(need("expert_count")?);
+        config["num_experts_per_tok"] = serde_json::json!(need("expert_used_count")?);
+        config["intermediate_size"] = serde_json::json!(
+            self.int("gpt-oss.expert_feed_forward_length")
+                .unwrap_or(ffn)
+        );
+        config["sliding_window"] = serde_json::json!(need("attention.sliding_window")?);
+        config["layer_types"] = self.layer_types("gpt-oss", layers, true, 2);
+        config["attention_bias"] = serde_json::json!(true);
+        Ok(())
     }
 
     /// The weights llama.cpp puts on the GPU and on the host for `n_gpu_layers` of `layers`

@@ -1359,6 +1359,9 @@ fn llama_cpp_weights(gguf: &str) -> (serde_json::Value, u64) {
 /// - Gemma 2, four layers, window 256, even layers sliding (llama.cpp's pattern of 2): 3,412,224;
 ///   512 B × (2 × 4096 + 2 × 768);
 /// - Qwen3-MoE, two layers of 8 experts of 256 (2 used): 4,068,864; 2 × 4096 × 2 × 2 × 64 × 2 B;
+/// - gpt-oss, four layers of 4 biased MXFP4 experts of 256 (2 used), sinks, window 128 on the
+///   even layers (llama.cpp's pattern of 2, transformers' layer_types): 4,478,240;
+///   512 B × (2 × 4096 + 2 × 768);
 /// - Phi-3, fused QKV and gate-up, two layers, its sliding window ignored by llama.cpp
 ///   (`src/models/phi3.cpp`: "Phi SWA is currently disabled"): 2,229,504 and 1,558,528 B of
 ///   weights (gguf-py's sizes); every layer full, 2 × 2 × 4 heads × 64 × 2 B × 4096.
@@ -1385,6 +1388,12 @@ fn gguf_architectures_are_their_families() {
             2 * 4096 * 2 * 2 * 64 * 2,
         ),
         ("tiny-phi3", "phi3", 2_229_504, 2 * 2 * 4 * 64 * 2 * 4096),
+        (
+            "tiny-gptoss",
+            "gpt_oss",
+            4_478_240,
+            512 * (2 * 4096 + 2 * 768),
+        ),
     ] {
         let (out, weights) = llama_cpp_weights(&format!("{dir}/{file}.header.gguf"));
         assert_eq!(out["model_type"], family, "{file}");
