@@ -16,7 +16,8 @@ use estimator::config::clip;
 use crate::CliError;
 
 /// The GGUF architectures read as their families (the others through a Llama stand-in).
-const MAPPED: &str = "llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3 and gpt-oss";
+const MAPPED: &str =
+    "llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3, gpt-oss and deepseek2 (with MLA)";
 
 /// The start of an error for an architecture not in [`MAPPED`].
 fn unmapped(arch: &str) -> String {
@@ -390,6 +391,16 @@ impl Gguf {
             "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
             "qwen3moe" => ("qwen3_moe", "Qwen3MoeForCausalLM", false),
             "gpt-oss" => ("gpt_oss", "GptOssForCausalLM", false),
+            // DeepSeek-V2/V3 as converted with MLA and experts, no multi-token-prediction
+            // layers (llama.cpp skips loading those; the header would count them)
+            "deepseek2" if self.deepseek_mla() => {
+                // `expert_gating_func`: 2 is sigmoid (V3's score-corrected routing)
+                if self.int("deepseek2.expert_gating_func") == Some(2) {
+                    ("deepseek_v3", "DeepseekV3ForCausalLM", false)
+                } else {
+                    ("deepseek_v2", "DeepseekV2ForCausalLM", false)
+                }
+            }
             _ => ("llama", "LlamaForCausalLM", true),
         };
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
@@ -501,6 +512,9 @@ impl Gguf {
         if arch == "gpt-oss" {
             self.gpt_oss(config, layers, ffn)?;
         }
+        if arch == "deepseek2" {
+            self.deepseek2(config);
+        }
         if arch == "phi3" {
             // `src/models/phi3.cpp`: llama.cpp disables Phi-3's sliding window ("Phi SWA is
             // currently disabled"), so every layer caches every cell
@@ -605,6 +619,50 @@ impl Gguf {
             })
             .collect();
         serde_json::json!(types)
+    }
+
+    /// Whether a `deepseek2` header is an MLA conversion with experts and no
+    /// multi-token-prediction layers: what the deepseek families describe.
+    fn deepseek_mla(&self) -> bool {
+        let has = |k: &str| self.int(&format!("deepseek2.{k}")).is_some_and(|v| v > 0);
+        has("attention.key_length_mla")
+            && has("attention.value_length_mla")
+            && has("attention.kv_lora_rank")
+            && has("rope.dimension_count")
+            && has("expert_count")
+            && !has("nextn_predict_layers")
+    }
+
+    /// DeepSeek-V2's and V3's keys as llama.cpp reads them (`src/models/deepseek2.cpp`,
+    /// written by `conversion/deepseek.py`): the query's low rank (absent in the Lite models),
+    /// the latent rank, the rotary and decompressed head widths (`key_length_mla` =
+    /// `qk_nope_head_dim + qk_rope_head_dim`, `value_length_mla` = `v_head_dim`; the plain
+    /// `key_length` and `head_count_kv` are the MQA view of the latent), the leading dense
+    /// layers, the routed and shared experts; llama.cpp caches the latent and the rotary key
+    /// alone (`src/llama-kv-cache.cpp`: no V under MLA), as the families' latent cache.
+    fn deepseek2(&self, config: &mut serde_json::Value) {
+        let int = |k: &str| self.int(&format!("deepseek2.{k}"));
+        let rope = int("rope.dimension_count").unwrap_or(0);
+        let key = int("attention.key_length_mla").unwrap_or(0);
+        config["q_lora_rank"] = serde_json::json!(int("attention.q_lora_rank").filter(|&r| r > 0));
+        config["kv_lora_rank"] = serde_json::json!(int("attention.kv_lora_rank"));
+        config["qk_rope_head_dim"] = serde_json::json!(rope);
+        config["qk_nope_head_dim"] = serde_json::json!(key.saturating_sub(rope));
+        config["v_head_dim"] = serde_json::json!(int("attention.value_length_mla"));
+        // transformers' DeepseekV3Config: every head its own keys and values once decompressed
+        config["num_key_value_heads"] = config["num_attention_heads"].clone();
+        config["head_dim"] = serde_json::json!(rope);
+        config["n_routed_experts"] = serde_json::json!(int("expert_count"));
+        config["num_experts_per_tok"] = serde_json::json!(int("expert_used_count"));
+        config["n_shared_experts"] = serde_json::json!(int("expert_shared_count").unwrap_or(0));
+        config["moe_intermediate_size"] = serde_json::json!(int("expert_feed_forward_length"));
+        config["first_k_dense_replace"] =
+            serde_json::json!(int("leading_dense_block_count").unwrap_or(0));
+        config["n_group"] = serde_json::json!(int("expert_group_count").unwrap_or(1));
+        config["topk_group"] = serde_json::json!(int("expert_group_used_count").unwrap_or(1));
+        if let Some(scale) = self.float("deepseek2.expert_weights_scale") {
+            config["routed_scaling_factor"] = serde_json::json!(scale);
+        }
     }
 
     /// gpt-oss's keys as llama.cpp reads them (`src/models/openai-moe.cpp`): every layer a

@@ -1362,6 +1362,10 @@ fn llama_cpp_weights(gguf: &str) -> (serde_json::Value, u64) {
 /// - gpt-oss, four layers of 4 biased MXFP4 experts of 256 (2 used), sinks, window 128 on the
 ///   even layers (llama.cpp's pattern of 2, transformers' layer_types): 4,478,240;
 ///   512 B × (2 × 4096 + 2 × 768);
+/// - DeepSeek-V3 converted with MLA (latent 48, rotary 16, a dense first layer, 8 experts of 64
+///   and a shared one, sigmoid routing): PyTorch's 2,613,952 (the header's 2,613,976 hold the
+///   three routers' score-correction biases, buffers in PyTorch); llama.cpp caches the latent and
+///   the rotary key alone (no V under MLA): 4 layers × 4096 × (48 + 16) × 2 B;
 /// - Phi-3, fused QKV and gate-up, two layers, its sliding window ignored by llama.cpp
 ///   (`src/models/phi3.cpp`: "Phi SWA is currently disabled"): 2,229,504 and 1,558,528 B of
 ///   weights (gguf-py's sizes); every layer full, 2 × 2 × 4 heads × 64 × 2 B × 4096.
@@ -1393,6 +1397,12 @@ fn gguf_architectures_are_their_families() {
             "gpt_oss",
             4_478_240,
             512 * (2 * 4096 + 2 * 768),
+        ),
+        (
+            "tiny-deepseek2",
+            "deepseek_v3",
+            2_613_952,
+            4 * 4096 * (48 + 16) * 2,
         ),
     ] {
         let (out, weights) = llama_cpp_weights(&format!("{dir}/{file}.header.gguf"));
