@@ -16,8 +16,7 @@ use estimator::config::clip;
 use crate::CliError;
 
 /// The GGUF architectures read as their families (the others through a Llama stand-in).
-const MAPPED: &str =
-    "llama, qwen2, qwen3, qwen3moe, gemma2, gemma3, phi3, gpt-oss and deepseek2 (with MLA)";
+const MAPPED: &str = "llama, qwen2, qwen2moe, qwen3, qwen3moe, gemma2, gemma3, phi3, olmo2, gpt-oss and deepseek2 (with MLA)";
 
 /// The start of an error for an architecture not in [`MAPPED`].
 fn unmapped(arch: &str) -> String {
@@ -382,27 +381,7 @@ impl Gguf {
         let arch = self
             .architecture()
             .ok_or("the header has no `general.architecture`")?;
-        let (model_type, class, stand_in) = match arch {
-            "llama" => ("llama", "LlamaForCausalLM", false),
-            "qwen2" => ("qwen2", "Qwen2ForCausalLM", false),
-            "qwen3" => ("qwen3", "Qwen3ForCausalLM", false),
-            "gemma2" => ("gemma2", "Gemma2ForCausalLM", false),
-            "phi3" => ("phi3", "Phi3ForCausalLM", false),
-            "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
-            "qwen3moe" => ("qwen3_moe", "Qwen3MoeForCausalLM", false),
-            "gpt-oss" => ("gpt_oss", "GptOssForCausalLM", false),
-            // DeepSeek-V2/V3 as converted with MLA and experts, no multi-token-prediction
-            // layers (llama.cpp skips loading those; the header would count them)
-            "deepseek2" if self.deepseek_mla() => {
-                // `expert_gating_func`: 2 is sigmoid (V3's score-corrected routing)
-                if self.int("deepseek2.expert_gating_func") == Some(2) {
-                    ("deepseek_v3", "DeepseekV3ForCausalLM", false)
-                } else {
-                    ("deepseek_v2", "DeepseekV2ForCausalLM", false)
-                }
-            }
-            _ => ("llama", "LlamaForCausalLM", true),
-        };
+        let (model_type, class, stand_in) = self.family_of(arch);
         if stand_in && let Some(why) = self.not_a_decoder(arch) {
             return Err(format!(
                 "{}, and {why}: a Llama stand-in would price a KV cache and compute it does not have, so it is not priced; give its Hugging Face config instead (--config or --model DIR)",
@@ -496,6 +475,42 @@ impl Gguf {
         })
     }
 
+    /// The family (`model_type`, transformers' class) a GGUF architecture is read as, or the
+    /// Llama stand-in (`true`).
+    fn family_of(&self, arch: &str) -> (&'static str, &'static str, bool) {
+        match arch {
+            "llama" => ("llama", "LlamaForCausalLM", false),
+            "qwen2" => ("qwen2", "Qwen2ForCausalLM", false),
+            "qwen3" => ("qwen3", "Qwen3ForCausalLM", false),
+            "gemma2" => ("gemma2", "Gemma2ForCausalLM", false),
+            "phi3" => ("phi3", "Phi3ForCausalLM", false),
+            "gemma3" => ("gemma3_text", "Gemma3ForCausalLM", false),
+            "qwen3moe" => ("qwen3_moe", "Qwen3MoeForCausalLM", false),
+            "gpt-oss" => ("gpt_oss", "GptOssForCausalLM", false),
+            "qwen2moe" => ("qwen2_moe", "Qwen2MoeForCausalLM", false),
+            // OLMo 3 is converted as `olmo2` with a sliding window (`src/models/olmo2.cpp`)
+            "olmo2"
+                if self
+                    .int("olmo2.attention.sliding_window")
+                    .is_some_and(|w| w > 0) =>
+            {
+                ("olmo3", "Olmo3ForCausalLM", false)
+            }
+            "olmo2" => ("olmo2", "Olmo2ForCausalLM", false),
+            // DeepSeek-V2/V3 as converted with MLA and experts, no multi-token-prediction
+            // layers (llama.cpp skips loading those; the header would count them)
+            "deepseek2" if self.deepseek_mla() => {
+                // `expert_gating_func`: 2 is sigmoid (V3's score-corrected routing)
+                if self.int("deepseek2.expert_gating_func") == Some(2) {
+                    ("deepseek_v3", "DeepseekV3ForCausalLM", false)
+                } else {
+                    ("deepseek_v2", "DeepseekV2ForCausalLM", false)
+                }
+            }
+            _ => ("llama", "LlamaForCausalLM", true),
+        }
+    }
+
     /// The keys a mapped family reads beyond the decoder's dimensions.
     fn family_keys(
         &self,
@@ -506,8 +521,17 @@ impl Gguf {
         if arch == "gemma2" || arch == "gemma3" {
             self.gemma(arch, config, layers);
         }
-        if arch == "qwen3moe" {
-            self.qwen3moe(config, ffn)?;
+        if arch == "qwen3moe" || arch == "qwen2moe" {
+            self.qwen_moe(arch, config, ffn)?;
+        }
+        // three sliding layers of four (`load_swa_pattern(ml, 4)`)
+        if arch == "olmo2"
+            && let Some(w) = self
+                .int("olmo2.attention.sliding_window")
+                .filter(|&w| w > 0)
+        {
+            config["sliding_window"] = serde_json::json!(w);
+            config["layer_types"] = self.layer_types(arch, layers, true, 4);
         }
         if arch == "gpt-oss" {
             self.gpt_oss(config, layers, ffn)?;
@@ -523,16 +547,18 @@ impl Gguf {
         Ok(())
     }
 
-    /// Qwen3-MoE's keys as llama.cpp reads them (`src/models/qwen3moe.cpp`): every layer a
-    /// mixture of `expert_count` experts of `expert_feed_forward_length` (else
-    /// `feed_forward_length / expert_used_count`), no shared expert, no dense layer.
-    fn qwen3moe(&self, config: &mut serde_json::Value, ffn: u64) -> Result<(), String> {
+    /// Qwen3-MoE's and Qwen2-MoE's keys as llama.cpp reads them (`src/models/qwen3moe.cpp`,
+    /// `qwen2moe.cpp`): every layer a mixture of `expert_count` experts of
+    /// `expert_feed_forward_length` (else `feed_forward_length / expert_used_count`); Qwen2-MoE
+    /// beside them a gated shared expert of `expert_shared_feed_forward_length` (else
+    /// `feed_forward_length`); no dense layer.
+    fn qwen_moe(&self, arch: &str, config: &mut serde_json::Value, ffn: u64) -> Result<(), String> {
         let need = |key: &str| {
-            self.int(&format!("qwen3moe.{key}"))
+            self.int(&format!("{arch}.{key}"))
                 .filter(|&v| v > 0)
                 .ok_or_else(|| {
                     format!(
-                        "the header has no `qwen3moe.{key}`; not a llama.cpp conversion of a Qwen3-MoE model: convert it again with convert_hf_to_gguf.py"
+                        "the header has no `{arch}.{key}`; not a llama.cpp conversion of a Qwen MoE model: convert it again with convert_hf_to_gguf.py"
                     )
                 })
         };
@@ -540,12 +566,19 @@ impl Gguf {
         config["num_experts"] = serde_json::json!(need("expert_count")?);
         config["num_experts_per_tok"] = serde_json::json!(used);
         config["moe_intermediate_size"] = serde_json::json!(
-            self.int("qwen3moe.expert_feed_forward_length")
+            self.int(&format!("{arch}.expert_feed_forward_length"))
                 .unwrap_or(ffn / used)
         );
+        if arch == "qwen2moe" {
+            config["shared_expert_intermediate_size"] = serde_json::json!(
+                self.int("qwen2moe.expert_shared_feed_forward_length")
+                    .filter(|&f| f > 0)
+                    .unwrap_or(ffn)
+            );
+        }
         config["decoder_sparse_step"] = serde_json::json!(1);
         config["mlp_only_layers"] = serde_json::json!([]);
-        config["norm_topk_prob"] = serde_json::json!(true);
+        config["norm_topk_prob"] = serde_json::json!(arch == "qwen3moe");
         Ok(())
     }
 

@@ -1366,6 +1366,9 @@ fn llama_cpp_weights(gguf: &str) -> (serde_json::Value, u64) {
 ///   and a shared one, sigmoid routing): PyTorch's 2,613,952 (the header's 2,613,976 hold the
 ///   three routers' score-correction biases, buffers in PyTorch); llama.cpp caches the latent and
 ///   the rotary key alone (no V under MLA): 4 layers × 4096 × (48 + 16) × 2 B;
+/// - Qwen2-MoE, two layers of 8 experts of 128 (2 used) beside a gated shared expert of 256,
+///   biased q/k/v: 2,890,496; 2 × 4096 × 2 × 2 × 64 × 2 B;
+/// - OLMo 2, two layers, post-norms and whole-projection q/k norms: 2,099,200; the same cache;
 /// - Phi-3, fused QKV and gate-up, two layers, its sliding window ignored by llama.cpp
 ///   (`src/models/phi3.cpp`: "Phi SWA is currently disabled"): 2,229,504 and 1,558,528 B of
 ///   weights (gguf-py's sizes); every layer full, 2 × 2 × 4 heads × 64 × 2 B × 4096.
@@ -1398,6 +1401,13 @@ fn gguf_architectures_are_their_families() {
             4_478_240,
             512 * (2 * 4096 + 2 * 768),
         ),
+        (
+            "tiny-qwen2moe",
+            "qwen2_moe",
+            2_890_496,
+            2 * 4096 * 2 * 2 * 64 * 2,
+        ),
+        ("tiny-olmo2", "olmo2", 2_099_200, 2 * 4096 * 2 * 2 * 64 * 2),
         (
             "tiny-deepseek2",
             "deepseek_v3",
