@@ -1369,6 +1369,8 @@ fn llama_cpp_weights(gguf: &str) -> (serde_json::Value, u64) {
 /// - Qwen2-MoE, two layers of 8 experts of 128 (2 used) beside a gated shared expert of 256,
 ///   biased q/k/v: 2,890,496; 2 × 4096 × 2 × 2 × 64 × 2 B;
 /// - OLMo 2, two layers, post-norms and whole-projection q/k norms: 2,099,200; the same cache;
+/// - OLMo 3 (converted as `olmo2` with a window of 256), four layers, three of four sliding
+///   (llama.cpp's pattern of 4, transformers' layer_types): 3,673,856; 512 B × (4096 + 3 × 768);
 /// - Phi-3, fused QKV and gate-up, two layers, its sliding window ignored by llama.cpp
 ///   (`src/models/phi3.cpp`: "Phi SWA is currently disabled"): 2,229,504 and 1,558,528 B of
 ///   weights (gguf-py's sizes); every layer full, 2 × 2 × 4 heads × 64 × 2 B × 4096.
@@ -1408,6 +1410,7 @@ fn gguf_architectures_are_their_families() {
             2 * 4096 * 2 * 2 * 64 * 2,
         ),
         ("tiny-olmo2", "olmo2", 2_099_200, 2 * 4096 * 2 * 2 * 64 * 2),
+        ("tiny-olmo3", "olmo3", 3_673_856, 512 * (4096 + 3 * 768)),
         (
             "tiny-deepseek2",
             "deepseek_v3",
