@@ -205,8 +205,17 @@ const fn self_attention(c: &ModelConfig, lora: Option<Lora>, window: u64) -> Cos
     };
     // broadcast keys and values: every head's are computed on and cached
     let core_kv = if a.kv_expanded { h } else { kv };
+    // a fused kernel keeps its output for its own backward, the tensor the output projection
+    // keeps for its weight's gradient; a frozen projection (LoRA not on it) keeps none, so the
+    // kernel's counts here (measured: peft LoRA on q and v, tests/fixtures/memory-settings.json)
+    let partial = matches!(rotary, Some(dim) if dim < hd);
+    let kernel_output = if frozen && !t.o && !partial {
+        h * hd
+    } else {
+        0
+    };
     let core = attention_core_with(h, core_kv, hd, window, a.softmax_fp32).saves(Activations {
-        flash_per_token: flash_extra,
+        flash_per_token: flash_extra + kernel_output,
         score_cap_heads: if a.softcap { h } else { 0 },
         ..Activations::ZERO
     });
