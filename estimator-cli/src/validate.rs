@@ -293,6 +293,7 @@ const READ: &[&str] = &[
     "gradient_checkpointing",
     "lora",
     "loss",
+    "enable_input_require_grads",
     "iterations",
     "use_cache",
     "smoke_shapes",

@@ -242,7 +242,7 @@ fn validate_reproduces_the_reference_measurements() {
             "memory-settings.json",
             "0.10",
             0,
-            "14 cases, 14 within tolerance, worst ",
+            "15 cases, 15 within tolerance, worst ",
         ),
         // shared/cuda/measure_cuda.py's schema (its added `inputs` keys: device, model_class,
         // optimizer_name, optimizer_impl_resolved, dropout, gradient_checkpointing_info, lora,
