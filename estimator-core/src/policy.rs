@@ -241,7 +241,9 @@ pub enum Loss {
     /// a copy of the hidden states and four per-token vectors for backward, one tile buffer
     /// (`mm_buf`, 32,768 wide whatever the vocabulary) in forward and again in backward, and in
     /// backward fp32 gradients of the hidden states and of the whole head
-    /// (`trl/kernels/chunked_logprob.py`, `ChunkedLogProbFunction`).
+    /// (`trl/kernels/chunked_logprob.py`, `ChunkedLogProbFunction`). Every shifted token is
+    /// priced as scored: on CUDA TRL scores only labels other than -100 (`hidden_states[mask]`),
+    /// so masked prompts and padding make it smaller, never larger.
     Chunked,
 }
 
