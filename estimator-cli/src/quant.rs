@@ -18,8 +18,8 @@ pub(crate) enum Quant {
     /// of each tensor's `QuantState` (64 bytes, 1,092 with double quantization:
     /// [`DType::tensor_overhead`]).
     Bnb4 { double: bool },
-    /// bitsandbytes' LLM.int8: an int8 weight and an fp32 scale per output row (`SCB`, not
-    /// counted: 4 bytes a row).
+    /// bitsandbytes' LLM.int8: an int8 weight and an fp32 scale per output row (`SCB`:
+    /// `Int8Params` holds `[out_features]` fp32, bitsandbytes 0.50 read on CPU).
     Bnb8,
     /// GPTQ / AWQ: `bits`-bit weights packed in int32, an fp16 scale and a `bits`-bit zero per
     /// `group` inputs and output, and for GPTQ an int32 `g_idx` per input row (always saved,
@@ -45,7 +45,7 @@ impl Quant {
                 if double { " with double quantization" } else { "" },
                 if double { DType::NF4DoubleQuant } else { DType::NF4 }.tensor_overhead()
             ),
-            Quant::Bnb8 => "bitsandbytes LLM.int8 on every Linear but the head (its 4-byte row scales not counted)".to_owned(),
+            Quant::Bnb8 => "bitsandbytes LLM.int8 on every Linear but the head (an fp32 scale a row, SCB, counted)".to_owned(),
             Quant::Grouped { method, bits, group } => format!(
                 "{method} {bits}-bit, groups of {group}, on every Linear of the layers{}",
                 if method == "gptq" { " (with g_idx, which vLLM drops after loading)" } else { "" }
@@ -93,7 +93,7 @@ impl Quant {
                 }
             }
             // int8, or fp8 with one scale a tensor
-            Quant::Bnb8 => dtype(DType::I8),
+            Quant::Bnb8 => dtype(DType::I8) + 4 * u128::from(c.matmul_rows),
             Quant::Fp8 { block: 0 } => dtype(DType::F8E4M3),
             Quant::Fp8 { block } => n + 4 * n.div_ceil(u128::from(block)),
             Quant::Mxfp4 => n.div_ceil(2) + n.div_ceil(32),

@@ -612,6 +612,13 @@ pub struct Cost {
     /// Of [`Cost::matmul_tensors`], those that do not train (the tensors of
     /// [`Cost::frozen_matmul`]).
     pub frozen_matmul_tensors: u64,
+    /// Rows of the parameter tensors of two or more dimensions (their elements over the last
+    /// dimension: a `Linear` weight's output features, a stacked expert tensor's experts ×
+    /// outputs).
+    pub rows: u64,
+    /// Of [`Cost::rows`], those of the matmul weights a quantizer converts (as
+    /// [`Cost::matmul_tensors`]): LLM.int8 keeps an fp32 scale per row (`SCB`).
+    pub matmul_rows: u64,
     /// Matmul-weight elements used outside autocast, so that it keeps no 16-bit copy of them:
     /// transformers 5's grouped experts, which compute in the parameters' dtype (measured: their
     /// activations stay fp32 under bf16 autocast, `tests/fixtures/memory-families.json`).
@@ -760,6 +767,8 @@ impl Cost {
         unquantized_matmul: 0,
         matmul_tensors: 0,
         frozen_matmul_tensors: 0,
+        rows: 0,
+        matmul_rows: 0,
         factored: 0,
         small_trainable: 0,
         unpaged_trainable: 0,
@@ -837,12 +846,21 @@ impl Cost {
         } else {
             numel
         };
+        let rows = if shape.len() >= 2 {
+            match numel.checked_div(shape[shape.len() - 1]) {
+                Some(v) => v,
+                None => 0,
+            }
+        } else {
+            0
+        };
         Cost {
             params: numel,
             trainable: numel,
             active: numel,
             tensors: 1,
             trainable_tensors: 1,
+            rows,
             factored,
             small_trainable: if numel < 4096 { numel } else { 0 },
             unpaged_trainable: if numel < 100_000 { numel } else { 0 },
@@ -859,6 +877,7 @@ impl Cost {
             frozen_matmul: self.params - self.trainable,
             matmul_tensors: self.tensors,
             frozen_matmul_tensors: self.tensors - self.trainable_tensors,
+            matmul_rows: self.rows,
             ..self
         }
     }
@@ -1158,6 +1177,8 @@ impl Cost {
             uncast_matmul: tri!(add(self.uncast_matmul, next.uncast_matmul, P)),
             unquantized_matmul: tri!(add(self.unquantized_matmul, next.unquantized_matmul, P)),
             matmul_tensors: tri!(add(self.matmul_tensors, next.matmul_tensors, P)),
+            rows: tri!(add(self.rows, next.rows, P)),
+            matmul_rows: tri!(add(self.matmul_rows, next.matmul_rows, P)),
             frozen_matmul_tensors: tri!(add(
                 self.frozen_matmul_tensors,
                 next.frozen_matmul_tensors,
@@ -1238,6 +1259,8 @@ impl Cost {
             uncast_matmul: tri!(mul(self.uncast_matmul, n, P)),
             unquantized_matmul: tri!(mul(self.unquantized_matmul, n, P)),
             matmul_tensors: tri!(mul(self.matmul_tensors, n, P)),
+            rows: tri!(mul(self.rows, n, P)),
+            matmul_rows: tri!(mul(self.matmul_rows, n, P)),
             frozen_matmul_tensors: tri!(mul(self.frozen_matmul_tensors, n, P)),
             factored: tri!(mul(self.factored, n, P)),
             small_trainable: tri!(mul(self.small_trainable, n, P)),
@@ -1432,6 +1455,7 @@ impl Cost {
         Cost {
             unquantized_matmul: self.matmul,
             matmul_tensors: 0,
+            matmul_rows: 0,
             ..self
         }
     }
@@ -1476,6 +1500,8 @@ impl Cost {
             unquantized_matmul: 0,
             matmul_tensors: 0,
             frozen_matmul_tensors: 0,
+            rows: 0,
+            matmul_rows: 0,
             factored: 0,
             small_trainable: 0,
             unpaged_trainable: 0,
@@ -1595,6 +1621,19 @@ mod tests {
         // a head frozen, then tied (LoRA's GPT-2): no gradient to sum
         assert_eq!(f.tied().tied_trainable, 0);
         assert_eq!(t.frozen().tied_trainable, 0);
+    }
+
+    /// A weight's rows are its output features (PyTorch's `weight.shape[0]` for a `Linear`,
+    /// `shape[0] * shape[1]` for stacked experts); vectors have none; a head marked unquantized
+    /// keeps its rows out of the quantizable ones.
+    #[test]
+    fn rows_of_matmul_weights() {
+        let w = Cost::parameter(&[4096, 11008]).matmul();
+        assert_eq!((w.rows, w.matmul_rows), (4096, 4096));
+        assert_eq!(Cost::parameter(&[4096]).rows, 0);
+        assert_eq!(Cost::parameter(&[8, 64, 256]).rows, 8 * 64);
+        assert_eq!(w.unquantized().matmul_rows, 0);
+        assert_eq!(w.add(w).times(3).matmul_rows, 6 * 4096);
     }
 
     #[test]
