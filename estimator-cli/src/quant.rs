@@ -18,6 +18,10 @@ pub(crate) enum Quant {
     /// of each tensor's `QuantState` (64 bytes, 1,092 with double quantization:
     /// [`DType::tensor_overhead`]).
     Bnb4 { double: bool },
+    /// FBGEMM's FP8 (`fbgemm_fp8`, transformers' `FbgemmFp8Linear`): an fp8 weight, an fp32
+    /// scale per output row (`weight_scale`, `[out, 1]`) and an fp32 `input_scale_ub` buffer a
+    /// Linear.
+    Fp8Row,
     /// bitsandbytes' LLM.int8: an int8 weight and an fp32 scale per output row (`SCB`:
     /// `Int8Params` holds `[out_features]` fp32, bitsandbytes 0.50 read on CPU).
     Bnb8,
@@ -53,6 +57,7 @@ impl Quant {
             Quant::Fp8 { block: 0 } => "fp8 with a scale a tensor on every Linear but the head".to_owned(),
             Quant::Fp8 { block } => format!("fp8 with an fp32 scale per {block} elements on every Linear but the head"),
             Quant::Mxfp4 => "mxfp4 on the experts (4.25 bits), the rest 16-bit".to_owned(),
+            Quant::Fp8Row => "fbgemm fp8 with an fp32 scale a row on every Linear but the head".to_owned(),
         }
     }
 
@@ -94,6 +99,7 @@ impl Quant {
             }
             // int8, or fp8 with one scale a tensor
             Quant::Bnb8 => dtype(DType::I8) + 4 * u128::from(c.matmul_rows),
+            Quant::Fp8Row => n + 4 * u128::from(c.matmul_rows) + 4 * u128::from(c.matmul_tensors),
             Quant::Fp8 { block: 0 } => dtype(DType::F8E4M3),
             Quant::Fp8 { block } => n + 4 * n.div_ceil(u128::from(block)),
             Quant::Mxfp4 => n.div_ceil(2) + n.div_ceil(32),
@@ -120,6 +126,32 @@ pub(crate) fn split(text: &str) -> Result<(String, Option<Quant>), String> {
         return Ok((text.to_owned(), None));
     };
     let method = q.get("quant_method").and_then(Value::as_str).unwrap_or("");
+    // modules the config keeps unconverted beyond the head would be priced as converted (MXFP4
+    // converts the experts alone, and its checkpoints list the rest: gpt-oss's attention,
+    // routers, embeddings)
+    let skips: &[&str] = if method == "mxfp4" {
+        &[]
+    } else {
+        &[
+            "llm_int8_skip_modules",
+            "modules_to_not_convert",
+            "ignored_layers",
+            "ignore",
+        ]
+    };
+    for &key in skips {
+        let kept: Vec<&str> = match q.get(key) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(a)) => a.iter().map(|m| m.as_str().unwrap_or("?")).collect(),
+            Some(_) => vec!["?"],
+        };
+        if kept.iter().any(|m| !m.ends_with("lm_head")) {
+            return Err(format!(
+                "`quantization_config`: `{key}` keeps {} unconverted, which the estimate does not price module by module; give the checkpoint with --model DIR, whose safetensors headers say the bytes",
+                estimator::config::clip(&kept.join(", "))
+            ));
+        }
+    }
     let int = |k: &str, default: u64| q.get(k).and_then(Value::as_u64).unwrap_or(default);
     let flag = |k: &str| q.get(k).and_then(Value::as_bool).unwrap_or(false);
     let quant = match method {
@@ -159,9 +191,10 @@ pub(crate) fn split(text: &str) -> Result<(String, Option<Quant>), String> {
             Quant::Fp8 { block }
         }
         "mxfp4" => Quant::Mxfp4,
+        "fbgemm_fp8" => Quant::Fp8Row,
         other => {
             return Err(format!(
-                "`quantization_config` ({}) is not priced yet; bitsandbytes, gptq, awq, fp8 and mxfp4 are — or give the checkpoint with --model DIR, whose safetensors headers say the bytes",
+                "`quantization_config` ({}) is not priced yet; bitsandbytes, gptq, awq, fp8, fbgemm_fp8 and mxfp4 are — or give the checkpoint with --model DIR, whose safetensors headers say the bytes",
                 estimator::config::clip(if other.is_empty() {
                     "no quant_method"
                 } else {

@@ -1727,8 +1727,11 @@ fn quantization_config_prices_the_stored_weights() {
 /// 3,893,862,400 B (qweight, qzeros, fp16 scales and g_idx; TheBloke/Llama-2-7B-GPTQ's card
 /// says 3.90 GB), AWQ 4-bit g128 3,889,307,648 B, FP8 in 128 × 128 blocks 7,002,406,912 B,
 /// LLM.int8 7,006,265,344 B, its 4-byte row scales (`SCB`, 5,439,488 B) included;
-/// gpt-oss-20b's MXFP4 experts and bf16 rest 13,761,264,768 B (its card: 12.8 GiB) — each
-/// with the rotary embedding's fp32 buffers on top.
+/// gpt-oss-20b's MXFP4 experts and bf16 rest 13,761,264,768 B (its card: 12.8 GiB); FBGEMM's
+/// FP8 as transformers 5.24's `FbgemmFp8Linear` declares it (an fp8 weight, an fp32
+/// `weight_scale` of `[out, 1]` — LLM.int8's rows again — and a 4-byte `input_scale_ub` buffer
+/// in each of the 224 Linears) — each with the rotary embedding's fp32 buffers on top. A config
+/// keeping modules other than the head unconverted is refused, not priced as converted.
 #[test]
 fn quantization_config_methods() {
     let scratch = Scratch::new("quant-methods");
@@ -1751,8 +1754,19 @@ fn quantization_config_methods() {
     assert_eq!(weights(llama, fp8), 7_002_406_912 + buffers);
     let int8 = serde_json::json!({"quant_method": "bitsandbytes", "load_in_8bit": true});
     assert_eq!(weights(llama, int8), 7_006_265_344 + buffers);
+    let fbgemm =
+        serde_json::json!({"quant_method": "fbgemm_fp8", "modules_to_not_convert": ["lm_head"]});
+    assert_eq!(weights(llama, fbgemm), 7_006_265_344 + 224 * 4 + buffers);
+    let mut config: serde_json::Value = serde_json::from_str(llama).expect("JSON");
+    config["quantization_config"] = serde_json::json!({"quant_method": "bitsandbytes", "load_in_8bit": true, "llm_int8_skip_modules": ["lm_head", "mlp"]});
+    let path = scratch.file("skip.json", config.to_string().as_bytes());
+    fails(
+        &["estimate", "--config", &path, "--mode", "infer"],
+        "`llm_int8_skip_modules` keeps lm_head, mlp unconverted",
+    );
     let oss = include_str!("../../configs/gpt-oss-20b.json");
-    let mxfp4 = serde_json::json!({"quant_method": "mxfp4"});
+    // as openai/gpt-oss-20b ships it: what it lists unconverted is all but the experts
+    let mxfp4 = serde_json::json!({"quant_method": "mxfp4", "modules_to_not_convert": ["model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]});
     assert_eq!(weights(oss, mxfp4), 13_761_264_768 + 4 * 64);
 }
 
