@@ -475,19 +475,7 @@ impl Sglang {
         // `validate_swa_pool_size`, for hybrid (full and sliding) pools
         let swa_room = !hybrid || swa_tokens > c.window as u128 + page;
         let ctx = self.context_length as u128;
-        let estimate = tokens * 512 / ctx;
-        let clamped = if estimate < 2048 {
-            2048
-        } else if estimate > 4096 {
-            4096
-        } else {
-            estimate
-        };
-        let running = if clamped < tokens / 2 {
-            clamped
-        } else {
-            tokens / 2
-        };
+        let running = self.max_running_requests(tokens);
         if kv > u64::MAX as u128 || tokens > u64::MAX as u128 || swa_tokens > u64::MAX as u128 {
             return Err(EstimateError::Overflow);
         }
@@ -508,6 +496,24 @@ impl Sglang {
             state_slots: 0,
             state_bytes: 0,
         })
+    }
+
+    /// `resolve_max_num_reqs`: `clamp(tokens / context_length · 512, 2048, 4096)`, at most half
+    /// the pool's tokens.
+    const fn max_running_requests(&self, tokens: u128) -> u128 {
+        let estimate = tokens * 512 / self.context_length as u128;
+        let clamped = if estimate < 2048 {
+            2048
+        } else if estimate > 4096 {
+            4096
+        } else {
+            estimate
+        };
+        if clamped < tokens / 2 {
+            clamped
+        } else {
+            tokens / 2
+        }
     }
 
     /// An attention-free model's startup: the state pool of [`Sglang::mamba`], no KV pool.
@@ -532,21 +538,8 @@ impl Sglang {
             tokens = t as u128;
         }
         tokens = tokens / page * page;
-        // `resolve_max_num_reqs`: `clamp(tokens / context_length · 512, 2048, 4096)`, at most
-        // half the tokens, at most the slots over three
-        let estimate = tokens * 512 / self.context_length as u128;
-        let clamped = if estimate < 2048 {
-            2048
-        } else if estimate > 4096 {
-            4096
-        } else {
-            estimate
-        };
-        let mut running = if tokens / 2 < clamped {
-            tokens / 2
-        } else {
-            clamped
-        };
+        // at most the slots over three
+        let mut running = self.max_running_requests(tokens);
         if slots / 3 < running {
             running = slots / 3;
         }
