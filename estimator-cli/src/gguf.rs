@@ -461,15 +461,16 @@ impl Gguf {
 
     /// The integer `{arch}.{key}`, or an error that says what to do without it.
     fn need(&self, arch: &str, key: &str, stand_in: bool) -> Result<u64, String> {
-        self.int(&format!("{arch}.{key}")).ok_or_else(|| {
+        // a zero dimension is no dimension
+        self.int(&format!("{arch}.{key}")).filter(|&v| v > 0).ok_or_else(|| {
             if stand_in {
                 format!(
-                    "{}, and its header has no `{arch}.{key}` (or it differs by layer) to price its serving from; give its Hugging Face config instead",
+                    "{}, and its header has no `{arch}.{key}` (or it is 0, or differs by layer) to price its serving from; give its Hugging Face config instead",
                     unmapped(arch)
                 )
             } else {
                 format!(
-                    "the header has no `{arch}.{key}` (or it differs by layer); convert the model again with llama.cpp's convert_hf_to_gguf.py"
+                    "the header has no `{arch}.{key}` (or it is 0, or differs by layer); convert the model again with llama.cpp's convert_hf_to_gguf.py"
                 )
             }
         })
@@ -553,15 +554,7 @@ impl Gguf {
     /// beside them a gated shared expert of `expert_shared_feed_forward_length` (else
     /// `feed_forward_length`); no dense layer.
     fn qwen_moe(&self, arch: &str, config: &mut serde_json::Value, ffn: u64) -> Result<(), String> {
-        let need = |key: &str| {
-            self.int(&format!("{arch}.{key}"))
-                .filter(|&v| v > 0)
-                .ok_or_else(|| {
-                    format!(
-                        "the header has no `{arch}.{key}`; not a llama.cpp conversion of a Qwen MoE model: convert it again with convert_hf_to_gguf.py"
-                    )
-                })
-        };
+        let need = |key: &str| self.need(arch, key, false);
         let used = need("expert_used_count")?;
         config["num_experts"] = serde_json::json!(need("expert_count")?);
         config["num_experts_per_tok"] = serde_json::json!(used);
@@ -704,15 +697,7 @@ impl Gguf {
     /// on llama.cpp's pattern of 2 (even layers slide, as transformers' `layer_types`); q/k/v/o
     /// biased, a sink per head.
     fn gpt_oss(&self, config: &mut serde_json::Value, layers: u64, ffn: u64) -> Result<(), String> {
-        let need = |key: &str| {
-            self.int(&format!("gpt-oss.{key}"))
-                .filter(|&v| v > 0)
-                .ok_or_else(|| {
-                    format!(
-                        "the header has no `gpt-oss.{key}`; not a llama.cpp conversion of a gpt-oss model: convert it again with convert_hf_to_gguf.py"
-                    )
-                })
-        };
+        let need = |key: &str| self.need("gpt-oss", key, false);
         config["num_local_experts"] = serde_json::json!(need("expert_count")?);
         config["num_experts_per_tok"] = serde_json::json!(need("expert_used_count")?);
         config["intermediate_size"] = serde_json::json!(
